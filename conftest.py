@@ -1,0 +1,47 @@
+"""Project-wide test configuration: tier markers by directory and the ``--run-slow`` switch.
+
+Every test under ``suites/<tier>/`` carries exactly that tier's marker, so ``pytest -m unit``,
+``-m integration`` and ``-m staging_e2e`` select by directory. A test that marks itself with a
+different tier is an error, not a silent double membership.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TIERS = ("unit", "integration", "staging_e2e")
+ROOT = Path(__file__).parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="also run tests marked slow (long scenarios, many seeds)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run_slow = config.getoption("--run-slow")
+    skip_slow = pytest.mark.skip(reason="slow: run with --run-slow")
+    for item in items:
+        path = Path(str(item.path))
+        try:
+            parts = path.relative_to(ROOT / "suites").parts
+        except ValueError:
+            continue
+        tier = parts[0] if parts and parts[0] in TIERS else None
+        if tier is None:
+            continue
+        declared = {m.name for m in item.iter_markers() if m.name in TIERS}
+        if declared - {tier}:
+            raise pytest.UsageError(
+                f"{item.nodeid}: marked {sorted(declared)} but lives in suites/{tier}/. "
+                "A test carries exactly one tier marker: move it or drop the marker."
+            )
+        item.add_marker(getattr(pytest.mark, tier))
+        if not run_slow and item.get_closest_marker("slow") is not None:
+            item.add_marker(skip_slow)

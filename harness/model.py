@@ -1,0 +1,339 @@
+"""Frozen records shared by every part of the harness.
+
+Everything a run produces is one of these records. They hold plain data (strings, numbers,
+tuples, mappings) and never a live object of the target, so a :class:`Trace` can be serialized,
+digested, sent across processes and read by reporters long after the target stopped.
+
+Mapping fields hold plain ``dict`` values so records pickle and serialize; treat them as
+read-only. Change a record with :func:`dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+__all__ = [
+    "CallTool",
+    "Checkpoint",
+    "Event",
+    "EVENT_TYPES",
+    "Fail",
+    "Finding",
+    "FINDING_KINDS",
+    "FoundObject",
+    "FoundValue",
+    "Pause",
+    "RetentionRecord",
+    "RootWalk",
+    "Scenario",
+    "ScheduleRecord",
+    "SessionPlan",
+    "SessionRecord",
+    "SimUser",
+    "Step",
+    "TERMINAL_EVENTS",
+    "Think",
+    "Trace",
+    "Turn",
+    "TurnOutcome",
+    "TurnRecord",
+    "TurnStatus",
+]
+
+#: Event types of the contract, in the order a turn emits them.
+EVENT_TYPES: tuple[str, ...] = (
+    "agent_started",
+    "agent_thinking",
+    "tool_executing",
+    "tool_completed",
+    "agent_completed",
+    "agent_error",
+)
+#: The first of these in a run is its terminal event.
+TERMINAL_EVENTS: frozenset[str] = frozenset({"agent_completed", "agent_error"})
+
+#: Finding kinds (DESIGN.md section 5, pinned).
+FINDING_KINDS: tuple[str, ...] = (
+    "foreign-data",
+    "shared-state",
+    "event-missing",
+    "event-misrouted",
+    "event-order",
+    "context-mismatch",
+    "retention",
+    "limit-breach",
+    "hang",
+    "crash",
+)
+
+#: ``completed``/``error``/``rejected``/``timeout`` are the contract's statuses; ``cancelled``
+#: marks a turn the harness itself abandoned (a tab closed or a cancel mid-tool).
+TurnStatus: TypeAlias = Literal["completed", "error", "rejected", "timeout", "cancelled"]
+
+
+# --------------------------------------------------------------------------- users and plans
+
+
+@dataclass(frozen=True, slots=True)
+class SimUser:
+    """One simulated user: a unique identity and the canaries that mark its data."""
+
+    user_id: str
+    thread_ids: tuple[str, ...]
+    email: str
+    display_name: str
+    canaries: tuple[str, ...]
+    token: str = ""
+    company: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Think:
+    """The agent thinks aloud: one ``agent_thinking`` event carrying ``text``."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallTool:
+    """The agent calls tool ``name`` with ``params``: ``tool_executing`` then ``tool_completed``."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """The agent waits ``seconds`` of loop time (virtual time on the seeded loop)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Fail:
+    """The agent fails with ``reason``: the turn ends with ``agent_error``."""
+
+    reason: str
+
+
+Step: TypeAlias = Think | CallTool | Pause | Fail
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One chat turn: a message carrying a canary and the plan a scripted agent executes."""
+
+    run_id: str
+    thread_id: str
+    message: str
+    plan: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPlan:
+    """One connection (browser tab) of a user and what the runner does with it.
+
+    ``turns`` run one after another unless ``burst`` is set, in which case they start together
+    (through ``Session.burst`` where the target offers it). ``close_after`` closes the tab that
+    many loop seconds after it opened, mid-turn if a turn is running, and ``reopen`` then opens a
+    new tab for the same user that runs ``reopen_turns``. ``cancel_after`` abandons each turn
+    that many seconds after it started.
+    """
+
+    session_id: str
+    user_id: str
+    turns: tuple[Turn, ...]
+    opens_at: float = 0.0
+    gap: float = 0.0
+    burst: bool = False
+    close_after: float | None = None
+    reopen_turns: tuple[Turn, ...] = ()
+    cancel_after: float | None = None
+    keep_open: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """Everything needed to drive one run: users, their tabs and turns, and options."""
+
+    name: str
+    seed: int
+    users: tuple[SimUser, ...]
+    sessions: tuple[SessionPlan, ...]
+    turn_timeout: float = 30.0
+    description: str = ""
+    #: Loop seconds between global checkpoints (simultaneous walks of every user's roots).
+    checkpoint_interval: float = 0.05
+    #: A light user's turn may take at most this many times its planned duration.
+    starvation_factor: float = 4.0
+    #: Users whose load is expected to be heavy (not held to the starvation bound).
+    heavy_users: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- what a run records
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event as a connection received it (DESIGN.md section 4).
+
+    ``user_id`` and ``thread_id`` are what the target put in the event, never filled in from the
+    connection. ``seq`` is the arrival index on its connection; ``step`` the arrival index across
+    the whole run when the adapter reports events as they arrive.
+    """
+
+    type: str
+    run_id: str | None
+    thread_id: str | None
+    user_id: str | None
+    payload: Mapping[str, Any]
+    seq: int
+    connection_id: str | None = None
+    t: float | None = None
+    raw: str | None = None
+    step: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnOutcome:
+    """How a turn ended. ``result["tool_results"]`` lists ``{name, params, result, error}``."""
+
+    run_id: str
+    status: TurnStatus
+    result: Mapping[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One connection of a user: when it was open and every event it received."""
+
+    session_id: str
+    user_id: str
+    opened_at: float
+    closed_at: float | None
+    events: tuple[Event, ...]
+    connection_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """One turn as the runner drove it."""
+
+    session_id: str
+    user_id: str
+    turn: Turn
+    started_at: float
+    ended_at: float
+    outcome: TurnOutcome
+    step: int
+    burst: bool = False
+    crash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FoundValue:
+    """A string met by a walk that carries a harness-generated token (an id, canary, email)."""
+
+    path: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class FoundObject:
+    """A mutable object reachable from two owners within one checkpoint."""
+
+    identity: int
+    type_name: str
+    paths: Mapping[str, str]  # owner (user id) -> path from that owner's roots
+
+
+@dataclass(frozen=True, slots=True)
+class RootWalk:
+    """What one walk of one owner's roots found (paths and values, never the objects)."""
+
+    owner: str | None  # user id; None for the target's shared roots
+    session_id: str | None
+    active_runs: tuple[str, ...]
+    values: tuple[FoundValue, ...]
+    visited: int
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Walks taken at one instant. ``shared`` lists objects reachable from two users' roots."""
+
+    index: int
+    label: str
+    t: float
+    step: int
+    walks: tuple[RootWalk, ...]
+    shared: tuple[FoundObject, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionRecord:
+    """What survived after every session closed and a garbage collection ran.
+
+    ``alive`` maps owner to the root paths whose objects are still alive; ``shared_values`` are
+    tokens found by walking the shared roots; ``reachable`` maps a surviving root path to the path
+    from the shared roots that keeps it alive, when one was found.
+    """
+
+    alive: Mapping[str, tuple[str, ...]]
+    shared_values: tuple[FoundValue, ...]
+    reachable: Mapping[str, str] = field(default_factory=dict)
+    checked: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRecord:
+    """The scheduler's decisions, summarized: how many steps, and a digest of every choice."""
+
+    strategy: str
+    seed: int
+    steps: int = 0
+    digest: str = ""
+    decisions: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """Everything needed to explain a finding; (scenario, seed, strategy) replays it."""
+
+    scenario: str
+    seed: int
+    strategy: str
+    target: str
+    users: tuple[SimUser, ...]
+    sessions: tuple[SessionRecord, ...]
+    turns: tuple[TurnRecord, ...]
+    checkpoints: tuple[Checkpoint, ...] = ()
+    retention: RetentionRecord | None = None
+    limits: Mapping[str, int] = field(default_factory=dict)
+    capabilities: frozenset[str] = frozenset()
+    schedule: ScheduleRecord | None = None
+    notes: tuple[str, ...] = ()
+    deterministic: bool = True
+    scenario_spec: Scenario | None = None
+    heavy_users: tuple[str, ...] = ()
+    starvation_factor: float = 4.0
+    crashes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One isolation failure: who, what, the evidence, and the command that replays it."""
+
+    kind: str
+    users: tuple[str, ...]
+    summary: str
+    evidence: tuple[str, ...] = ()
+    first_seen: int = 0
+    replay: str = ""
+    expected: str | None = None
+    actual: str | None = None
