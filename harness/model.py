@@ -27,6 +27,7 @@ __all__ = [
     "Pause",
     "RetentionRecord",
     "RootWalk",
+    "RunResult",
     "Scenario",
     "ScheduleRecord",
     "SessionPlan",
@@ -337,3 +338,20 @@ class Finding:
     replay: str = ""
     expected: str | None = None
     actual: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """One run of one (scenario, seed, strategy) against one target, with its findings."""
+
+    scenario: str
+    seed: int
+    strategy: str
+    target: str
+    trace: Trace
+    findings: tuple[Finding, ...]
+    trace_digest: str
+    replay: str
+    fault: str | None = None
+    stats: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
