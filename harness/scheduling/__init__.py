@@ -1,0 +1,40 @@
+"""Deterministic scheduling: a seeded event loop, ordering strategies and a virtual clock.
+
+Every in-process run is a pure function of (scenario, seed, strategy): see docs/scheduling.md.
+"""
+
+from __future__ import annotations
+
+from ._hypothesis import HypothesisStrategy as HypothesisStrategy
+from ._hypothesis import schedules as schedules
+from ._loop import MAX_RECORDED_DECISIONS as MAX_RECORDED_DECISIONS
+from ._loop import DeadlockError as DeadlockError
+from ._loop import SchedulerStatistics as SchedulerStatistics
+from ._loop import SeededEventLoop as SeededEventLoop
+from ._loop import StrategyError as StrategyError
+from ._run import run as run
+from ._strategies import STRATEGY_NAMES as STRATEGY_NAMES
+from ._strategies import FifoStrategy as FifoStrategy
+from ._strategies import PCTStrategy as PCTStrategy
+from ._strategies import RandomStrategy as RandomStrategy
+from ._strategies import Strategy as Strategy
+from ._strategies import handle_task as handle_task
+from ._strategies import make_strategy as make_strategy
+
+__all__ = [
+    "SeededEventLoop",
+    "SchedulerStatistics",
+    "run",
+    "Strategy",
+    "STRATEGY_NAMES",
+    "make_strategy",
+    "FifoStrategy",
+    "RandomStrategy",
+    "PCTStrategy",
+    "HypothesisStrategy",
+    "schedules",
+    "handle_task",
+    "DeadlockError",
+    "StrategyError",
+    "MAX_RECORDED_DECISIONS",
+]

@@ -1,0 +1,224 @@
+"""Ordering strategies for :class:`~harness.scheduling.SeededEventLoop`.
+
+At every iteration the loop hands its strategy the batch of ready handles (the ones queued when
+the iteration began, cancelled ones removed) and runs the indices the strategy returns, in that
+order. Handles the strategy leaves out stay queued, ahead of anything scheduled meanwhile.
+
+- ``fifo``: every handle, in queue order. The loop then behaves exactly like the stock loop.
+- ``random``: every handle, in an order shuffled by a seeded :class:`random.Random`.
+- ``pct``: probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi, Nagarakatte,
+  "A Randomized Scheduler with Probabilistic Guarantees of Finding Bugs", ASPLOS 2010). One handle
+  per step: the one of the highest-priority task, after callbacks bound to no task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from harness.errors import UsageError, did_you_mean
+
+__all__ = [
+    "STRATEGY_NAMES",
+    "Strategy",
+    "FifoStrategy",
+    "RandomStrategy",
+    "PCTStrategy",
+    "handle_task",
+    "make_strategy",
+]
+
+#: The names :func:`make_strategy` accepts, as in ``--strategy``.
+STRATEGY_NAMES: tuple[str, ...] = ("fifo", "random", "pct")
+
+
+class Strategy(Protocol):
+    """Decides which ready callbacks the loop runs next, and in which order."""
+
+    #: Short name recorded in :class:`~harness.model.ScheduleRecord`.
+    name: str
+
+    def task_created(self, task: asyncio.Task[Any]) -> None:
+        """Called by the loop's task factory for every task it creates, in creation order."""
+        ...
+
+    def choose(self, ready: Sequence[asyncio.Handle], step: int) -> Sequence[int]:
+        """Return distinct indices into ``ready`` (at least one) to run now, in that order.
+
+        ``step`` is the number of callbacks the loop has run so far.
+        """
+        ...
+
+
+def handle_task(handle: asyncio.Handle) -> asyncio.Task[Any] | None:
+    """Return the task whose step or wake-up ``handle`` runs, or None for any other callback.
+
+    ``Task.__step`` and ``Task.__wakeup`` are bound to their task (``handle._callback.__self__``);
+    future callbacks, timer callbacks and plain ``call_soon`` functions are bound to no task.
+    """
+    owner = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
+    return owner if isinstance(owner, asyncio.Task) else None
+
+
+class FifoStrategy:
+    """Stock asyncio order: every ready handle, first queued first run."""
+
+    name = "fifo"
+
+    def task_created(self, task: asyncio.Task[Any]) -> None:
+        """Nothing to do: fifo ignores tasks."""
+
+    def choose(self, ready: Sequence[asyncio.Handle], step: int) -> Sequence[int]:
+        """Run the whole batch in queue order."""
+        return range(len(ready))
+
+
+class RandomStrategy:
+    """Every ready handle, in an order shuffled by ``rng`` at every iteration."""
+
+    name = "random"
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+
+    def task_created(self, task: asyncio.Task[Any]) -> None:
+        """Nothing to do: the shuffle ignores tasks."""
+
+    def choose(self, ready: Sequence[asyncio.Handle], step: int) -> Sequence[int]:
+        """Run the whole batch in a seeded random order."""
+        order = list(range(len(ready)))
+        self._rng.shuffle(order)
+        return order
+
+
+class PCTStrategy:
+    """Probabilistic concurrency testing with bug depth ``depth`` over about ``steps`` task steps.
+
+    - Each task gets a distinct random priority when it is created, drawn in ``[depth, depth+1)``
+      (a task the factory never saw gets one when it is first seen ready).
+    - ``depth - 1`` change points are drawn without replacement from the task steps
+      ``1..steps``; :attr:`change_points` maps each to a priority ``1..depth-1``, in draw order.
+    - Each step runs one handle. Callbacks bound to no task (future callbacks, timer wake-ups,
+      ``call_soon`` functions) form a "system" group and run first, in queue order. Otherwise the
+      highest-priority ready task runs; before task step ``n`` runs, if ``n`` is a change point
+      the task that would run gets the change point's priority (below every initial priority) and
+      the highest-priority ready task is chosen again.
+
+    Set ``steps`` near the program's task-step count (e.g. a fifo run's
+    :attr:`~harness.model.ScheduleRecord.steps`): change points past the end are never reached.
+    A bug of depth ``d`` is then found with probability at least ``1 / (n * steps**(d-1))`` per
+    run, for ``n`` tasks.
+    """
+
+    name = "pct"
+
+    def __init__(self, rng: random.Random, *, depth: int = 3, steps: int = 1000) -> None:
+        if not isinstance(depth, int) or depth < 1:
+            raise UsageError(
+                f"depth={depth!r} ({type(depth).__name__}) is not a valid PCT depth. "
+                "Expected an int >= 1 (1 = no change points, the default is 3)."
+            )
+        if not isinstance(steps, int) or steps < 1:
+            raise UsageError(
+                f"steps={steps!r} ({type(steps).__name__}) is not a valid PCT step estimate. "
+                "Expected an int >= 1: about how many task steps the program takes."
+            )
+        self._rng = rng
+        self.depth = depth
+        self.steps = steps
+        drawn = rng.sample(range(1, steps + 1), min(depth - 1, steps))
+        #: task step number (1-based) -> the priority the running task drops to there.
+        self.change_points: Mapping[int, int] = {step: i for i, step in enumerate(drawn, 1)}
+        self._priorities: weakref.WeakKeyDictionary[asyncio.Task[Any], float] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._used: set[float] = set()
+        self._task_steps = 0
+        #: (task step, task name, new priority) for every change point reached, in order.
+        self.changes: list[tuple[int, str, int]] = []
+
+    def task_created(self, task: asyncio.Task[Any]) -> None:
+        """Give ``task`` a fresh, distinct initial priority."""
+        self._priorities[task] = self._initial_priority()
+
+    def priority(self, task: asyncio.Task[Any]) -> float | None:
+        """The current priority of ``task``, or None if it has none yet."""
+        return self._priorities.get(task)
+
+    @property
+    def task_steps(self) -> int:
+        """How many task steps (not system callbacks) this strategy has chosen."""
+        return self._task_steps
+
+    def choose(self, ready: Sequence[asyncio.Handle], step: int) -> Sequence[int]:
+        """Run one handle: the first system callback, else the highest-priority task's."""
+        tasks: list[asyncio.Task[Any] | None] = [handle_task(handle) for handle in ready]
+        for index, task in enumerate(tasks):
+            if task is None:
+                return (index,)
+        for task in tasks:
+            if task is not None and task not in self._priorities:
+                self._priorities[task] = self._initial_priority()
+        best = self._best(tasks)
+        self._task_steps += 1
+        new_priority = self.change_points.get(self._task_steps)
+        if new_priority is not None:
+            task = tasks[best]
+            if task is not None:
+                self._priorities[task] = new_priority
+                self.changes.append((self._task_steps, task.get_name(), new_priority))
+            best = self._best(tasks)
+        return (best,)
+
+    def _best(self, tasks: Sequence[asyncio.Task[Any] | None]) -> int:
+        best, best_priority = 0, float("-inf")
+        for index, task in enumerate(tasks):
+            if task is None:
+                continue
+            priority = self._priorities[task]
+            if priority > best_priority:
+                best, best_priority = index, priority
+        return best
+
+    def _initial_priority(self) -> float:
+        while True:
+            priority = self.depth + self._rng.random()
+            if priority not in self._used:
+                self._used.add(priority)
+                return priority
+
+
+def make_strategy(name: str, rng: random.Random, **options: Any) -> Strategy:
+    """Build the strategy called ``name`` (one of :data:`STRATEGY_NAMES`) drawing from ``rng``.
+
+    Options: ``pct`` takes ``depth`` (default 3) and ``steps`` (default 1000); the others take
+    none.
+
+    Raises:
+        UsageError: an unknown name or an option the strategy does not take.
+
+    Example:
+        >>> make_strategy("pct", random.Random(7), depth=2, steps=50).name
+        'pct'
+    """
+    if name not in STRATEGY_NAMES:
+        raise UsageError(
+            f"strategy={name!r} is not a scheduling strategy. "
+            f"Expected one of {', '.join(STRATEGY_NAMES)}.{did_you_mean(str(name), STRATEGY_NAMES)}"
+        )
+    accepted = {"fifo": (), "random": (), "pct": ("depth", "steps")}[name]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        takes = ", ".join(accepted) if accepted else "no options"
+        raise UsageError(
+            f"strategy={name!r} got options={unknown!r} it does not take. "
+            f"{name} takes {takes}.{did_you_mean(unknown[0], accepted)}"
+        )
+    if name == "fifo":
+        return FifoStrategy()
+    if name == "random":
+        return RandomStrategy(rng)
+    return PCTStrategy(rng, **options)
