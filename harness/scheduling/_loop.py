@@ -86,7 +86,9 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
         selector: passed to :class:`asyncio.SelectorEventLoop`.
 
     Tasks made through the loop are named ``task-<n>`` from a per-loop counter unless the caller
-    names them. :meth:`statistics` and :meth:`schedule_record` report what happened.
+    names them. :meth:`statistics` and :meth:`schedule_record` report what happened. If the
+    strategy raises (or returns an invalid order), the error propagates and the loop continues
+    in fifo order, so that leftover tasks can still be cancelled.
     """
 
     def __init__(
@@ -101,6 +103,7 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
         self._now = 0.0
         super().__init__(selector)
         self._strategy: Strategy = strategy if strategy is not None else FifoStrategy()
+        self._chooser: Strategy = self._strategy  # fifo once the strategy has raised
         self._seed = seed
         self._steps = 0
         self._decision_count = 0
@@ -270,11 +273,12 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
         if not batch:
             return
         try:
-            order = self._strategy.choose(batch, self._steps)
+            order = self._chooser.choose(batch, self._steps)
             self._check_order(order, len(batch))
         except BaseException:
-            # Keep the loop consistent so that cleanup can still run the batch.
+            # Keep the loop consistent and fall back to fifo, so cleanup can cancel the tasks.
             ready.extendleft(reversed(batch))
+            self._chooser = FifoStrategy()
             raise
         if len(batch) > 1:
             self._record(len(batch), order)
