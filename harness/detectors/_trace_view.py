@@ -1,0 +1,151 @@
+"""Read-only lookups over a Trace that several detectors need.
+
+Detectors see only the :class:`~harness.model.Trace` and a token index. A :class:`TraceView`
+indexes the trace once (sessions by id, turns by run, events by session and run) and answers the
+questions every oracle asks: who owns this run, at which step was this event seen, when did this
+turn really run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+from harness.model import TERMINAL_EVENTS, Event, SessionRecord, Trace, TurnRecord
+
+__all__ = [
+    "TokenLookup",
+    "TraceView",
+    "event_strings",
+    "iter_strings",
+    "normalize",
+    "root_key",
+]
+
+
+class TokenLookup(Protocol):
+    """What detectors use of :class:`harness.tokens.TokenIndex`."""
+
+    def owner(self, token: str) -> str | None: ...
+
+    def kind(self, token: str) -> str | None: ...
+
+    def scan(self, text: str) -> list[tuple[str, str]]: ...
+
+
+def iter_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Yield ``(path, text)`` for every string in ``value``, mapping keys included.
+
+    Containers are walked recursively; numbers, None and other scalars are skipped.
+    """
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, bytes | bytearray):
+        yield path, bytes(value).decode("utf-8", "replace")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield f"{path}[{key!r}]", key
+            yield from iter_strings(item, f"{path}[{key!r}]")
+    elif isinstance(value, list | tuple | set | frozenset):
+        for position, item in enumerate(value):
+            yield from iter_strings(item, f"{path}[{position}]")
+
+
+def event_strings(event: Event) -> Iterator[tuple[str, str]]:
+    """Every string an event carries: its fields, its payload (recursively) and the raw frame."""
+    for name in ("type", "run_id", "thread_id", "user_id"):
+        text = getattr(event, name)
+        if isinstance(text, str):
+            yield name, text
+    yield from iter_strings(event.payload, "payload")
+    if event.raw is not None:
+        # The raw frame may carry fields the Event record has no slot for.
+        yield "raw", event.raw
+
+
+_ROOT_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SUBSCRIPT = re.compile(r"\[[^\]]*\]")
+
+
+def root_key(path: str) -> str:
+    """The first component of a walk path: ``engine`` for ``engine.context.user_id``."""
+    match = _ROOT_KEY.match(path)
+    return match.group(0) if match else ""
+
+
+def normalize(text: str, index: TokenLookup) -> str:
+    """Replace the harness tokens in ``text`` by their kind and subscripts by ``[*]``.
+
+    Two observations of one bug on different users or runs normalize to the same shape.
+    """
+    for token, _owner in sorted(index.scan(text), key=lambda pair: -len(pair[0])):
+        text = text.replace(token, f"<{index.kind(token) or 'token'}>")
+    return _SUBSCRIPT.sub("[*]", text)
+
+
+class TraceView:
+    """Indexes of one trace, built once per detector call."""
+
+    def __init__(self, trace: Trace, index: TokenLookup) -> None:
+        self.trace = trace
+        self.index = index
+        self.sessions: dict[str, SessionRecord] = {s.session_id: s for s in trace.sessions}
+        self.turns_by_run: dict[str, TurnRecord] = {}
+        for record in trace.turns:
+            self.turns_by_run.setdefault(record.turn.run_id, record)
+        self._events: dict[tuple[str, str], list[Event]] = {}
+        for session in trace.sessions:
+            for event in session.events:
+                if event.run_id is not None:
+                    self._events.setdefault((session.session_id, event.run_id), []).append(event)
+
+    def run_owner(self, run_id: str | None) -> str | None:
+        """The user whose turn started ``run_id``, or None when the run is unknown."""
+        if run_id is None:
+            return None
+        record = self.turns_by_run.get(run_id)
+        if record is not None:
+            return record.user_id
+        if self.index.kind(run_id) == "run_id":
+            return self.index.owner(run_id)
+        return None
+
+    def session_owner(self, session_id: str) -> str | None:
+        """The user of a session, or None for an unknown session id."""
+        session = self.sessions.get(session_id)
+        return session.user_id if session is not None else None
+
+    def events_of(self, session_id: str, run_id: str) -> list[Event]:
+        """Events of one run on one session, in arrival order."""
+        return self._events.get((session_id, run_id), [])
+
+    def step_of(self, event: Event) -> int:
+        """The step of an event: its own, else its turn's, else 0."""
+        if event.step is not None:
+            return event.step
+        record = self.turns_by_run.get(event.run_id or "")
+        return record.step if record is not None else 0
+
+    def last_step(self) -> int:
+        """The largest step the trace knows of: where after-the-run checks are placed."""
+        steps = [record.step for record in self.trace.turns]
+        steps += [checkpoint.step for checkpoint in self.trace.checkpoints]
+        steps += [e.step for s in self.trace.sessions for e in s.events if e.step is not None]
+        return max(steps, default=0)
+
+    def run_interval(self, record: TurnRecord) -> tuple[float, float]:
+        """When a turn ran: first event to terminal event on its session (loop time).
+
+        Falls back to the runner's ``started_at``/``ended_at`` when events carry no time.
+        """
+        events = [
+            e for e in self.events_of(record.session_id, record.turn.run_id) if e.t is not None
+        ]
+        start = events[0].t if events else None
+        end = next((e.t for e in events if e.type in TERMINAL_EVENTS), None)
+        return (
+            record.started_at if start is None else start,
+            record.ended_at if end is None else end,
+        )

@@ -1,0 +1,128 @@
+"""Oracle ``context-mismatch``: code ran under a context whose user or run is not the turn's.
+
+Two sources of evidence:
+
+- the ``echo`` tool, which returns the ``user_id``, ``run_id`` and ``thread_id`` of the context
+  that executed it, in ``outcome.result["tool_results"]`` and in ``tool_completed`` events;
+- walks of a user's roots taken while exactly one of that user's runs was active: a value under
+  the ``context`` or ``agents`` root that is a user id or run id of another user, or another run
+  id of the same user, means the live context is not the running one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from harness.detectors._evidence import FindingAggregator
+from harness.detectors._trace_view import TokenLookup, TraceView, root_key
+from harness.model import Finding, Trace, TurnRecord
+
+__all__ = ["detect"]
+
+KIND = "context-mismatch"
+_FIELDS = ("user_id", "run_id", "thread_id")
+_CONTEXT_ROOTS = frozenset({"context", "agents"})
+
+
+def _answered_echo(entry: Mapping[str, Any]) -> bool:
+    """An echo call that answered (a failed call reports no context)."""
+    return entry.get("name") == "echo" and (
+        entry.get("error") is None or entry.get("result") is not None
+    )
+
+
+def _echoes(view: TraceView, record: TurnRecord) -> Iterator[tuple[str, Any]]:
+    """Yield ``(where, echo result)`` for every echo answer of a turn."""
+    result = record.outcome.result
+    entries = result.get("tool_results") if isinstance(result, Mapping) else None
+    if isinstance(entries, list | tuple):
+        for position, entry in enumerate(entries):
+            if isinstance(entry, Mapping) and _answered_echo(entry):
+                yield f"tool_results[{position}]", entry.get("result")
+    for session in view.trace.sessions:
+        if session.user_id != record.user_id:
+            continue  # a copy on another user's tab is event-misrouted, not a context swap
+        for event in view.events_of(session.session_id, record.turn.run_id):
+            if event.type == "tool_completed" and _answered_echo(event.payload):
+                yield f"session {session.session_id} seq {event.seq}", event.payload.get("result")
+
+
+def _echo_mismatches(agg: FindingAggregator, view: TraceView, index: TokenLookup) -> None:
+    for record in view.trace.turns:
+        turn = record.turn
+        wanted = {"user_id": record.user_id, "run_id": turn.run_id, "thread_id": turn.thread_id}
+        for where, echoed in _echoes(view, record):
+            seen = echoed if isinstance(echoed, Mapping) else {}
+            wrong = [f for f in _FIELDS if seen.get(f) != wanted[f]]
+            if not wrong:
+                continue
+            ran_as = seen.get("user_id")
+            runner = index.owner(ran_as) if isinstance(ran_as, str) else None
+            users = (runner, record.user_id) if runner and runner != record.user_id else None
+            shown = ", ".join(f"{f}={seen.get(f)!r}" for f in wrong)
+            agg.add(
+                KIND,
+                users or (record.user_id,),
+                "echo " + "/".join(wrong),
+                f"run {turn.run_id} of {record.user_id} (session {record.session_id}) "
+                f"echo in {where} ran under {shown}",
+                step=record.step,
+                key=(turn.run_id, tuple((f, str(seen.get(f))) for f in wrong)),
+                headline=f"a tool of {record.user_id}'s turn ran under another context",
+                plural=f"{{n}} tools of {record.user_id}'s turns ran under another context",
+                expected=", ".join(f"{f}={wanted[f]}" for f in wrong),
+                actual=", ".join(f"{f}={seen.get(f)}" for f in wrong),
+            )
+
+
+def _walk_mismatches(agg: FindingAggregator, trace: Trace, index: TokenLookup) -> None:
+    for checkpoint in trace.checkpoints:
+        for walk in checkpoint.walks:
+            if walk.owner is None or len(walk.active_runs) != 1:
+                continue
+            owner, active = walk.owner, walk.active_runs[0]
+            for found in walk.values:
+                if root_key(found.path) not in _CONTEXT_ROOTS:
+                    continue
+                for token, token_owner in index.scan(found.value):
+                    kind = index.kind(token)
+                    if kind not in ("user_id", "run_id"):
+                        continue
+                    if token_owner == owner and (kind == "user_id" or token == active):
+                        continue
+                    users = (token_owner, owner) if token_owner != owner else (owner,)
+                    agg.add(
+                        KIND,
+                        users,
+                        f"roots {kind}",
+                        f"checkpoint {checkpoint.index} ({checkpoint.label}) {owner}'s "
+                        f"{found.path} = {kind} {token!r} of {token_owner} while only run "
+                        f"{active} was active",
+                        step=checkpoint.step,
+                        key=(found.path, token, active),
+                        headline=f"{owner}'s live context holds a {kind} that is not its "
+                        "running turn's",
+                        plural=f"{{n}} values in {owner}'s live contexts are not their running "
+                        "turn's",
+                        expected=f"user_id={owner}, run_id={active}",
+                        actual=f"{found.path} = {token} ({kind} of {token_owner})",
+                    )
+
+
+def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
+    """Find code that ran under a context that is not its turn's.
+
+    Args:
+        trace: the run to judge.
+        index: the token index built from the trace's users and runs.
+
+    Example:
+        >>> [f.kind for f in detect(trace, index)]  # doctest: +SKIP
+        ['context-mismatch']
+    """
+    view = TraceView(trace, index)
+    agg = FindingAggregator()
+    _echo_mismatches(agg, view, index)
+    _walk_mismatches(agg, trace, index)
+    return agg.findings()

@@ -1,0 +1,121 @@
+"""Oracle ``foreign-data``: a token of user A in anything that belongs to user B.
+
+Everything of B is searched for every harness token (user and thread ids, run ids, emails,
+canaries, auth tokens) whose owner is not B:
+
+- the events received on B's sessions: their fields, payload (keys too) and raw frame;
+- B's turn outcomes: ``result`` (recursively) and ``error``;
+- the values found by walks of B's roots at every checkpoint.
+
+The contract allows no exception between users. Findings are aggregated per (owner, receiver)
+and channel, so one leak repeated on every turn is one finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from harness.detectors._evidence import FindingAggregator
+from harness.detectors._trace_view import (
+    TokenLookup,
+    TraceView,
+    event_strings,
+    iter_strings,
+)
+from harness.model import Finding, Trace
+
+__all__ = ["detect"]
+
+KIND = "foreign-data"
+
+
+def _foreign(
+    index: TokenLookup, strings: Iterable[tuple[str, str]], receiver: str
+) -> Iterator[tuple[str, str, str]]:
+    """Yield ``(location, token, owner)`` once per foreign token, at its first location."""
+    seen: set[str] = set()
+    for location, text in strings:
+        for token, owner in index.scan(text):
+            if owner != receiver and token not in seen:
+                seen.add(token)
+                yield location, token, owner
+
+
+def _describe(index: TokenLookup, token: str, owner: str) -> str:
+    return f"{index.kind(token) or 'token'} {token!r} of {owner}"
+
+
+def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
+    """Find harness tokens of one user in the events, results and objects of another.
+
+    Args:
+        trace: the run to judge.
+        index: the token index built from ``trace.users`` and the runs of ``trace.turns``.
+
+    Example:
+        >>> list(detect(trace, index))  # doctest: +SKIP
+        [Finding(kind='foreign-data', users=('usr_a', 'usr_b'), ...)]
+    """
+    view = TraceView(trace, index)
+    agg = FindingAggregator()
+
+    for session in trace.sessions:
+        receiver = session.user_id
+        for event in session.events:
+            for location, token, owner in _foreign(index, event_strings(event), receiver):
+                agg.add(
+                    KIND,
+                    (owner, receiver),
+                    "events",
+                    f"session {session.session_id} seq {event.seq} {event.type} {location}: "
+                    f"{_describe(index, token, owner)}",
+                    step=view.step_of(event),
+                    key=(session.session_id, event.seq, token),
+                    headline=f"an event on {receiver}'s session carries data of {owner}",
+                    plural=f"{{n}} tokens of {owner} reached events on {receiver}'s sessions",
+                    expected=f"only {receiver}'s data on {receiver}'s sessions",
+                    actual=_describe(index, token, owner),
+                )
+
+    for record in trace.turns:
+        receiver = record.user_id
+        outcome = record.outcome
+        strings = list(iter_strings(outcome.result, "result"))
+        if outcome.error is not None:
+            strings.append(("error", outcome.error))
+        for location, token, owner in _foreign(index, strings, receiver):
+            agg.add(
+                KIND,
+                (owner, receiver),
+                "outcomes",
+                f"run {record.turn.run_id} (session {record.session_id}) outcome {location}: "
+                f"{_describe(index, token, owner)}",
+                step=record.step,
+                key=(record.turn.run_id, token),
+                headline=f"a turn result of {receiver} carries data of {owner}",
+                plural=f"{{n}} tokens of {owner} reached turn results of {receiver}",
+                expected=f"only {receiver}'s data in {receiver}'s results",
+                actual=_describe(index, token, owner),
+            )
+
+    for checkpoint in trace.checkpoints:
+        for walk in checkpoint.walks:
+            receiver = walk.owner
+            if receiver is None:
+                continue
+            strings = [(found.path, found.value) for found in walk.values]
+            for path, token, owner in _foreign(index, strings, receiver):
+                agg.add(
+                    KIND,
+                    (owner, receiver),
+                    "objects",
+                    f"checkpoint {checkpoint.index} ({checkpoint.label}) {receiver}'s {path}: "
+                    f"{_describe(index, token, owner)}",
+                    step=checkpoint.step,
+                    key=(path, token),
+                    headline=f"an object reachable from {receiver}'s roots holds data of {owner}",
+                    plural=f"{{n}} objects reachable from {receiver}'s roots hold data of {owner}",
+                    expected=f"only {receiver}'s data under {receiver}'s roots",
+                    actual=f"{path} = {_describe(index, token, owner)}",
+                )
+    return agg.findings()

@@ -1,0 +1,79 @@
+"""Oracles ``hang`` and ``crash``: turns that passed their timeout, and a target that raised.
+
+- ``hang``: a turn whose status is ``timeout``; one finding per user, listing the runs and the
+  last event each one's session received.
+- ``crash``: a turn whose record carries ``crash`` (the exception the target raised), or an
+  entry of ``trace.crashes`` (the target failed outside a turn). Crashes are grouped by their
+  first line with ids blanked out, so one bug hit by every user is one finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from harness.detectors._evidence import FindingAggregator
+from harness.detectors._trace_view import TokenLookup, TraceView, normalize
+from harness.model import Finding, Trace
+
+__all__ = ["detect"]
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "(empty)"
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
+    """Report timed-out turns and crashes.
+
+    Args:
+        trace: the run to judge; reads ``turns`` and ``crashes``.
+        index: the token index, to blank ids out of crash messages when grouping.
+
+    Example:
+        >>> [f.kind for f in detect(trace, index)]  # doctest: +SKIP
+        ['hang']
+    """
+    view = TraceView(trace, index)
+    agg = FindingAggregator()
+    for record in trace.turns:
+        run_id = record.turn.run_id
+        if record.outcome.status == "timeout":
+            events = view.events_of(record.session_id, run_id)
+            last = f"last event seq {events[-1].seq} {events[-1].type}" if events else "no event"
+            agg.add(
+                "hang",
+                (record.user_id,),
+                "timeout",
+                f"session {record.session_id} run {run_id}: timed out after "
+                f"{record.ended_at - record.started_at:.3f}s; {last}",
+                step=record.step,
+                headline=f"a turn of {record.user_id} passed its timeout",
+                plural=f"{{n}} turns of {record.user_id} passed their timeout",
+                expected="a terminal event (agent_completed or agent_error)",
+                actual=last,
+            )
+        if record.crash:
+            line = _first_line(record.crash)
+            agg.add(
+                "crash",
+                (record.user_id,),
+                normalize(line, index),
+                f"session {record.session_id} run {run_id}: {line}",
+                step=record.step,
+                headline=f"the target raised during a turn of {record.user_id}: {line}",
+                plural=f"the target raised during {{n}} turns of {record.user_id}: {line}",
+            )
+    for crash in trace.crashes:
+        line = _first_line(crash)
+        users = tuple(sorted({owner for _token, owner in index.scan(crash)}))
+        agg.add(
+            "crash",
+            users,
+            normalize(line, index),
+            line,
+            step=0,  # outside any turn: when is unknown
+            headline=f"the target raised: {line}",
+            plural=f"the target raised {{n}} times: {line}",
+        )
+    return agg.findings()

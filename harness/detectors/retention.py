@@ -1,0 +1,71 @@
+"""Oracle ``retention``: user engines or data still reachable after every session closed.
+
+Reads :attr:`harness.model.Trace.retention`, taken after the sessions closed and a garbage
+collection ran. A trace without a retention record, or with ``checked=False`` (a remote target
+exposes no objects), yields nothing: the runner says so in its notes.
+
+- every owner with root paths still alive is one finding, with the path from the shared roots
+  that keeps each one alive when the walker found it;
+- every token of a user found by walking the shared roots is user data kept by shared
+  infrastructure: one finding per owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from harness.detectors._evidence import FindingAggregator
+from harness.detectors._trace_view import TokenLookup, TraceView
+from harness.model import Finding, Trace
+
+__all__ = ["detect"]
+
+KIND = "retention"
+
+
+def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
+    """Report objects and data of closed sessions that the target still holds.
+
+    Args:
+        trace: the run to judge; only ``trace.retention`` is read.
+        index: the token index, to tell whose data a shared value is.
+
+    Example:
+        >>> [f.users for f in detect(trace, index)]  # doctest: +SKIP
+        [('usr_a',)]
+    """
+    record = trace.retention
+    if record is None or not record.checked:
+        return []
+    step = TraceView(trace, index).last_step()
+    agg = FindingAggregator()
+    for owner, paths in sorted(record.alive.items()):
+        for path in paths:
+            keeper = record.reachable.get(path)
+            kept = f" (kept alive by {keeper})" if keeper else ""
+            agg.add(
+                KIND,
+                (owner,),
+                "alive",
+                f"{owner}'s {path} is still alive after close{kept}",
+                step=step,
+                headline=f"{owner}'s roots are still alive after all sessions closed",
+                plural=f"{{n}} roots of {owner} are still alive after all sessions closed",
+                expected="garbage after close",
+                actual=f"{path} alive" + (f" via {keeper}" if keeper else ""),
+            )
+    for found in record.shared_values:
+        for token, owner in index.scan(found.value):
+            agg.add(
+                KIND,
+                (owner,),
+                "shared values",
+                f"shared {found.path} = {index.kind(token) or 'token'} {token!r} of {owner}",
+                step=step,
+                key=(found.path, token),
+                headline=f"data of {owner} is reachable from the shared roots after close",
+                plural=f"{{n}} values of {owner} are reachable from the shared roots after close",
+                expected=f"no data of {owner} in shared infrastructure",
+                actual=f"{found.path} = {token}",
+            )
+    return agg.findings()

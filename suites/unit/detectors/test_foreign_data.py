@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from harness.detectors import foreign_data
+from harness.model import CallTool, Finding
+from suites.unit.detectors.trace_builder import TraceBuilder
+
+
+def _findings(builder: TraceBuilder) -> list[Finding]:
+    trace = builder.build()
+    return list(foreign_data.detect(trace, builder.index(trace)))
+
+
+def test_canary_of_a_in_b_event_payload_is_foreign_data() -> None:
+    b = TraceBuilder(2)
+    user_a, user_b = b.users
+    tab_b = b.open(user_b)
+    run_b = b.run(tab_b)
+    leaked = b.event(
+        tab_b,
+        "agent_thinking",
+        run_b,
+        {"text": "thinking", "context": {"notes": [f"remember {user_a.canaries[1]}"]}},
+        user_id=user_b.user_id,
+    )
+    findings = _findings(b)
+    assert len(findings) == 1
+    finding = findings[0]
+    assert finding.kind == "foreign-data"
+    assert finding.users == (user_a.user_id, user_b.user_id)
+    assert finding.first_seen == leaked.step
+    assert f"seq {leaked.seq} agent_thinking" in finding.evidence[0]
+    assert repr(user_a.canaries[1]) in finding.evidence[0]
+    assert f"canary {user_a.canaries[1]!r} of {user_a.user_id}" == finding.actual
+
+
+def test_foreign_token_in_a_payload_key_and_raw_frame_is_found() -> None:
+    b = TraceBuilder(2)
+    user_a, user_b = b.users
+    tab_b = b.open(user_b)
+    run_b = b.run(tab_b)
+    b.event(tab_b, "agent_thinking", run_b, {user_a.email: 1}, user_id=user_b.user_id)
+    findings = _findings(b)
+    assert [f.users for f in findings] == [(user_a.user_id, user_b.user_id)]
+    assert "email" in findings[0].evidence[0]
+
+
+def test_foreign_ids_in_turn_results_and_roots() -> None:
+    b = TraceBuilder(2)
+    user_a, user_b = b.users
+    tab_a, tab_b = b.open(user_a), b.open(user_b)
+    run_a = b.run(tab_a)
+    b.run(tab_b, (CallTool("echo"),), echo_as=(user_a.user_id, run_a, user_a.thread_ids[0]))
+    b.checkpoint([b.walk(user_b.user_id, {'engine.execution_registry._runs["x"]': run_a})])
+    findings = _findings(b)
+    assert {f.users for f in findings} == {(user_a.user_id, user_b.user_id)}
+    evidence = "\n".join(line for f in findings for line in f.evidence)
+    assert "outcome result['tool_results'][0]['result']['user_id']" in evidence
+    assert f'usr_000000000002\'s engine.execution_registry._runs["x"]: run_id {run_a!r}' in evidence
+    # events, outcomes and objects are three channels: three findings, not one per token
+    assert len(findings) == 3
+
+
+def test_one_leak_on_many_events_is_one_finding_with_a_count() -> None:
+    b = TraceBuilder(2)
+    user_a, user_b = b.users
+    tab_b = b.open(user_b)
+    run_b = b.run(tab_b)
+    for _ in range(25):
+        b.event(tab_b, "agent_thinking", run_b, {"text": user_a.canaries[0]})
+    (finding,) = _findings(b)
+    assert len(finding.evidence) == 11
+    assert finding.evidence[-1] == "and 15 more"
+    assert finding.summary.startswith("25 tokens of usr_000000000001")
+
+
+def test_clean_multi_tab_trace_with_own_roots_is_silent() -> None:
+    b = TraceBuilder(3)
+    user_a, user_b, _user_c = b.users
+    tab_a1, tab_a2, tab_b = b.open(user_a), b.open(user_a), b.open(user_b)
+    run_a = b.run(tab_a1, also=[tab_a2])
+    run_b = b.run(tab_b)
+    b.checkpoint(
+        [
+            b.walk(user_a.user_id, {"context.run_id": run_a, "context.user_id": user_a.user_id}),
+            b.walk(user_b.user_id, {"context.run_id": run_b}),
+            b.walk(None, {"registry._users": f"{user_a.user_id},{user_b.user_id}"}),
+        ]
+    )
+    assert _findings(b) == []
