@@ -1,0 +1,280 @@
+"""``findings.json`` and ``trace.json``: what a run leaves behind for replay, shrink and report.
+
+One run::
+
+    {"schema": 1, "scenario", "seed", "strategy", "target", "fault", "trace_digest", "replay",
+     "findings": [...], "stats": {...}, "notes": [...], "scenario_spec": {...} | null}
+
+Several runs (``--scenario all --seeds 0..19``): the same top-level keys for the first failing
+run (the first run when none failed) plus ``"runs"``: one object per run with the same keys but
+``scenario_spec``. ``trace.json`` holds the full :class:`~harness.model.Trace` of that run.
+Both files are written atomically: a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import FindingsFileError
+from harness.model import Finding, RunResult, Scenario, Trace
+from harness.serialization import RecordDataError, from_data, to_data
+
+__all__ = [
+    "FINDINGS_SCHEMA",
+    "FindingsFile",
+    "FindingsRun",
+    "first_failing",
+    "read_findings",
+    "read_trace",
+    "write_findings",
+    "write_trace",
+]
+
+#: The findings-file schema this harness writes and reads.
+FINDINGS_SCHEMA = 1
+
+_FIX = "Pass a findings.json written by `harness run` or `harness explore` (schema 1)."
+
+
+@dataclass(frozen=True, slots=True)
+class FindingsRun:
+    """One run as a findings file records it (everything but the scenario spec)."""
+
+    scenario: str
+    seed: int
+    strategy: str
+    target: str
+    fault: str | None
+    trace_digest: str
+    replay: str
+    findings: tuple[Finding, ...]
+    stats: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FindingsFile:
+    """A findings file read back: the headline run, its scenario spec and every run."""
+
+    schema: int
+    scenario: str
+    seed: int
+    strategy: str
+    target: str
+    fault: str | None
+    trace_digest: str
+    replay: str
+    findings: tuple[Finding, ...]
+    stats: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    scenario_spec: Scenario | None = None
+    #: Every run when the file covers several; ``()`` for a one-run file.
+    runs: tuple[FindingsRun, ...] = ()
+
+    def headline(self) -> FindingsRun:
+        """Return the top-level run (the first failing one) as a :class:`FindingsRun`."""
+        return FindingsRun(
+            scenario=self.scenario,
+            seed=self.seed,
+            strategy=self.strategy,
+            target=self.target,
+            fault=self.fault,
+            trace_digest=self.trace_digest,
+            replay=self.replay,
+            findings=self.findings,
+            stats=self.stats,
+            notes=self.notes,
+        )
+
+    def all_runs(self) -> tuple[FindingsRun, ...]:
+        """Return every run the file covers: ``runs``, or the headline run alone."""
+        return self.runs if self.runs else (self.headline(),)
+
+
+def first_failing(results: Sequence[RunResult]) -> RunResult:
+    """Return the first result with findings, or the first result when none has any.
+
+    Raises:
+        FindingsFileError: ``results`` is empty.
+    """
+    if not results:
+        raise FindingsFileError("results=[] holds no run; run at least one scenario and seed.")
+    return next((result for result in results if result.findings), results[0])
+
+
+def _run_data(result: RunResult) -> dict[str, Any]:
+    return {
+        "scenario": result.scenario,
+        "seed": result.seed,
+        "strategy": result.strategy,
+        "target": result.target,
+        "fault": result.fault,
+        "trace_digest": result.trace_digest,
+        "replay": result.replay,
+        "findings": to_data(result.findings),
+        "stats": to_data(result.stats),
+        "notes": to_data(result.notes),
+    }
+
+
+def write_findings(path: str | os.PathLike[str], results: Sequence[RunResult]) -> None:
+    """Write ``findings.json`` for one run or several, atomically.
+
+    Args:
+        path: the file to write; its directory is created when missing.
+        results: the runs, in the order they ran.
+
+    Raises:
+        FindingsFileError: ``results`` is empty.
+
+    Example:
+        >>> write_findings("reports/latest/findings.json", [result])  # doctest: +SKIP
+    """
+    head = first_failing(results)
+    data: dict[str, Any] = {"schema": FINDINGS_SCHEMA, **_run_data(head)}
+    data["scenario_spec"] = to_data(head.trace.scenario_spec)
+    if len(results) > 1:
+        data["runs"] = [_run_data(result) for result in results]
+    _write_json(Path(path), data)
+
+
+def write_trace(path: str | os.PathLike[str], trace: Trace) -> None:
+    """Write the full ``trace`` as ``trace.json`` (the data of :func:`to_data`), atomically."""
+    _write_json(Path(path), to_data(trace))
+
+
+def _write_json(path: Path, data: object) -> None:
+    try:
+        payload = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates have no UTF-8 form; JSON's \u escapes keep them readable back.
+        payload = json.dumps(data, indent=2, sort_keys=True).encode("ascii")
+    _write_bytes(path, payload + b"\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    _write_bytes(path, text.encode("utf-8", "replace"))
+
+
+def _write_bytes(path: Path, payload: bytes) -> None:
+    # Temp file in the same directory, then os.replace: readers see the old file or the new one.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(payload)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _load_object(path: Path, what: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FindingsFileError(f"{what}={str(path)!r} does not exist. {_FIX}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FindingsFileError(f"{what}={str(path)!r} cannot be read ({exc}). {_FIX}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FindingsFileError(
+            f"{what}={str(path)!r} is not JSON ({exc.msg} at line {exc.lineno}, column "
+            f"{exc.colno}). {_FIX}"
+        ) from None
+    if not isinstance(data, dict):
+        raise FindingsFileError(
+            f"{what}={str(path)!r} holds a JSON {type(data).__name__}, expected an object "
+            f'({{"schema": 1, ...}}). {_FIX}'
+        )
+    return data
+
+
+_RUN_KEYS = (
+    "scenario",
+    "seed",
+    "strategy",
+    "target",
+    "fault",
+    "trace_digest",
+    "replay",
+    "findings",
+    "stats",
+    "notes",
+)
+
+
+def read_findings(path: str | os.PathLike[str]) -> FindingsFile:
+    """Read and validate a ``findings.json``.
+
+    Raises:
+        FindingsFileError: the file is missing, not JSON, not an object, of another schema, or a
+            key is missing or of the wrong type; the message names the file, the key and the fix.
+    """
+    file = Path(path)
+    data = _load_object(file, "findings file")
+    if "schema" not in data:
+        raise FindingsFileError(
+            f"findings file={str(file)!r} has no 'schema' key; this harness reads schema "
+            f"{FINDINGS_SCHEMA}. {_FIX}"
+        )
+    schema = data["schema"]
+    if schema != FINDINGS_SCHEMA or isinstance(schema, bool):
+        raise FindingsFileError(
+            f"findings file={str(file)!r} has schema={schema!r}; this harness reads schema "
+            f"{FINDINGS_SCHEMA} only. Re-run `harness run` with this harness to write it again, "
+            "or read it with the harness version that wrote it."
+        )
+    missing = [key for key in (*_RUN_KEYS, "scenario_spec") if key not in data]
+    if missing:
+        raise FindingsFileError(
+            f"findings file={str(file)!r} lacks the key(s) {', '.join(map(repr, missing))}. {_FIX}"
+        )
+    runs = data.get("runs", [])
+    if not isinstance(runs, list):
+        raise FindingsFileError(
+            f"findings file={str(file)!r}: key 'runs' holds {type(runs).__name__}, expected a "
+            f"list of run objects. {_FIX}"
+        )
+    for index, run in enumerate(runs):
+        gaps = [key for key in _RUN_KEYS if not isinstance(run, dict) or key not in run]
+        if gaps:
+            raise FindingsFileError(
+                f"findings file={str(file)!r}: runs[{index}] lacks the key(s) "
+                f"{', '.join(map(repr, gaps))}. {_FIX}"
+            )
+    try:
+        return from_data(FindingsFile, data)
+    except RecordDataError as exc:
+        key = exc.path.removeprefix("FindingsFile.")
+        raise FindingsFileError(
+            f"findings file={str(file)!r}: key {key!r}: {exc.detail} {_FIX}"
+        ) from None
+
+
+def read_trace(path: str | os.PathLike[str]) -> Trace:
+    """Read a ``trace.json`` written by :func:`write_trace`.
+
+    Raises:
+        FindingsFileError: missing, not JSON, not an object or not a Trace; names file and key.
+    """
+    file = Path(path)
+    data = _load_object(file, "trace file")
+    try:
+        return from_data(Trace, data)
+    except RecordDataError as exc:
+        key = exc.path.removeprefix("Trace.")
+        raise FindingsFileError(
+            f"trace file={str(file)!r}: key {key!r}: {exc.detail} Pass the trace.json written "
+            "beside findings.json by `harness run --report DIR`."
+        ) from None

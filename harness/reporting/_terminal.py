@@ -1,0 +1,224 @@
+"""The terminal reporter: progress while runs go, then each finding and a summary.
+
+On a terminal (``console.is_terminal``) each run gets a rich progress bar (turns done / total,
+elapsed) and the end a summary table. Elsewhere (CI logs, pipes) it prints plain lines, one per
+run start and finish, with no control codes. Every finding is shown the same way in both modes:
+kind, users, summary, up to five evidence lines, expected/actual as a two-line diff, the docs
+link and the replay command.
+
+The reporter in use is swappable, as with Hypothesis's ``with_reporter``::
+
+    with with_reporter(TerminalReporter(Console(file=buffer))):
+        runner.run(...)          # calls current_reporter().run_started(...) etc.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections import Counter
+from collections.abc import Iterator, Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from harness.model import Finding, RunResult
+
+__all__ = [
+    "DOCS_FINDINGS",
+    "MAX_EVIDENCE",
+    "TerminalReporter",
+    "current_reporter",
+    "docs_link",
+    "findings_by_kind",
+    "with_reporter",
+]
+
+#: Where each finding kind is explained; the anchor is the kind.
+DOCS_FINDINGS = "docs/findings.md"
+#: Evidence lines shown per finding; the rest are counted.
+MAX_EVIDENCE = 5
+
+
+def docs_link(kind: str, base: str = DOCS_FINDINGS) -> str:
+    """Return the docs link of a finding kind, e.g. ``docs/findings.md#foreign-data``."""
+    return f"{base}#{kind}"
+
+
+def findings_by_kind(findings: Sequence[Finding]) -> dict[str, int]:
+    """Count findings by kind, in order of first appearance."""
+    return dict(Counter(finding.kind for finding in findings))
+
+
+def _kinds_text(findings: Sequence[Finding]) -> str:
+    counts = findings_by_kind(findings)
+    return ", ".join(f"{kind} x{count}" for kind, count in counts.items()) or "none"
+
+
+class TerminalReporter:
+    """Reports runs on a rich console: progress, findings, summary.
+
+    Args:
+        console: where everything goes; tests pass ``Console(file=io.StringIO())``.
+        docs_base: the findings documentation linked from each finding.
+
+    Example:
+        >>> reporter = TerminalReporter(Console(file=io.StringIO(), force_terminal=False))
+        >>> reporter.message("hello")
+    """
+
+    def __init__(self, console: Console | None = None, *, docs_base: str = DOCS_FINDINGS) -> None:
+        self.console = console if console is not None else Console(highlight=False)
+        self.docs_base = docs_base
+        self._progress: Progress | None = None
+        self._task: int | None = None
+
+    # -------------------------------------------------------------- run lifecycle
+
+    def run_started(self, scenario: str, seed: int, strategy: str, users: int, turns: int) -> None:
+        """A run begins: a progress bar on a terminal, one line elsewhere."""
+        self._stop_progress()
+        label = f"{scenario} seed={seed} strategy={strategy} users={users}"
+        if self.console.is_terminal:
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("turns"),
+                TimeElapsedColumn(),
+                console=self.console,
+                # No refresh thread: the bar moves when a turn ends.
+                auto_refresh=False,
+            )
+            self._task = self._progress.add_task(label, total=turns)
+            self._progress.start()
+        else:
+            self._line(f"run {label} turns={turns}")
+
+    def turn_finished(self, n_done: int, n_total: int) -> None:
+        """``n_done`` of ``n_total`` turns have ended (updates the bar; silent when plain)."""
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, completed=n_done, total=n_total)  # type: ignore[arg-type]
+            self._progress.refresh()
+
+    def run_finished(self, result: RunResult) -> None:
+        """A run ended: close its bar, print one line and each finding."""
+        self._stop_progress()
+        status = f"{len(result.findings)} finding(s)" if result.findings else "ok"
+        self._line(
+            f"done {result.scenario} seed={result.seed} strategy={result.strategy}: {status} "
+            f"digest={result.trace_digest[:12]}",
+            style="bold red" if result.findings else "green",
+        )
+        for finding in result.findings:
+            self.finding(finding, replay=result.replay)
+
+    def finding(self, finding: Finding, *, replay: str = "") -> None:
+        """Print one finding: kind, users, summary, evidence, diff, docs link and replay."""
+        styled = self.console.is_terminal
+        self._line(f"FAIL {finding.kind}  users: {', '.join(finding.users)}", style="bold red")
+        self._line(f"  {finding.summary}")
+        if finding.evidence:
+            self._line("  evidence:")
+            for line in finding.evidence[:MAX_EVIDENCE]:
+                self._line(f"    {line}")
+            hidden = len(finding.evidence) - MAX_EVIDENCE
+            if hidden > 0:
+                self._line(f"    ... and {hidden} more (findings.json has them all)")
+        if finding.expected is not None or finding.actual is not None:
+            self._line(f"  - expected {finding.expected}", style="red" if styled else None)
+            self._line(f"  + actual   {finding.actual}", style="green" if styled else None)
+        self._line(f"  docs: {docs_link(finding.kind, self.docs_base)}")
+        command = finding.replay or replay
+        if command:
+            self._line(f"  replay: {command}", style="bold" if styled else None)
+
+    def summary(self, results: Sequence[RunResult]) -> None:
+        """Print every run's outcome: a table on a terminal, plain lines elsewhere."""
+        self._stop_progress()
+        failing = sum(1 for result in results if result.findings)
+        total = sum(len(result.findings) for result in results)
+        if self.console.is_terminal:
+            table = Table(title="isolation runs", highlight=False)
+            for column in ("scenario", "seed", "strategy", "users", "turns", "findings", "digest"):
+                table.add_column(column, overflow="fold")
+            for result in results:
+                table.add_row(
+                    Text(result.scenario),
+                    str(result.seed),
+                    Text(result.strategy),
+                    str(len(result.trace.users)),
+                    str(len(result.trace.turns)),
+                    Text(_kinds_text(result.findings), style="red" if result.findings else "green"),
+                    result.trace_digest[:12],
+                )
+            self.console.print(table)
+        else:
+            for result in results:
+                self._line(
+                    f"summary {result.scenario} seed={result.seed} strategy={result.strategy} "
+                    f"users={len(result.trace.users)} turns={len(result.trace.turns)} "
+                    f"findings={_kinds_text(result.findings)} digest={result.trace_digest[:12]}"
+                )
+        self._line(
+            f"{len(results)} run(s), {failing} with findings, {total} finding(s) in all",
+            style="bold red" if failing else "bold green",
+        )
+
+    def message(self, text: str) -> None:
+        """Print one line of text as is (no markup is interpreted)."""
+        self._stop_progress()
+        self._line(text)
+
+    def __call__(self, text: str) -> None:
+        """A reporter is callable: ``reporter(text)`` is ``reporter.message(text)``."""
+        self.message(text)
+
+    # -------------------------------------------------------------- internals
+
+    def _line(self, text: str, *, style: str | None = None) -> None:
+        # Text objects: user data such as canaries may hold "[bold]" and must not become markup.
+        # soft_wrap keeps replay commands on one line so they can be copied.
+        rendered = Text(text, style=style or "") if self.console.is_terminal else Text(text)
+        self.console.print(rendered, soft_wrap=True, highlight=False)
+
+    def _stop_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+            self._task = None
+
+
+_CURRENT: contextvars.ContextVar[TerminalReporter | None] = contextvars.ContextVar(
+    "harness_reporter", default=None
+)
+_DEFAULT: list[TerminalReporter] = []
+
+
+def current_reporter() -> TerminalReporter:
+    """Return the reporter in use: the innermost :func:`with_reporter`, else a default one.
+
+    The default reporter writes to standard output and is created on first use, so importing
+    the harness prints nothing.
+    """
+    reporter = _CURRENT.get()
+    if reporter is not None:
+        return reporter
+    if not _DEFAULT:
+        _DEFAULT.append(TerminalReporter())
+    return _DEFAULT[0]
+
+
+@contextlib.contextmanager
+def with_reporter(reporter: TerminalReporter) -> Iterator[TerminalReporter]:
+    """Use ``reporter`` as :func:`current_reporter` inside the ``with`` block.
+
+    Any object with the same methods works (a test double recording calls, say).
+    """
+    token = _CURRENT.set(reporter)
+    try:
+        yield reporter
+    finally:
+        _CURRENT.reset(token)
