@@ -191,7 +191,7 @@ def _parse_step(
     if not isinstance(step, dict):
         raise invalid(f"{where}={step!r} has type {type(step).__name__}, expected an object")
     kind = step.get("step")
-    if kind not in STEP_KINDS:
+    if not isinstance(kind, str) or kind not in STEP_KINDS:
         raise invalid(
             f"{where}.step={kind!r} is not a step kind; expected one of {list(STEP_KINDS)}"
         )

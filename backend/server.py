@@ -1,0 +1,507 @@
+"""The reference backend's WebSocket server.
+
+Each connection authenticates with a JWT (see :mod:`backend.auth`), is registered in the
+factory's :class:`~backend.connections.ConnectionRegistry` for its user while open, and sends
+``chat_message`` frames (see :mod:`backend.protocol`). Every turn runs as its own task through
+``factory.user_execution_scope`` and the ``scripted`` agent; its events reach every connection of
+that user and no other. Bad frames get an ``error`` frame on their own connection only, which
+stays open. A connection without a valid token is closed with code 4401 and a reason.
+
+In process::
+
+    server = await serve("127.0.0.1", 0, secret=secret)  # 32 bytes or more
+    try:
+        ...  # connect to server.url
+    finally:
+        await server.close()
+
+From a shell: ``python -m backend.server --host 127.0.0.1 --port 0 --jwt-secret SECRET`` (or
+``BACKEND_JWT_SECRET`` in the environment); it prints ``listening on ws://HOST:PORT`` when ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection
+from websockets.asyncio.server import serve as websockets_serve
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
+
+from backend.agents import AgentRequest
+from backend.auth import (
+    SECRET_ENV,
+    SUBPROTOCOL_PREFIX,
+    AuthError,
+    check_secret,
+    token_from_headers,
+    token_from_subprotocols,
+    verify_token,
+)
+from backend.connections import ConnectionRegistry
+from backend.errors import BackendError, EngineLimitExceeded
+from backend.factory import ExecutionEngineFactory
+from backend.protocol import (
+    ChatMessage,
+    Ping,
+    ProtocolError,
+    TokenBucket,
+    error_frame,
+    parse_message,
+    pong_frame,
+    validate_id,
+)
+
+__all__ = [
+    "AUTH_CLOSE_CODE",
+    "ServerLimits",
+    "ServerStatistics",
+    "WebSocketConnection",
+    "BackendServer",
+    "serve",
+    "main",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Close code for a connection refused for want of a valid token.
+AUTH_CLOSE_CODE = 4401
+
+
+@dataclass(frozen=True, slots=True)
+class ServerLimits:
+    """Per-connection protections of the server."""
+
+    #: Largest accepted frame in bytes; a larger one closes the connection with 1009.
+    max_size: int = 256 * 1024
+    #: Messages per second a connection may send on average (token bucket refill).
+    rate: float = 20.0
+    #: Messages a connection may send at once before the rate applies.
+    burst: float = 40.0
+    #: How many thread ids and run ids the ownership table remembers (oldest forgotten first).
+    ownership_capacity: int = 100_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_size", "rate", "burst", "ownership_capacity"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
+                raise ValueError(
+                    f"ServerLimits.{name}={value!r} must be a number >= 1; "
+                    "see the field's description"
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStatistics:
+    """Counters of a :class:`BackendServer`."""
+
+    connections: int
+    turns_started: int
+    turns_in_flight: int
+    errors_sent: int
+    auth_refused: int
+
+
+class WebSocketConnection:
+    """One authenticated WebSocket, as a ``backend.connections.Connection``.
+
+    ``send`` raises (``websockets.exceptions.ConnectionClosed``) once the socket is closed, so
+    the registry counts the delivery as failed.
+    """
+
+    def __init__(self, websocket: ServerConnection, connection_id: str, user_id: str) -> None:
+        self.connection_id = connection_id
+        self.user_id = user_id
+        self._websocket = websocket
+
+    async def send(self, event: dict[str, Any]) -> None:
+        """Send ``event`` as one JSON text frame."""
+        await self._websocket.send(json.dumps(event))
+
+    def __repr__(self) -> str:
+        return f"WebSocketConnection(connection_id={self.connection_id!r})"
+
+
+class _Ownership:
+    """Which user first used each thread id and run id; run ids are single-use."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._threads: OrderedDict[str, str] = OrderedDict()
+        self._runs: OrderedDict[str, str] = OrderedDict()
+
+    def claim(self, user_id: str, thread_id: str, run_id: str) -> None:
+        # Messages never name the other owner: that would leak one user's id to another.
+        thread_owner = self._threads.get(thread_id)
+        if thread_owner is not None and thread_owner != user_id:
+            raise ProtocolError(
+                "forbidden",
+                f"thread_id={thread_id!r} belongs to another user; use one of your own threads",
+                run_id=run_id,
+            )
+        run_owner = self._runs.get(run_id)
+        if run_owner is not None and run_owner != user_id:
+            raise ProtocolError(
+                "forbidden",
+                f"run_id={run_id!r} belongs to another user; every turn needs a fresh run_id",
+                run_id=run_id,
+            )
+        if run_owner is not None:
+            raise ProtocolError(
+                "invalid_message",
+                f"run_id={run_id!r} was already used; every turn needs a fresh run_id",
+                run_id=run_id,
+            )
+        self._remember(self._threads, thread_id, user_id)
+        self._remember(self._runs, run_id, user_id)
+
+    def _remember(self, table: OrderedDict[str, str], key: str, user_id: str) -> None:
+        table[key] = user_id
+        table.move_to_end(key)
+        while len(table) > self._capacity:
+            table.popitem(last=False)
+
+
+class BackendServer:
+    """A running WebSocket server over an :class:`ExecutionEngineFactory`.
+
+    Build it with :func:`serve`. ``port`` and ``url`` are the real bound address; ``close()``
+    cancels in-flight turns and closes every connection with 1001. Usable as an async context
+    manager that closes on exit.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: str,
+        factory: ExecutionEngineFactory,
+        connections: ConnectionRegistry,
+        limits: ServerLimits,
+        owns_factory: bool,
+        agent: str = "scripted",
+    ) -> None:
+        check_secret(secret)
+        self.factory = factory
+        self.connections = connections
+        self.limits = limits
+        self.agent = agent
+        self._secret = secret
+        self._owns_factory = owns_factory
+        self._ownership = _Ownership(limits.ownership_capacity)
+        self._turns: set[asyncio.Task[None]] = set()
+        self._server: Server | None = None
+        self._closed = False
+        self._open = 0
+        self._turns_started = 0
+        self._errors_sent = 0
+        self._auth_refused = 0
+        self.host = ""
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        """``ws://HOST:PORT`` of the bound socket."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}"
+
+    async def start(self, host: str, port: int) -> None:
+        """Bind and start accepting connections; ``port=0`` picks a free port."""
+        self._server = await websockets_serve(
+            self._handle,
+            host,
+            port,
+            max_size=self.limits.max_size,
+            select_subprotocol=_select_subprotocol,
+        )
+        sockname = next(iter(self._server.sockets)).getsockname()
+        self.host, self.port = host, int(sockname[1])
+
+    async def close(self) -> None:
+        """Cancel in-flight turns, close connections with 1001 and stop listening."""
+        if self._closed:
+            return
+        self._closed = True
+        turns = list(self._turns)
+        for task in turns:
+            task.cancel()
+        await asyncio.gather(*turns, return_exceptions=True)
+        if self._server is not None:
+            self._server.close(close_connections=True)
+            await self._server.wait_closed()
+        if self._owns_factory:
+            await self.factory.shutdown()
+
+    async def __aenter__(self) -> BackendServer:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def statistics(self) -> ServerStatistics:
+        """Return the server's counters."""
+        return ServerStatistics(
+            connections=self._open,
+            turns_started=self._turns_started,
+            turns_in_flight=len(self._turns),
+            errors_sent=self._errors_sent,
+            auth_refused=self._auth_refused,
+        )
+
+    async def _handle(self, websocket: ServerConnection) -> None:
+        try:
+            user_id = self._authenticate(websocket)
+        except AuthError as error:
+            self._auth_refused += 1
+            logger.info("refused connection from %s: %s", websocket.remote_address, error.reason)
+            await websocket.close(AUTH_CLOSE_CODE, error.reason)
+            return
+        connection = WebSocketConnection(websocket, self.connections.next_connection_id(), user_id)
+        bucket = TokenBucket(
+            rate=self.limits.rate, burst=self.limits.burst, clock=asyncio.get_running_loop().time
+        )
+        self.connections.register(user_id, connection)
+        self._open += 1
+        try:
+            async for raw in websocket:
+                try:
+                    await self._on_frame(connection, bucket, raw)
+                except ConnectionClosed:
+                    raise
+                except Exception:
+                    logger.exception("frame on %s failed", connection.connection_id)
+                    await self._send_error(connection, "internal_error", "internal error")
+        except ConnectionClosed:
+            pass
+        finally:
+            self._open -= 1
+            self.connections.unregister(user_id, connection)
+
+    def _authenticate(self, websocket: ServerConnection) -> str:
+        request = websocket.request
+        headers = request.headers if request is not None else {}
+        token = token_from_headers(headers)  # type: ignore[arg-type]
+        if token is None and websocket.subprotocol is not None:
+            token = token_from_subprotocols([websocket.subprotocol])
+        claims = verify_token(token, self._secret)
+        try:
+            return validate_id("sub", claims.sub)
+        except ProtocolError as error:
+            raise AuthError(f"invalid claim 'sub': {error.message}") from None
+
+    async def _on_frame(
+        self, connection: WebSocketConnection, bucket: TokenBucket, raw: str | bytes
+    ) -> None:
+        if not bucket.take():
+            await self._send_error(
+                connection,
+                "rate_limited",
+                f"more than {self.limits.rate:g} messages/s (burst {self.limits.burst:g}); "
+                "message dropped, slow down",
+            )
+            return
+        try:
+            message = parse_message(raw)
+            if isinstance(message, Ping):
+                await connection.send(pong_frame())
+                return
+            self._ownership.claim(connection.user_id, message.thread_id, message.run_id)
+        except ProtocolError as error:
+            await self._send_error(connection, error.code, error.message, run_id=error.run_id)
+            return
+        self._start_turn(connection, message)
+
+    def _start_turn(self, connection: WebSocketConnection, message: ChatMessage) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._run_turn(connection, message), name=f"turn {message.run_id}"
+        )
+        self._turns_started += 1
+        self._turns.add(task)
+        task.add_done_callback(self._turns.discard)
+
+    async def _run_turn(self, connection: WebSocketConnection, message: ChatMessage) -> None:
+        user_id, run_id = connection.user_id, message.run_id
+        try:
+            context = self.factory.make_context(
+                user_id,
+                message.thread_id,
+                run_id,
+                metadata={"connection_id": connection.connection_id, "transport": "websocket"},
+            )
+            async with contextlib.AsyncExitStack() as stack:
+                try:
+                    engine = await stack.enter_async_context(
+                        self.factory.user_execution_scope(context)
+                    )
+                except EngineLimitExceeded as error:
+                    await self._send_error(connection, "rejected", str(error), run_id=run_id)
+                    return
+                request = AgentRequest(
+                    user_id=user_id,
+                    thread_id=message.thread_id,
+                    run_id=run_id,
+                    message=message.content,
+                    plan=message.plan,
+                )
+                await engine.execute_agent(self.agent, request)
+        except asyncio.CancelledError:
+            raise
+        except BackendError as error:
+            logger.warning("turn %s refused: %s", run_id, error)
+            await self._send_error(connection, "invalid_message", str(error), run_id=run_id)
+        except Exception:
+            logger.exception("turn %s of %s failed", run_id, connection.connection_id)
+            await self._send_error(connection, "internal_error", "internal error", run_id=run_id)
+
+    async def _send_error(
+        self,
+        connection: WebSocketConnection,
+        code: str,
+        message: str,
+        *,
+        run_id: str | None = None,
+    ) -> None:
+        self._errors_sent += 1
+        # The connection may have closed meanwhile; nobody is left to tell.
+        with contextlib.suppress(ConnectionClosed):
+            await connection.send(error_frame(code, message, run_id=run_id))
+
+
+def _select_subprotocol(
+    websocket: ServerConnection, subprotocols: Sequence[Subprotocol]
+) -> Subprotocol | None:
+    # Browsers refuse a handshake whose offered subprotocol is not echoed back.
+    for subprotocol in subprotocols:
+        if subprotocol.startswith(SUBPROTOCOL_PREFIX):
+            return subprotocol
+    return None
+
+
+async def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    secret: str,
+    factory: ExecutionEngineFactory | None = None,
+    faults: Iterable[str] = (),
+    max_engines_per_user: int = 2,
+    limits: ServerLimits | None = None,
+) -> BackendServer:
+    """Start a server and return it once it listens.
+
+    Args:
+        host, port: where to listen; ``port=0`` picks a free port (see ``server.port``).
+        secret: the HS256 secret tokens are verified with.
+        factory: the engine factory to run turns on; a new one (with ``faults`` and
+            ``max_engines_per_user``) when omitted, shut down by ``close()``.
+        faults: fault names for a new factory (see ``backend.faults``).
+        max_engines_per_user: the new factory's per-user engine limit.
+        limits: frame size and rate limits; :class:`ServerLimits` defaults when omitted.
+
+    Raises:
+        AuthError: ``secret`` is empty or shorter than 32 bytes.
+        BackendError: an unknown fault name or bad limit reached the factory.
+        OSError: the address cannot be bound.
+    """
+    owns_factory = factory is None
+    if factory is None:
+        factory = ExecutionEngineFactory(
+            connections=ConnectionRegistry(),
+            max_engines_per_user=max_engines_per_user,
+            faults=tuple(faults),
+        )
+    server = BackendServer(
+        secret=secret,
+        factory=factory,
+        connections=factory.connections,
+        limits=limits or ServerLimits(),
+        owns_factory=owns_factory,
+    )
+    await server.start(host, port)
+    return server
+
+
+def _parser() -> argparse.ArgumentParser:
+    defaults = ServerLimits()
+    parser = argparse.ArgumentParser(
+        prog="python -m backend.server",
+        description="Serve the reference backend over WebSockets until SIGINT or SIGTERM.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="switch a fault on (repeatable); see backend.faults.FAULTS",
+    )
+    parser.add_argument("--max-engines-per-user", type=int, default=2, metavar="N")
+    parser.add_argument("--jwt-secret", default=None, help=f"HS256 secret (default: ${SECRET_ENV})")
+    parser.add_argument("--max-size", type=int, default=defaults.max_size, metavar="BYTES")
+    parser.add_argument("--rate", type=float, default=defaults.rate, help="messages/s")
+    parser.add_argument("--burst", type=float, default=defaults.burst, help="messages")
+    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    return parser
+
+
+async def _serve_until_signalled(arguments: argparse.Namespace, secret: str) -> None:
+    limits = ServerLimits(max_size=arguments.max_size, rate=arguments.rate, burst=arguments.burst)
+    server = await serve(
+        arguments.host,
+        arguments.port,
+        secret=secret,
+        faults=arguments.fault,
+        max_engines_per_user=arguments.max_engines_per_user,
+        limits=limits,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        print(f"listening on {server.url}", flush=True)
+        await stop.wait()
+    finally:
+        await server.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the server from the command line; returns the exit code (2: usage or start error)."""
+    arguments = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=arguments.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    secret = arguments.jwt_secret or os.environ.get(SECRET_ENV)
+    if not secret:
+        print(
+            f"backend.server: no JWT secret: set {SECRET_ENV} or pass --jwt-secret SECRET",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        asyncio.run(_serve_until_signalled(arguments, secret))
+    except (BackendError, ValueError, OSError) as error:
+        print(f"backend.server: cannot start: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
