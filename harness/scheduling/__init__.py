@@ -17,6 +17,7 @@ from ._strategies import STRATEGY_NAMES as STRATEGY_NAMES
 from ._strategies import FifoStrategy as FifoStrategy
 from ._strategies import PCTStrategy as PCTStrategy
 from ._strategies import RandomStrategy as RandomStrategy
+from ._strategies import ReplayStrategy as ReplayStrategy
 from ._strategies import Strategy as Strategy
 from ._strategies import handle_task as handle_task
 from ._strategies import make_strategy as make_strategy
@@ -32,6 +33,7 @@ __all__ = [
     "RandomStrategy",
     "PCTStrategy",
     "HypothesisStrategy",
+    "ReplayStrategy",
     "schedules",
     "handle_task",
     "DeadlockError",

@@ -27,6 +27,7 @@ __all__ = [
     "FifoStrategy",
     "RandomStrategy",
     "PCTStrategy",
+    "ReplayStrategy",
     "handle_task",
     "make_strategy",
 ]
@@ -189,6 +190,32 @@ class PCTStrategy:
             if priority not in self._used:
                 self._used.add(priority)
                 return priority
+
+
+class ReplayStrategy:
+    """Replays recorded one-at-a-time choices, e.g. :attr:`HypothesisStrategy.choices`.
+
+    Like :class:`~harness.scheduling.HypothesisStrategy`, one callback runs per step and a choice
+    is consumed only when more than one callback is ready; once the choices run out (or one is
+    out of range) the head of the queue runs, as in fifo order.
+    """
+
+    name = "replay"
+
+    def __init__(self, choices: Sequence[int]) -> None:
+        self.choices = tuple(choices)
+        self._next = 0
+
+    def task_created(self, task: asyncio.Task[Any]) -> None:
+        """Nothing to do: the choices are fixed."""
+
+    def choose(self, ready: Sequence[asyncio.Handle], step: int) -> Sequence[int]:
+        """Run the next recorded choice."""
+        if len(ready) == 1:
+            return (0,)
+        index = self.choices[self._next] if self._next < len(self.choices) else 0
+        self._next += 1
+        return (index if 0 <= index < len(ready) else 0,)
 
 
 def make_strategy(name: str, rng: random.Random, **options: Any) -> Strategy:
