@@ -1,0 +1,289 @@
+"""How the walker treats each type, decided once per type and cached.
+
+A :class:`TypePlan` says whether objects of a type are skipped (scalars, functions, types,
+modules, weak references, opaque infrastructure), scanned (strings) or walked, and when walked:
+which container protocol to read, whether they have a ``__dict__``, which ``__slots__`` (over
+the MRO), which extra attributes (exception args, partial arguments), which classes' class-level
+attributes may hold state, and whether the object counts as mutable for shared-state checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import contextvars
+import dataclasses
+import datetime
+import decimal
+import enum
+import fractions
+import functools
+import io
+import logging
+import pathlib
+import re
+import selectors
+import socket
+import threading
+import types
+import uuid
+import weakref
+from typing import Any
+
+__all__ = [
+    "CONTAINER_CONTEXT",
+    "CONTAINER_MAPPING",
+    "CONTAINER_METHOD",
+    "CONTAINER_NONE",
+    "CONTAINER_PROXY",
+    "CONTAINER_SEQUENCE",
+    "CONTAINER_SET",
+    "SCAN",
+    "SKIP",
+    "TypePlan",
+    "class_attribute_names",
+    "plan_for",
+]
+
+CONTAINER_NONE = 0
+CONTAINER_MAPPING = 1  # dict and subclasses: keys and values
+CONTAINER_SEQUENCE = 2  # list, tuple, deque
+CONTAINER_SET = 3  # set, frozenset
+CONTAINER_PROXY = 4  # types.MappingProxyType: the wrapped mapping
+CONTAINER_METHOD = 5  # bound methods: __self__
+CONTAINER_CONTEXT = 6  # contextvars.Context: values by variable
+
+#: Immutable values: never followed, never reported.
+_SCALARS: tuple[type, ...] = (
+    type(None),
+    bool,
+    int,
+    float,
+    complex,
+    bytes,
+    range,
+    slice,
+    decimal.Decimal,
+    fractions.Fraction,
+    uuid.UUID,
+    pathlib.PurePath,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    datetime.tzinfo,
+    type(Ellipsis),
+    type(NotImplemented),
+    enum.Enum,
+    re.Pattern,
+    re.Match,
+    memoryview,
+)
+
+#: Code, types, modules, descriptors and weak references: structure, not state.
+_STRUCTURE: tuple[type, ...] = (
+    type,
+    types.ModuleType,
+    types.FunctionType,
+    types.CodeType,
+    types.CellType,
+    classmethod,
+    staticmethod,
+    property,
+    types.MemberDescriptorType,
+    types.GetSetDescriptorType,
+    types.WrapperDescriptorType,
+    types.MethodDescriptorType,
+    types.ClassMethodDescriptorType,
+    weakref.ref,
+    weakref.ProxyType,
+    weakref.CallableProxyType,
+)
+
+#: Infrastructure the walk must not enter: loops, futures, coroutines, frames, locks, logging, I/O.
+_OPAQUE: tuple[type, ...] = (
+    asyncio.AbstractEventLoop,
+    asyncio.Handle,
+    asyncio.AbstractServer,
+    asyncio.BaseTransport,
+    concurrent.futures.Future,
+    threading.Thread,
+    type(threading.Lock()),
+    type(threading.RLock()),
+    types.CoroutineType,
+    types.GeneratorType,
+    types.AsyncGeneratorType,
+    types.FrameType,
+    types.TracebackType,
+    logging.Filterer,
+    logging.Manager,
+    logging.PlaceHolder,
+    logging.LoggerAdapter,
+    logging.Formatter,
+    io.IOBase,
+    socket.socket,
+    selectors.BaseSelector,
+    contextvars.ContextVar,
+    contextvars.Token,
+)
+
+_METHODS: tuple[type, ...] = (
+    types.MethodType,
+    types.BuiltinMethodType,
+    types.MethodWrapperType,
+)
+
+
+class TypePlan:
+    """What the walker does with objects of one type (see the module docstring)."""
+
+    __slots__ = (
+        "class_owners",
+        "container",
+        "descriptor",
+        "extras",
+        "has_dict",
+        "mutable",
+        "slots",
+        "type_name",
+    )
+
+    def __init__(
+        self,
+        *,
+        type_name: str,
+        container: int = CONTAINER_NONE,
+        mutable: bool = False,
+        has_dict: bool = False,
+        slots: tuple[tuple[str, Any], ...] = (),
+        extras: tuple[str, ...] = (),
+        class_owners: tuple[type, ...] = (),
+        descriptor: bool = False,
+    ) -> None:
+        self.type_name = type_name
+        self.container = container
+        self.mutable = mutable
+        self.has_dict = has_dict
+        self.slots = slots
+        self.extras = extras
+        self.class_owners = class_owners
+        self.descriptor = descriptor
+
+    def __repr__(self) -> str:
+        return f"TypePlan({self.type_name}, container={self.container}, mutable={self.mutable})"
+
+
+#: Objects of these types are neither walked nor scanned.
+SKIP = TypePlan(type_name="<skip>")
+#: Strings: scanned for tokens, never walked.
+SCAN = TypePlan(type_name="str")
+
+_PLANS: dict[type, TypePlan] = {str: SCAN}
+# Class-level attribute names worth reading, per class: (len(vars(cls)) when computed, names).
+_CLASS_NAMES: dict[type, tuple[int, tuple[str, ...]]] = {}
+
+
+def plan_for(cls: type) -> TypePlan:
+    """The cached plan of ``cls`` (computed on first use)."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        plan = _PLANS[cls] = _compute(cls)
+    return plan
+
+
+def _is_opaque(cls: type) -> bool:
+    return issubclass(cls, _OPAQUE) or hasattr(cls, "_asyncio_future_blocking")
+
+
+def _compute(cls: type) -> TypePlan:
+    if issubclass(cls, str):
+        return SCAN
+    if issubclass(cls, _SCALARS) or issubclass(cls, _STRUCTURE) or _is_opaque(cls):
+        return SKIP
+    name = cls.__qualname__
+    descriptor = hasattr(cls, "__get__")
+    if issubclass(cls, _METHODS):
+        return TypePlan(type_name=name, container=CONTAINER_METHOD)
+    if cls is types.MappingProxyType:
+        return TypePlan(type_name=name, container=CONTAINER_PROXY)
+    if cls is contextvars.Context:
+        return TypePlan(type_name=name, container=CONTAINER_CONTEXT)
+    container = CONTAINER_NONE
+    mutable = False
+    if issubclass(cls, dict):
+        container, mutable = CONTAINER_MAPPING, True
+    elif issubclass(cls, (list, collections.deque)):
+        container, mutable = CONTAINER_SEQUENCE, True
+    elif issubclass(cls, tuple):
+        container = CONTAINER_SEQUENCE
+    elif issubclass(cls, set):
+        container, mutable = CONTAINER_SET, True
+    elif issubclass(cls, frozenset):
+        container = CONTAINER_SET
+    elif issubclass(cls, bytearray):
+        mutable = True
+    extras: tuple[str, ...] = ()
+    if issubclass(cls, BaseException):
+        extras = ("args", "__cause__", "__context__")
+    elif issubclass(cls, functools.partial):
+        extras = ("func", "args", "keywords")
+    has_dict = cls.__dictoffset__ != 0
+    slots = _slots_of(cls)
+    frozen = dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    if (has_dict or slots) and not frozen and not issubclass(cls, functools.partial):
+        mutable = True
+    if container == CONTAINER_NONE and not (has_dict or slots or extras or mutable):
+        return SKIP  # an opaque C object: nothing the walk can read
+    owners = tuple(k for k in cls.__mro__ if k is not object and k.__module__ != "builtins")
+    return TypePlan(
+        type_name=name,
+        container=container,
+        mutable=mutable,
+        has_dict=has_dict,
+        slots=slots,
+        extras=extras,
+        class_owners=owners,
+        descriptor=descriptor,
+    )
+
+
+def _slots_of(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(attribute name, member descriptor) for every slot over the MRO, base classes last."""
+    found: list[tuple[str, Any]] = []
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        declared = klass.__dict__.get("__slots__", ())
+        if isinstance(declared, str):
+            declared = (declared,)
+        for slot in declared:
+            if slot in ("__dict__", "__weakref__"):
+                continue
+            attribute = slot
+            if slot.startswith("__") and not slot.endswith("__"):
+                attribute = f"_{klass.__name__.lstrip('_')}{slot}"
+            descriptor = klass.__dict__.get(attribute)
+            if isinstance(descriptor, types.MemberDescriptorType) and attribute not in names:
+                names.add(attribute)
+                found.append((attribute, descriptor))
+    return tuple(found)
+
+
+def class_attribute_names(cls: type) -> tuple[str, ...]:
+    """Names in ``vars(cls)`` whose values may hold state: not dunder names, functions,
+    descriptors, types or modules. Scalars are kept (``_instance = None`` is often rebound to a
+    live object later). Recomputed when the class gains or loses attributes."""
+    namespace = cls.__dict__
+    cached = _CLASS_NAMES.get(cls)
+    if cached is not None and cached[0] == len(namespace):
+        return cached[1]
+    names = []
+    for name, value in namespace.items():
+        if not isinstance(name, str) or (name.startswith("__") and name.endswith("__")):
+            continue
+        kind = type(value)
+        if issubclass(kind, _STRUCTURE) or plan_for(kind).descriptor:
+            continue
+        names.append(name)
+    result = tuple(names)
+    _CLASS_NAMES[cls] = (len(namespace), result)
+    return result

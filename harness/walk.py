@@ -1,0 +1,411 @@
+"""Walking live object graphs from a user's roots, by identity, bounded.
+
+The harness's eyes on a target in the same process. A :class:`Walker` starts from named roots
+(``engine``, ``context``, ``agents``...) and follows instance attributes (``__dict__``),
+``__slots__`` over the MRO, containers (dict keys and values, list, tuple, set, frozenset,
+deque, the mapping inside a ``MappingProxyType``), a bound method's ``__self__`` and the
+class-level attributes of the classes it meets (a class-level dict is shared by every instance).
+It stops at boundaries (the target's shared roots) and skips modules, functions, types,
+immutable scalars, weak references and opaque infrastructure (event loops, futures and tasks,
+coroutines, generators, frames, locks, logging objects, and whatever the caller lists).
+
+Strings are not followed but scanned: every string met (values and dict keys) that carries a
+harness token is recorded as a :class:`~harness.model.FoundValue` with its path, written like
+code from the root name: ``engine.execution_registry._runs["run_ab12..."].request.message``,
+``engine.tools[2]``, ``{set item 0}``, ``x{key 3}`` (the fourth key of dict ``x``) and
+``ScriptedAgent._instances`` for class-level attributes.
+
+The walk is breadth first (the first path to an object is a shortest one) and deterministic:
+dict and list order, set elements ordered by a stable key, never by ``id()`` or hash.
+
+Identities: a :class:`WalkResult` keeps object ids, never objects. Ids only mean something while
+their objects live, so compare results taken at one instant (one checkpoint, no ``await``
+between the walks), or pass a ``keep_alive`` dict that pins the objects in between.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from harness._walk_plans import (
+    _PLANS,
+    CONTAINER_CONTEXT,
+    CONTAINER_MAPPING,
+    CONTAINER_METHOD,
+    CONTAINER_PROXY,
+    CONTAINER_SEQUENCE,
+    CONTAINER_SET,
+    SCAN,
+    SKIP,
+    TypePlan,
+    class_attribute_names,
+    plan_for,
+)
+from harness.errors import UsageError
+from harness.model import FoundObject, FoundValue
+from harness.tokens import TokenIndex
+
+__all__ = [
+    "MAX_VALUE_CHARS",
+    "WalkResult",
+    "Walker",
+    "shared_between",
+]
+
+#: A recorded string value is cut to this many characters, around the tokens it carries.
+MAX_VALUE_CHARS = 200
+_MEMO_LIMIT = 200_000  # strings remembered per walker (scan verdicts), cleared past this
+_MEMO_MAX_LEN = 512  # longer strings are scanned every time, never remembered
+_LEAVES = frozenset({int, float, bool, type(None)})
+_KEY_SCALARS = (str, int, float, bool, type(None), bytes)
+
+
+class WalkResult:
+    """What one walk found: paths and values, and the ids (never the objects) it met.
+
+    Attributes:
+        values: every string carrying a token, with its path, in walk order.
+        mutable: ``id(obj) -> (path, type name)`` for every mutable object met.
+        visited: how many objects were walked (strings and skipped values not counted).
+        truncated: the walk hit ``max_objects`` or ``max_depth`` and stopped early there.
+    """
+
+    __slots__ = ("mutable", "truncated", "values", "visited")
+
+    def __init__(
+        self,
+        values: tuple[FoundValue, ...],
+        mutable: dict[int, tuple[str, str]],
+        visited: int,
+        truncated: bool,
+    ) -> None:
+        self.values = values
+        self.mutable = mutable
+        self.visited = visited
+        self.truncated = truncated
+
+    def keep_alive_free(self) -> None:
+        """Do nothing: a WalkResult holds ids only, never objects, so it keeps nothing alive.
+
+        Present so callers can state that intent; pins are the ``keep_alive`` dict the caller
+        passed to :meth:`Walker.walk`, released by dropping that dict.
+        """
+
+    def __repr__(self) -> str:
+        return (
+            f"WalkResult(values={len(self.values)}, mutable={len(self.mutable)}, "
+            f"visited={self.visited}, truncated={self.truncated})"
+        )
+
+
+class Walker:
+    """Walks object graphs from named roots (see the module docstring for the rules).
+
+    Args:
+        index: the tokens to look for in strings.
+        boundaries: objects the walk stops at (the target's shared roots), by identity.
+        opaque: objects the walk never enters (adapter scaffolding), by identity.
+        max_objects: at most this many objects per walk.
+        max_depth: objects further than this from a root are not walked.
+
+    The walker holds its boundaries and opaque objects (so their ids stay theirs): drop it
+    before checking that user objects became garbage if those lists hold per-user objects.
+    """
+
+    def __init__(
+        self,
+        index: TokenIndex,
+        *,
+        boundaries: Iterable[object] = (),
+        opaque: Iterable[object] = (),
+        max_objects: int = 50_000,
+        max_depth: int = 32,
+    ) -> None:
+        if max_objects < 1:
+            raise UsageError(f"max_objects={max_objects!r}: expected an int >= 1.")
+        if max_depth < 0:
+            raise UsageError(f"max_depth={max_depth!r}: expected an int >= 0.")
+        self._index = index
+        self._pinned = (*boundaries, *opaque)
+        self._stop = frozenset(id(obj) for obj in self._pinned)
+        self._max_objects = max_objects
+        self._max_depth = max_depth
+        self._memo: dict[str, bool] = {}
+        self._key_texts: dict[str, str] = {}  # str dict key -> how it appears in paths
+        self._memo_size = -1
+
+    def walk(
+        self, roots: Mapping[str, object], *, keep_alive: dict[int, object] | None = None
+    ) -> WalkResult:
+        """Walk from ``roots`` (name -> object); the names start the paths.
+
+        When ``keep_alive`` is given, every mutable object met is stored in it by id, so ids
+        stay valid until the caller drops the dict (pass it to :func:`shared_between`).
+        """
+        return self._walk(roots, None, keep_alive)[0]
+
+    def find_paths(self, roots: Mapping[str, object], targets: Iterable[object]) -> dict[int, str]:
+        """``id(target) -> first path from roots`` for each target the walk reaches.
+
+        Same rules as :meth:`walk`; for retention: why is this engine still alive? Targets the
+        walk skips (functions, types, scalars, strings) are never reported.
+        """
+        wanted = {id(target) for target in targets}
+        if not wanted:
+            return {}
+        return self._walk(roots, wanted, None)[1]
+
+    # ------------------------------------------------------------------ the walk
+
+    def _scanner(self) -> Callable[[str], bool]:
+        index = self._index
+        if len(index) != self._memo_size or len(self._memo) > _MEMO_LIMIT:
+            self._memo = {}
+            self._memo_size = len(index)
+        memo = self._memo
+        full = index.needs_full_scan
+        has_any = index.has_any
+
+        def carries_token(text: str) -> bool:
+            hit = memo.get(text)
+            if hit is None:
+                hit = (full or "_" in text or "@" in text or "eyJ" in text) and has_any(text)
+                if len(text) <= _MEMO_MAX_LEN:
+                    memo[text] = hit
+            return hit
+
+        return carries_token
+
+    def _walk(
+        self,
+        roots: Mapping[str, object],
+        targets: set[int] | None,
+        keep_alive: dict[int, object] | None,
+    ) -> tuple[WalkResult, dict[int, str]]:
+        carries_token = self._scanner()
+        index = self._index
+        max_objects, max_depth = self._max_objects, self._max_depth
+        seen: set[int] = set(self._stop)
+        queue: deque[tuple[Any, str, int, TypePlan]] = deque()
+        values: list[FoundValue] = []
+        mutable: dict[int, tuple[str, str]] = {}
+        found: dict[int, str] = {}
+        classes_done: set[type] = set()
+        count = 0
+        truncated = False
+
+        plans = _PLANS
+        key_texts = self._key_texts
+
+        def offer(obj: Any, path: str, depth: int) -> None:
+            nonlocal count, truncated
+            kind = type(obj)
+            plan = plans.get(kind) or plan_for(kind)
+            if plan is SCAN:
+                if carries_token(obj):
+                    values.extend(_found_values(index, path, obj))
+                return
+            if plan is SKIP:
+                return
+            ident = id(obj)
+            if ident in seen:
+                return
+            if depth > max_depth or count >= max_objects:
+                truncated = True
+                return
+            seen.add(ident)
+            count += 1
+            if targets is not None and ident in targets:
+                found[ident] = path
+            if plan.mutable:
+                mutable[ident] = (path, plan.type_name)
+                if keep_alive is not None:
+                    keep_alive[ident] = obj
+            queue.append((obj, path, depth, plan))
+
+        was_enabled = gc.isenabled()
+        gc.disable()  # no collection (nor weakref callbacks) may change the graph mid-walk
+        try:
+            for name, root in roots.items():
+                offer(root, name, 0)
+            while queue:
+                if targets is not None and len(found) == len(targets):
+                    break
+                obj, path, depth, plan = queue.popleft()
+                child = depth + 1
+                container = plan.container
+                if container == CONTAINER_MAPPING:
+                    for position, (key, value) in enumerate(list(dict.items(obj))):
+                        key_type = type(key)
+                        if key_type is str:
+                            if carries_token(key):
+                                values.extend(
+                                    _found_values(index, f"{path}{{key {position}}}", key)
+                                )
+                        elif key_type not in _LEAVES:
+                            offer(key, f"{path}{{key {position}}}", child)
+                        if type(value) not in _LEAVES:
+                            text = key_texts.get(key) if key_type is str else None
+                            if text is None:
+                                text = _key_text(key, position)
+                                if key_type is str and len(key_texts) < _MEMO_LIMIT:
+                                    key_texts[key] = text
+                            offer(value, f"{path}[{text}]", child)
+                elif container == CONTAINER_SEQUENCE:
+                    for position, item in enumerate(list(obj)):
+                        if type(item) not in _LEAVES:
+                            offer(item, f"{path}[{position}]", child)
+                elif container == CONTAINER_SET:
+                    for position, item in enumerate(sorted(list(obj), key=_stable_key)):
+                        offer(item, f"{path}{{set item {position}}}", child)
+                elif container == CONTAINER_PROXY:
+                    for inner in gc.get_referents(obj):
+                        offer(inner, path, depth)
+                elif container == CONTAINER_METHOD:
+                    offer(getattr(obj, "__self__", None), f"{path}.__self__", child)
+                elif container == CONTAINER_CONTEXT:
+                    for variable, value in list(obj.items()):
+                        offer(value, f"{path}[{variable.name!r}]", child)
+                if plan.has_dict:
+                    try:
+                        attributes = object.__getattribute__(obj, "__dict__")
+                    except AttributeError:
+                        attributes = None
+                    if type(attributes) is dict:
+                        for name, value in list(attributes.items()):
+                            if type(value) not in _LEAVES and type(name) is str:
+                                offer(value, f"{path}.{name}", child)
+                for name, descriptor in plan.slots:
+                    try:
+                        value = descriptor.__get__(obj, type(obj))
+                    except AttributeError:
+                        continue
+                    if type(value) not in _LEAVES:
+                        offer(value, f"{path}.{name}", child)
+                for name in plan.extras:
+                    value = getattr(obj, name, None)
+                    if type(value) not in _LEAVES:
+                        offer(value, f"{path}.{name}", child)
+                for klass in plan.class_owners:
+                    if klass in classes_done:
+                        continue
+                    classes_done.add(klass)
+                    namespace = klass.__dict__
+                    for name in class_attribute_names(klass):
+                        value = namespace.get(name)
+                        kind = type(value)
+                        if kind in _LEAVES or plan_for(kind).descriptor:
+                            continue
+                        offer(value, f"{klass.__qualname__}.{name}", 1)
+        finally:
+            if was_enabled:
+                gc.enable()
+        result = WalkResult(tuple(values), mutable, count, truncated)
+        return result, found
+
+
+def _key_text(key: object, position: int) -> str:
+    """How a dict key appears in a path: its repr for scalars, else its type and position."""
+    if isinstance(key, str):
+        text = key if len(key) <= 78 else key[:75] + "..."
+        if '"' in text or "\\" in text or not text.isprintable():
+            return repr(text)
+        return f'"{text}"'
+    if isinstance(key, _KEY_SCALARS):
+        text = repr(key)
+        return text if len(text) <= 80 else text[:77] + "..."
+    if isinstance(key, tuple) and all(isinstance(part, _KEY_SCALARS) for part in key):
+        text = repr(key)
+        return text if len(text) <= 80 else text[:77] + "..."
+    name = getattr(key, "name", None)
+    if plan_for(type(key)) is SKIP and isinstance(name, str):  # an Enum member
+        return f"{type(key).__qualname__}.{name}"
+    return f"<{type(key).__qualname__} #{position}>"
+
+
+def _stable_key(item: object) -> tuple[int, str, str]:
+    """Orders set elements without id() or hash: scalars by repr, objects by type then a
+    shallow signature of their scalar attributes (ties keep iteration order)."""
+    kind = type(item)
+    if isinstance(item, _KEY_SCALARS):
+        return (0, kind.__qualname__, repr(item))
+    if isinstance(item, tuple) and all(isinstance(part, _KEY_SCALARS) for part in item):
+        return (1, kind.__qualname__, repr(item))
+    signature: list[str] = []
+    try:
+        attributes = object.__getattribute__(item, "__dict__")
+    except AttributeError:
+        attributes = {}
+    pairs = list(attributes.items()) if type(attributes) is dict else []
+    for name, descriptor in plan_for(kind).slots:
+        try:
+            pairs.append((name, descriptor.__get__(item, kind)))
+        except AttributeError:
+            continue
+    for name, value in pairs:
+        if isinstance(value, _KEY_SCALARS):
+            signature.append(f"{name}={value!r}")
+    return (2, kind.__qualname__, ",".join(signature))
+
+
+def _found_values(index: TokenIndex, path: str, text: str) -> list[FoundValue]:
+    """One FoundValue for a short string; for a long one, windows covering each token."""
+    if len(text) <= MAX_VALUE_CHARS:
+        return [FoundValue(path=path, value=text)]
+    windows: list[FoundValue] = []
+    covered_until = -1
+    for token, _owner in index.scan(text):
+        position = text.find(token)
+        if position + len(token) <= covered_until:
+            continue
+        start = max(0, min(position - 20, len(text) - MAX_VALUE_CHARS))
+        covered_until = start + MAX_VALUE_CHARS
+        windows.append(FoundValue(path=path, value=text[start:covered_until]))
+    return windows
+
+
+def shared_between(
+    results: Mapping[str, WalkResult], *, keep_alive: Mapping[int, object] | None = None
+) -> tuple[FoundObject, ...]:
+    """Mutable objects met by the walks of two or more owners, as FoundObjects.
+
+    ``results`` maps owner (user id) to its walk, all taken at ONE checkpoint (one instant, no
+    ``await`` in between), so that equal ids mean the same object. When ``keep_alive`` is given
+    (the dict filled by :meth:`Walker.walk`), ids it does not pin are not trusted and ignored.
+
+    Identities are numbered from 1 in the order of (first owner in mapping order, its path);
+    ``paths`` maps each owner to its path, in mapping order. Ordered by identity.
+    """
+    owners = list(results)
+    walks = list(results.values())
+    first: dict[int, int] = {}  # id -> position of the first owner that met it
+    holders: dict[int, list[int]] = {}  # shared ids only -> owner positions
+    for position, result in enumerate(walks):
+        met = result.mutable.keys()
+        if keep_alive is not None:
+            met = met & keep_alive.keys()
+        common = met & first.keys()
+        for ident in common:
+            seen_by = holders.setdefault(ident, [first[ident]])
+            if seen_by[-1] != position:
+                seen_by.append(position)
+        if common:
+            first.update((ident, position) for ident in met if ident not in common)
+        else:
+            first.update(dict.fromkeys(met, position))
+
+    def order(ident: int) -> tuple[int, str]:
+        position = first[ident]
+        return (position, walks[position].mutable[ident][0])
+
+    shared = sorted(holders, key=order)
+    found: list[FoundObject] = []
+    for number, ident in enumerate(shared, start=1):
+        position = first[ident]
+        paths = {owners[p]: walks[p].mutable[ident][0] for p in holders[ident]}
+        type_name = walks[position].mutable[ident][1]
+        found.append(FoundObject(identity=number, type_name=type_name, paths=paths))
+    return tuple(found)
