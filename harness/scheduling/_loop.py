@@ -160,7 +160,9 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
         self._strategy.task_created(task)
         return task
 
-    def run_in_executor(self, executor: Any, func: Any, *args: Any) -> asyncio.Future[Any]:
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Any, func: Any, *args: Any
+    ) -> asyncio.Future[Any]:
         """As the stock loop; the virtual clock waits for the job instead of jumping past it."""
         future = super().run_in_executor(executor, func, *args)
         self._executor_jobs.add(future)
@@ -182,70 +184,72 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
         # and, when nothing is ready, _advance_clock() jumps to the next timer (or waits for an
         # executor job, or raises DeadlockError); (2) the ready batch is ordered by the strategy
         # (_run_ready); (3) debug-mode slow-callback timing is dropped.
-        sched_count = len(self._scheduled)  # type: ignore[attr-defined]
+        base: Any = self  # the base loop's private state, untyped in typeshed
+        sched_count = len(base._scheduled)
         if (
             sched_count > _MIN_SCHEDULED_TIMER_HANDLES
-            and self._timer_cancelled_count / sched_count  # type: ignore[attr-defined]
-            > _MIN_CANCELLED_TIMER_HANDLES_FRACTION
+            and base._timer_cancelled_count / sched_count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION
         ):
             kept = []
-            for handle in self._scheduled:  # type: ignore[attr-defined]
+            for handle in base._scheduled:
                 if handle._cancelled:
                     handle._scheduled = False
                 else:
                     kept.append(handle)
             heapq.heapify(kept)
-            self._scheduled = kept
-            self._timer_cancelled_count = 0
+            base._scheduled = kept
+            base._timer_cancelled_count = 0
         else:
-            while self._scheduled and self._scheduled[0]._cancelled:  # type: ignore[attr-defined]
-                self._timer_cancelled_count -= 1
-                handle = heapq.heappop(self._scheduled)
+            while base._scheduled and base._scheduled[0]._cancelled:
+                base._timer_cancelled_count -= 1
+                handle = heapq.heappop(base._scheduled)
                 handle._scheduled = False
 
         timeout: float | None = None
-        if self._ready or self._stopping or self._virtual:  # type: ignore[attr-defined]
+        if base._ready or base._stopping or self._virtual:
             timeout = 0
-        elif self._scheduled:
-            when = self._scheduled[0]._when
+        elif base._scheduled:
+            when = base._scheduled[0]._when
             timeout = min(max(0, when - self.time()), _MAXIMUM_SELECT_TIMEOUT)
-        self._process_events(self._selector.select(timeout))  # type: ignore[attr-defined]
+        base._process_events(base._selector.select(timeout))
 
-        if self._virtual and not self._ready and not self._stopping:
+        if self._virtual and not base._ready and not base._stopping:
             self._advance_clock()
 
-        end_time = self.time() + self._clock_resolution  # type: ignore[attr-defined]
-        while self._scheduled:
-            handle = self._scheduled[0]
+        end_time = self.time() + base._clock_resolution
+        while base._scheduled:
+            handle = base._scheduled[0]
             if handle._when >= end_time:
                 break
-            handle = heapq.heappop(self._scheduled)
+            handle = heapq.heappop(base._scheduled)
             handle._scheduled = False
-            self._ready.append(handle)
+            base._ready.append(handle)
 
         self._run_ready()
 
     def _advance_clock(self) -> None:
         """Nothing is ready: wait for threads, else jump to the next timer, else real I/O."""
-        while not self._ready:  # type: ignore[attr-defined]
+        base: Any = self
+        while not base._ready:
             self._executor_jobs = {job for job in self._executor_jobs if not job.done()}
             if self._executor_jobs or self._shutdowns_running:
                 # A thread takes no virtual time: block until it reports through the self-pipe.
-                self._process_events(self._selector.select(None))  # type: ignore[attr-defined]
-            elif self._scheduled:  # type: ignore[attr-defined]
-                when = self._scheduled[0]._when
+                base._process_events(base._selector.select(None))
+            elif base._scheduled:
+                when = base._scheduled[0]._when
                 if when > self._now:
                     self._now = when
                     self._clock_jumps += 1
                 return
             elif self._watched_fds():
-                self._process_events(self._selector.select(None))  # type: ignore[attr-defined]
+                base._process_events(base._selector.select(None))
             else:
                 raise self._deadlock()
 
     def _watched_fds(self) -> int:
-        own = 1 if self._ssock is not None else 0  # type: ignore[attr-defined]
-        return len(self._selector.get_map()) - own  # type: ignore[attr-defined]
+        base: Any = self
+        own = 1 if base._ssock is not None else 0
+        return len(base._selector.get_map()) - own
 
     def _deadlock(self) -> DeadlockError:
         tasks = sorted(asyncio.all_tasks(self), key=lambda task: task.get_name())
@@ -264,8 +268,9 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
         )
 
     def _run_ready(self) -> None:
-        ready = self._ready  # type: ignore[attr-defined]
-        batch: list[asyncio.Handle] = []
+        base: Any = self
+        ready = base._ready
+        batch: list[Any] = []
         for _ in range(len(ready)):
             handle = ready.popleft()
             if not handle._cancelled:
@@ -292,12 +297,12 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
             if handle._cancelled:
                 continue
             self._steps += 1
-            if self._debug:  # type: ignore[attr-defined]
+            if base._debug:
                 try:
-                    self._current_handle = handle
+                    base._current_handle = handle
                     handle._run()
                 finally:
-                    self._current_handle = None
+                    base._current_handle = None
             else:
                 handle._run()
         handle = None  # Needed to break cycles when an exception occurs (as CPython).

@@ -40,7 +40,8 @@ def test_given_finds_the_race_that_fifo_misses() -> None:
 
 def test_find_shrinks_the_interleaving() -> None:
     def breaks(schedule: Strategy) -> bool:
-        return run(programs.racy_counter(), strategy=schedule)[0] == 2
+        count: int = run(programs.racy_counter(), strategy=schedule)[0]
+        return count == 2
 
     found = find(schedules(), breaks, settings=REPRODUCIBLE)
     assert isinstance(found, HypothesisStrategy)

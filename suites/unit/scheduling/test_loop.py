@@ -61,8 +61,12 @@ def test_timers_fire_in_deadline_order() -> None:
     async def main() -> list[str]:
         log: list[str] = []
         loop = asyncio.get_running_loop()
+
+        def note(delay: float) -> None:
+            log.append(f"{delay}@{loop.time()}")
+
         for delay in (30.0, 10.0, 20.0):
-            loop.call_later(delay, lambda d=delay: log.append(f"{d}@{loop.time()}"))
+            loop.call_later(delay, note, delay)
         await asyncio.sleep(40)
         return log
 
