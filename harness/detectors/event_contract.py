@@ -103,7 +103,9 @@ def _unmatched(required: list[str], events: list[Event]) -> list[str]:
 def _missing(agg: FindingAggregator, view: TraceView) -> None:
     trace = view.trace
     scripted = "scripted_plan" in trace.capabilities
-    tools = scripted and "tools" in trace.capabilities
+    # tool_results prove tools ran even when the target ignores our plan (a real LLM).
+    emits_tools = "tools" in trace.capabilities
+    tools = scripted and emits_tools
     for record in trace.turns:
         if record.outcome.status not in ("completed", "error"):
             continue
@@ -120,7 +122,7 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
         required_tools, thinks = _required_steps(record)
         tool_events = [e for e in events if e.type in ("tool_executing", "tool_completed")]
         ran = _tool_results(record) or []
-        if tools and ran and not tool_events:
+        if emits_tools and ran and not tool_events:
             agg.add(
                 "event-missing",
                 (owner,),
