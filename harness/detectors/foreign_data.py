@@ -100,22 +100,22 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
 
     for checkpoint in trace.checkpoints:
         for walk in checkpoint.walks:
-            receiver = walk.owner
-            if receiver is None:
-                continue
+            if walk.owner is None:
+                continue  # shared roots: judged after close by the retention oracle
+            holder = walk.owner
             strings = [(found.path, found.value) for found in walk.values]
-            for path, token, owner in _foreign(index, strings, receiver):
+            for path, token, owner in _foreign(index, strings, holder):
                 agg.add(
                     KIND,
-                    (owner, receiver),
+                    (owner, holder),
                     "objects",
-                    f"checkpoint {checkpoint.index} ({checkpoint.label}) {receiver}'s {path}: "
+                    f"checkpoint {checkpoint.index} ({checkpoint.label}) {holder}'s {path}: "
                     f"{_describe(index, token, owner)}",
                     step=checkpoint.step,
                     key=(path, token),
-                    headline=f"an object reachable from {receiver}'s roots holds data of {owner}",
-                    plural=f"{{n}} objects reachable from {receiver}'s roots hold data of {owner}",
-                    expected=f"only {receiver}'s data under {receiver}'s roots",
+                    headline=f"an object reachable from {holder}'s roots holds data of {owner}",
+                    plural=f"{{n}} objects reachable from {holder}'s roots hold data of {owner}",
+                    expected=f"only {holder}'s data under {holder}'s roots",
                     actual=f"{path} = {_describe(index, token, owner)}",
                 )
     return agg.findings()
