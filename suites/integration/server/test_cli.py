@@ -1,4 +1,4 @@
-"""``python -m backend.server`` as a subprocess: start, serve a turn, stop on SIGTERM."""
+"""``python -m backend.server`` as a subprocess: start, serve a turn, stop on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -53,8 +53,9 @@ async def process() -> AsyncIterator[asyncio.subprocess.Process]:
 
 
 @pytest.mark.asyncio
-async def test_cli_listens_serves_a_turn_and_exits_on_sigterm(
-    process: asyncio.subprocess.Process,
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_cli_listens_serves_a_turn_and_exits_on_a_signal(
+    process: asyncio.subprocess.Process, signum: signal.Signals
 ) -> None:
     assert process.stdout is not None and process.stderr is not None
     async with asyncio.timeout(TIMEOUT):
@@ -83,7 +84,7 @@ async def test_cli_listens_serves_a_turn_and_exits_on_sigterm(
             types.append(event["type"])
     assert types == ["agent_started", "tool_executing", "tool_completed", "agent_completed"]
 
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     async with asyncio.timeout(TIMEOUT):
         code = await process.wait()
         errors = (await process.stderr.read()).decode()

@@ -17,6 +17,7 @@ from websockets.protocol import State
 
 import backend.server
 from backend.auth import mint_token
+from backend.factory import ExecutionEngineFactory
 from backend.server import BackendServer, ServerLimits, serve
 
 SECRET = "integration-secret-0123456789abcdef-0123456789"
@@ -419,3 +420,21 @@ async def test_close_cancels_turns_and_closes_connections_with_1001(
                 await receive(websocket)
     assert caught.value.rcvd is not None and caught.value.rcvd.code == 1001
     assert server.statistics().turns_in_flight == 0
+
+
+@pytest.mark.asyncio
+async def test_a_given_factory_is_used_and_left_open(start_server: StartServer) -> None:
+    factory = ExecutionEngineFactory(max_engines_per_user=1)
+    server = await start_server(factory=factory)
+    assert server.connections is factory.connections
+    headers = {"Authorization": f"Bearer {mint_token(ALICE, SECRET)}"}
+    async with connect(server.url, additional_headers=headers) as websocket:
+        assert len(factory.connections.connections_for(ALICE)) == 1
+        run_id = new_id("run")
+        await websocket.send(chat(new_id("thread"), run_id, echo_plan()))
+        assert (await until_terminal(websocket, run_id))[-1]["type"] == "agent_completed"
+    await server.close()
+    assert not factory.closed
+    assert factory.connections.statistics().connections == 0
+    assert server.statistics().turns_started == 1
+    await factory.shutdown()
