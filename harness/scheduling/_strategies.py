@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -133,9 +132,9 @@ class PCTStrategy:
         drawn = rng.sample(range(1, steps + 1), min(depth - 1, steps))
         #: task step number (1-based) -> the priority the running task drops to there.
         self.change_points: Mapping[int, int] = {step: i for i, step in enumerate(drawn, 1)}
-        self._priorities: weakref.WeakKeyDictionary[asyncio.Task[Any], float] = (
-            weakref.WeakKeyDictionary()
-        )
+        # Plain dict for speed; a task leaves it when done (see _remember), so finished tasks
+        # and what they hold are not kept alive by the strategy.
+        self._priorities: dict[asyncio.Task[Any], float] = {}
         self._used: set[float] = set()
         self._task_steps = 0
         #: (task step, task name, new priority) for every change point reached, in order.
@@ -143,7 +142,14 @@ class PCTStrategy:
 
     def task_created(self, task: asyncio.Task[Any]) -> None:
         """Give ``task`` a fresh, distinct initial priority."""
+        self._remember(task)
+
+    def _remember(self, task: asyncio.Task[Any]) -> None:
         self._priorities[task] = self._initial_priority()
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Future[Any]) -> None:
+        self._priorities.pop(task, None)  # type: ignore[call-overload]
 
     def priority(self, task: asyncio.Task[Any]) -> float | None:
         """The current priority of ``task``, or None if it has none yet."""
@@ -156,30 +162,32 @@ class PCTStrategy:
 
     def choose(self, ready: Sequence[asyncio.Handle], step: int) -> Sequence[int]:
         """Run one handle: the first system callback, else the highest-priority task's."""
-        tasks: list[asyncio.Task[Any] | None] = [handle_task(handle) for handle in ready]
-        for index, task in enumerate(tasks):
-            if task is None:
+        priorities = self._priorities
+        tasks: list[asyncio.Task[Any]] = []
+        for index, handle in enumerate(ready):
+            owner = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
+            if not isinstance(owner, asyncio.Task):
                 return (index,)
+            tasks.append(owner)
         for task in tasks:
-            if task is not None and task not in self._priorities:
-                self._priorities[task] = self._initial_priority()
+            if task not in priorities and not task.done():
+                self._remember(task)
         best = self._best(tasks)
         self._task_steps += 1
         new_priority = self.change_points.get(self._task_steps)
         if new_priority is not None:
             task = tasks[best]
-            if task is not None:
-                self._priorities[task] = new_priority
-                self.changes.append((self._task_steps, task.get_name(), new_priority))
+            if task in priorities:
+                priorities[task] = new_priority
+            self.changes.append((self._task_steps, task.get_name(), new_priority))
             best = self._best(tasks)
         return (best,)
 
-    def _best(self, tasks: Sequence[asyncio.Task[Any] | None]) -> int:
+    def _best(self, tasks: Sequence[asyncio.Task[Any]]) -> int:
+        priorities = self._priorities
         best, best_priority = 0, float("-inf")
         for index, task in enumerate(tasks):
-            if task is None:
-                continue
-            priority = self._priorities[task]
+            priority = priorities.get(task, float("-inf"))
             if priority > best_priority:
                 best, best_priority = index, priority
         return best
