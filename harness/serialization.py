@@ -178,7 +178,11 @@ def step_from_data(data: object, *, path: str = "step") -> Step:
     return _build(cls, fields, path)  # type: ignore[no-any-return]
 
 
-def from_data(cls: type[T] | Any, data: object) -> T:
+@typing.overload
+def from_data(cls: type[T], data: object) -> T: ...
+@typing.overload
+def from_data(cls: object, data: object) -> Any: ...
+def from_data(cls: object, data: object) -> Any:
     """Rebuild a record of type ``cls`` (or the ``Step`` union) from :func:`to_data` output.
 
     Unknown keys are ignored, so files from a newer harness with added fields still load.
@@ -191,7 +195,7 @@ def from_data(cls: type[T] | Any, data: object) -> T:
         Think(text='hi')
     """
     name = getattr(cls, "__name__", "Step")
-    return _convert(cls, data, name)  # type: ignore[no-any-return]
+    return _convert(cls, data, name)
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
