@@ -9,7 +9,8 @@ Client frames are JSON objects:
 
 :func:`parse_message` validates a frame strictly and raises :class:`ProtocolError` carrying the
 error ``code`` sent back to the client (``bad_json``, ``unknown_type``, ``invalid_message``);
-:func:`error_frame` builds that reply. :class:`TokenBucket` limits how fast one connection may send.
+:func:`error_frame` builds that reply. :class:`TokenBucket` limits how fast one connection may send;
+:class:`OwnershipTable` keeps one user's threads and runs out of another's reach (``forbidden``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +39,7 @@ __all__ = [
     "error_frame",
     "pong_frame",
     "TokenBucket",
+    "OwnershipTable",
 ]
 
 #: Codes of ``error`` frames, one per way a frame can be refused.
@@ -283,3 +286,60 @@ class TokenBucket:
             self._tokens -= 1.0
             return True
         return False
+
+
+class OwnershipTable:
+    """Which user first used each thread id and run id; run ids are single-use.
+
+    Bounded: past ``capacity`` entries per table the oldest are forgotten, so memory stays flat
+    on a long-running server. Error messages never name the other owner (that would leak one
+    user's id to another).
+
+    Example:
+        >>> table = OwnershipTable(capacity=10)
+        >>> table.claim("usr_a", "thread_1", "run_1")
+        >>> table.claim("usr_b", "thread_1", "run_2")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        ProtocolError: thread_id='thread_1' belongs to another user
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._threads: OrderedDict[str, str] = OrderedDict()
+        self._runs: OrderedDict[str, str] = OrderedDict()
+
+    def claim(self, user_id: str, thread_id: str, run_id: str) -> None:
+        """Record ``user_id`` as owner of both ids, or raise without recording anything.
+
+        Raises:
+            ProtocolError: ``forbidden`` when another user owns the thread or the run,
+                ``invalid_message`` when this user already used the run id.
+        """
+        thread_owner = self._threads.get(thread_id)
+        if thread_owner is not None and thread_owner != user_id:
+            raise ProtocolError(
+                "forbidden",
+                f"thread_id={thread_id!r} belongs to another user; use one of your own threads",
+                run_id=run_id,
+            )
+        run_owner = self._runs.get(run_id)
+        if run_owner is not None and run_owner != user_id:
+            raise ProtocolError(
+                "forbidden",
+                f"run_id={run_id!r} belongs to another user; every turn needs a fresh run_id",
+                run_id=run_id,
+            )
+        if run_owner is not None:
+            raise ProtocolError(
+                "invalid_message",
+                f"run_id={run_id!r} was already used; every turn needs a fresh run_id",
+                run_id=run_id,
+            )
+        self._remember(self._threads, thread_id, user_id)
+        self._remember(self._runs, run_id, user_id)
+
+    def _remember(self, table: OrderedDict[str, str], key: str, user_id: str) -> None:
+        table[key] = user_id
+        table.move_to_end(key)
+        while len(table) > self._capacity:
+            table.popitem(last=False)

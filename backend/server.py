@@ -17,19 +17,16 @@ In process::
 
 From a shell: ``python -m backend.server --host 127.0.0.1 --port 0 --jwt-secret SECRET`` (or
 ``BACKEND_JWT_SECRET`` in the environment); it prints ``listening on ws://HOST:PORT`` when ready.
+The command line itself lives in ``backend/__main__.py``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import logging
-import os
-import signal
 import sys
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -42,7 +39,6 @@ from websockets.typing import Subprotocol
 
 from backend.agents import AgentRequest
 from backend.auth import (
-    SECRET_ENV,
     SUBPROTOCOL_PREFIX,
     AuthError,
     check_secret,
@@ -55,6 +51,7 @@ from backend.errors import BackendError, EngineLimitExceeded
 from backend.factory import ExecutionEngineFactory
 from backend.protocol import (
     ChatMessage,
+    OwnershipTable,
     Ping,
     ProtocolError,
     TokenBucket,
@@ -71,7 +68,6 @@ __all__ = [
     "WebSocketConnection",
     "BackendServer",
     "serve",
-    "main",
 ]
 
 logger = logging.getLogger(__name__)
@@ -134,46 +130,6 @@ class WebSocketConnection:
         return f"WebSocketConnection(connection_id={self.connection_id!r})"
 
 
-class _Ownership:
-    """Which user first used each thread id and run id; run ids are single-use."""
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._threads: OrderedDict[str, str] = OrderedDict()
-        self._runs: OrderedDict[str, str] = OrderedDict()
-
-    def claim(self, user_id: str, thread_id: str, run_id: str) -> None:
-        # Messages never name the other owner: that would leak one user's id to another.
-        thread_owner = self._threads.get(thread_id)
-        if thread_owner is not None and thread_owner != user_id:
-            raise ProtocolError(
-                "forbidden",
-                f"thread_id={thread_id!r} belongs to another user; use one of your own threads",
-                run_id=run_id,
-            )
-        run_owner = self._runs.get(run_id)
-        if run_owner is not None and run_owner != user_id:
-            raise ProtocolError(
-                "forbidden",
-                f"run_id={run_id!r} belongs to another user; every turn needs a fresh run_id",
-                run_id=run_id,
-            )
-        if run_owner is not None:
-            raise ProtocolError(
-                "invalid_message",
-                f"run_id={run_id!r} was already used; every turn needs a fresh run_id",
-                run_id=run_id,
-            )
-        self._remember(self._threads, thread_id, user_id)
-        self._remember(self._runs, run_id, user_id)
-
-    def _remember(self, table: OrderedDict[str, str], key: str, user_id: str) -> None:
-        table[key] = user_id
-        table.move_to_end(key)
-        while len(table) > self._capacity:
-            table.popitem(last=False)
-
-
 class BackendServer:
     """A running WebSocket server over an :class:`ExecutionEngineFactory`.
 
@@ -199,7 +155,7 @@ class BackendServer:
         self.agent = agent
         self._secret = secret
         self._owns_factory = owns_factory
-        self._ownership = _Ownership(limits.ownership_capacity)
+        self._ownership = OwnershipTable(limits.ownership_capacity)
         self._turns: set[asyncio.Task[None]] = set()
         self._server: Server | None = None
         self._closed = False
@@ -325,6 +281,11 @@ class BackendServer:
         except ProtocolError as error:
             await self._send_error(connection, error.code, error.message, run_id=error.run_id)
             return
+        if self._closed:
+            await self._send_error(
+                connection, "rejected", "server is shutting down", run_id=message.run_id
+            )
+            return
         self._start_turn(connection, message)
 
     def _start_turn(self, connection: WebSocketConnection, message: ChatMessage) -> None:
@@ -437,71 +398,8 @@ async def serve(
     return server
 
 
-def _parser() -> argparse.ArgumentParser:
-    defaults = ServerLimits()
-    parser = argparse.ArgumentParser(
-        prog="python -m backend.server",
-        description="Serve the reference backend over WebSockets until SIGINT or SIGTERM.",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one")
-    parser.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="switch a fault on (repeatable); see backend.faults.FAULTS",
-    )
-    parser.add_argument("--max-engines-per-user", type=int, default=2, metavar="N")
-    parser.add_argument("--jwt-secret", default=None, help=f"HS256 secret (default: ${SECRET_ENV})")
-    parser.add_argument("--max-size", type=int, default=defaults.max_size, metavar="BYTES")
-    parser.add_argument("--rate", type=float, default=defaults.rate, help="messages/s")
-    parser.add_argument("--burst", type=float, default=defaults.burst, help="messages")
-    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
-    return parser
-
-
-async def _serve_until_signalled(arguments: argparse.Namespace, secret: str) -> None:
-    limits = ServerLimits(max_size=arguments.max_size, rate=arguments.rate, burst=arguments.burst)
-    server = await serve(
-        arguments.host,
-        arguments.port,
-        secret=secret,
-        faults=arguments.fault,
-        max_engines_per_user=arguments.max_engines_per_user,
-        limits=limits,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        print(f"listening on {server.url}", flush=True)
-        await stop.wait()
-    finally:
-        await server.close()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the server from the command line; returns the exit code (2: usage or start error)."""
-    arguments = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=arguments.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    secret = arguments.jwt_secret or os.environ.get(SECRET_ENV)
-    if not secret:
-        print(
-            f"backend.server: no JWT secret: set {SECRET_ENV} or pass --jwt-secret SECRET",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        asyncio.run(_serve_until_signalled(arguments, secret))
-    except (BackendError, ValueError, OSError) as error:
-        print(f"backend.server: cannot start: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
 if __name__ == "__main__":
+    # The command line lives in backend/__main__.py; imported here only when run as a script.
+    from backend.__main__ import main
+
     sys.exit(main())

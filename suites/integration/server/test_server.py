@@ -126,7 +126,6 @@ def test_all_lists_the_public_names() -> None:
         "WebSocketConnection",
         "BackendServer",
         "serve",
-        "main",
     }
 
 
