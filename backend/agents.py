@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -79,7 +79,8 @@ class AgentRequest:
     thread_id: str
     run_id: str
     message: str
-    plan: tuple[Mapping[str, Any], ...] = field(default=())
+    #: Step dicts; stored as a tuple of read-only mappings.
+    plan: Sequence[Mapping[str, Any]] = field(default=())
 
     def __post_init__(self) -> None:
         validate_id("user_id", self.user_id)

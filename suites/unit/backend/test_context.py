@@ -33,7 +33,7 @@ def test_each_placeholder_is_refused_in_each_id(placeholder: str, field_name: st
     ids = {"user_id": USER, "thread_id": THREAD, "run_id": RUN}
     ids[field_name] = placeholder.upper() if placeholder.isalpha() else placeholder
     with pytest.raises(InvalidContextError) as info:
-        UserExecutionContext.create(**ids)
+        UserExecutionContext.create(ids["user_id"], ids["thread_id"], ids["run_id"])
     message = str(info.value)
     assert f"{field_name}={ids[field_name]!r}" in message
     assert "placeholder" in message

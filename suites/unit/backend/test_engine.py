@@ -46,7 +46,7 @@ def _request(run_id: str, plan: list[dict[str, Any]], user_id: str = ALICE) -> A
 @pytest.mark.asyncio
 async def test_planned_turn_emits_the_full_contract_sequence() -> None:
     factory, tab = _setup()
-    plan = [
+    plan: list[dict[str, Any]] = [
         {"step": "think", "text": "first"},
         {"step": "tool", "name": "echo", "params": {"canary": "cnry_1"}},
         {"step": "pause", "seconds": 0},
@@ -90,7 +90,7 @@ async def test_planned_turn_emits_the_full_contract_sequence() -> None:
 @pytest.mark.asyncio
 async def test_fail_step_ends_the_turn_with_agent_error() -> None:
     factory, tab = _setup()
-    plan = [
+    plan: list[dict[str, Any]] = [
         {"step": "tool", "name": "echo", "params": {}},
         {"step": "fail", "reason": "model refused"},
         {"step": "think", "text": "never"},
@@ -115,7 +115,7 @@ async def test_fail_step_ends_the_turn_with_agent_error() -> None:
 @pytest.mark.asyncio
 async def test_failing_tool_does_not_end_the_turn() -> None:
     factory, tab = _setup()
-    plan = [
+    plan: list[dict[str, Any]] = [
         {"step": "tool", "name": "fail", "params": {"reason": "quota"}},
         {"step": "think", "text": "carry on"},
     ]

@@ -94,7 +94,9 @@ async def test_release_frees_the_slot() -> None:
 @pytest.mark.asyncio
 async def test_scope_exit_leaves_nothing_of_the_user() -> None:
     factory = ExecutionEngineFactory()
-    plan = [{"step": "tool", "name": "echo", "params": {"canary": "cnry_alice"}}]
+    plan: list[dict[str, Any]] = [
+        {"step": "tool", "name": "echo", "params": {"canary": "cnry_alice"}}
+    ]
     async with factory.user_execution_scope(_context(factory, ALICE, 1)) as engine:
         request = AgentRequest(ALICE, "thread_1", engine.context.run_id, "cnry_alice", plan)
         await engine.execute_agent("scripted", request)
@@ -157,7 +159,7 @@ async def test_cancelled_turn_is_released_and_recorded() -> None:
     factory = ExecutionEngineFactory()
     signal = _StartSignal()
     factory.connections.register(ALICE, signal)
-    plan = [{"step": "pause", "seconds": 3600}]
+    plan: list[dict[str, Any]] = [{"step": "pause", "seconds": 3600}]
     holder: list[UserExecutionEngine] = []
 
     async def turn() -> None:

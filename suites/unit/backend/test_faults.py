@@ -62,7 +62,10 @@ async def shared_engine(world: World) -> bool:
 
 
 async def shared_agent(world: World) -> bool:
-    plan = [{"step": "pause", "seconds": 0}, {"step": "tool", "name": "echo", "params": {}}]
+    plan: list[dict[str, Any]] = [
+        {"step": "pause", "seconds": 0},
+        {"step": "tool", "name": "echo", "params": {}},
+    ]
     alice, bob = await asyncio.gather(world.turn(ALICE, 1, plan), world.turn(BOB, 2, plan))
     seen = [r["result"]["tool_results"][0]["result"]["user_id"] for r in (alice, bob)]
     return seen != [ALICE, BOB]
@@ -85,7 +88,10 @@ async def null_notifier(world: World) -> bool:
 
 
 async def last_writer_routing(world: World) -> bool:
-    plan = [{"step": "pause", "seconds": 0}, {"step": "think", "text": "mine"}]
+    plan: list[dict[str, Any]] = [
+        {"step": "pause", "seconds": 0},
+        {"step": "think", "text": "mine"},
+    ]
     await asyncio.gather(world.turn(ALICE, 1, plan), world.turn(BOB, 2, plan))
     bob_got_alice = any(e["user_id"] == ALICE for e in world.tabs[BOB].events)
     alice_types = [e["type"] for e in world.tabs[ALICE].events if e["user_id"] == ALICE]
