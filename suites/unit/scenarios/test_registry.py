@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import scenarios
+from harness.errors import UnknownScenarioError, UsageError
+from harness.model import Scenario
+from harness.users import UserFactory
+from scenarios import DEFAULT_SCENARIOS, SCENARIOS, build, get_generator, scenario_names
+
+EXPECTED = (
+    "burst",
+    "cancel",
+    "golden_path",
+    "limit_pressure",
+    "multi_tab",
+    "noisy_neighbor",
+    "reconnect",
+    "soak",
+    "tool_failure",
+)
+
+
+def test_all_lists_the_public_names() -> None:
+    # "@py..." names come from pytest's assertion rewriting of the installed package.
+    public = {name for name in vars(scenarios) if not name.startswith(("_", "@"))}
+    modules = {"annotations", "strategies"}
+    assert set(scenarios.__all__) == public - modules
+
+
+def test_registry_is_ordered_by_name_and_read_only() -> None:
+    assert scenario_names() == EXPECTED
+    assert tuple(SCENARIOS) == EXPECTED
+    with pytest.raises(TypeError):
+        SCENARIOS["extra"] = SCENARIOS["burst"]  # type: ignore[index]
+
+
+def test_default_scenarios_are_registered() -> None:
+    assert set(DEFAULT_SCENARIOS) <= set(SCENARIOS)
+    assert DEFAULT_SCENARIOS == (
+        "golden_path",
+        "burst",
+        "multi_tab",
+        "limit_pressure",
+        "tool_failure",
+    )
+
+
+def test_get_generator_returns_the_function() -> None:
+    assert get_generator("multi_tab") is scenarios.multi_tab
+
+
+def test_unknown_scenario_lists_names_and_suggests() -> None:
+    with pytest.raises(UnknownScenarioError) as info:
+        get_generator("multitab")
+    message = str(info.value)
+    assert "scenario='multitab'" in message
+    assert "Did you mean 'multi_tab'?" in message
+    for name in EXPECTED:
+        assert name in message
+
+
+def test_unknown_scenario_without_close_name_has_no_suggestion() -> None:
+    with pytest.raises(UnknownScenarioError) as info:
+        build("zzzz", 1, 2)
+    assert "Did you mean" not in str(info.value)
+    assert "golden_path" in str(info.value)
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_same_seed_equal_scenario_different_seed_differs(name: str) -> None:
+    first = build(name, 11, 4)
+    assert first == build(name, 11, 4)
+    assert first != build(name, 12, 4)
+    assert first.seed == 11
+    assert first.name == name
+    assert isinstance(first, Scenario)
+
+
+def test_build_with_given_users_uses_them() -> None:
+    people = UserFactory(random.Random(0)).users(3)
+    scenario = build("golden_path", 5, people)
+    assert scenario.users == people
+    assert {s.user_id for s in scenario.sessions} == {u.user_id for u in people}
+
+
+def test_build_with_a_count_makes_users_from_the_seed() -> None:
+    scenario = build("burst", 8, 3)
+    assert scenario.users == UserFactory(random.Random(8)).users(3)
+
+
+@pytest.mark.parametrize("users", [0, -1, True])
+def test_build_rejects_bad_user_counts(users: int) -> None:
+    with pytest.raises(UsageError, match=f"users={users!r}"):
+        build("burst", 1, users)
+
+
+def test_build_rejects_a_non_int_seed() -> None:
+    with pytest.raises(UsageError, match=r"seed='7' \(type str\)"):
+        build("burst", "7", 2)  # type: ignore[arg-type]
+
+
+def test_empty_user_sequence_is_a_scenario_error() -> None:
+    from harness.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="scenario 'soak'\nusers=\\(\\) is empty"):
+        build("soak", 1, ())

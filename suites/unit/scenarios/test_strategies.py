@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import scenarios.strategies
+from harness.model import Fail, Scenario, SimUser, Step, Turn
+from harness.users import (
+    CANARY_PATTERN,
+    RUN_ID_PATTERN,
+    THREAD_ID_PATTERN,
+    USER_ID_PATTERN,
+)
+from scenarios import validate
+from scenarios.strategies import plans, scenarios_, sim_users, steps, turns_for
+
+
+def test_all_lists_the_strategies() -> None:
+    assert set(scenarios.strategies.__all__) == {
+        "sim_users",
+        "durations",
+        "steps",
+        "plans",
+        "run_ids",
+        "turns_for",
+        "session_plans_for",
+        "scenarios_",
+    }
+
+
+@settings(max_examples=60)
+@given(scenarios_())
+def test_generated_scenarios_always_validate(scenario: Scenario) -> None:
+    validate(scenario)
+    assert 2 <= len(scenario.users) <= 6
+    assert all(
+        session.user_id in {u.user_id for u in scenario.users} for session in scenario.sessions
+    )
+
+
+@settings(max_examples=50)
+@given(scenarios_(min_users=1, max_users=1, max_sessions_per_user=1))
+def test_bounds_are_respected(scenario: Scenario) -> None:
+    assert len(scenario.users) == 1
+    assert len(scenario.sessions) == 1
+
+
+@given(sim_users(min_users=2, max_users=8))
+def test_users_share_nothing(users: tuple[SimUser, ...]) -> None:
+    seen: dict[str, str] = {}
+    for user in users:
+        assert USER_ID_PATTERN.fullmatch(user.user_id)
+        assert all(THREAD_ID_PATTERN.fullmatch(t) for t in user.thread_ids)
+        assert all(CANARY_PATTERN.fullmatch(c) for c in user.canaries)
+        for value in (user.user_id, *user.thread_ids, *user.canaries, user.email, user.token):
+            assert seen.setdefault(value, user.user_id) == user.user_id
+
+
+@given(st.data())
+def test_turns_belong_to_their_user(data: st.DataObject) -> None:
+    (user,) = data.draw(sim_users(min_users=1, max_users=1))
+    turn: Turn = data.draw(turns_for(user))
+    assert RUN_ID_PATTERN.fullmatch(turn.run_id)
+    assert turn.thread_id in user.thread_ids
+    assert any(c in turn.message for c in user.canaries)
+
+
+@given(plans())
+def test_fail_only_ends_a_plan(plan: tuple[Step, ...]) -> None:
+    assert not any(isinstance(step, Fail) for step in plan[:-1])
+
+
+@given(steps())
+def test_steps_never_fail(step: Step) -> None:
+    assert not isinstance(step, Fail)
