@@ -101,10 +101,10 @@ def _walk_mismatches(agg: FindingAggregator, trace: Trace, index: TokenLookup) -
                         f"{active} was active",
                         step=checkpoint.step,
                         key=(found.path, token, active),
-                        headline=f"{owner}'s live context holds a {kind} that is not its "
-                        "running turn's",
-                        plural=f"{{n}} values in {owner}'s live contexts are not their running "
-                        "turn's",
+                        headline=f"{owner}'s live context holds a {kind} of {token_owner} "
+                        "that is not its running turn's",
+                        plural=f"{{n}} {kind} values of {token_owner} in {owner}'s live "
+                        "contexts are not their running turn's",
                         expected=f"user_id={owner}, run_id={active}",
                         actual=f"{found.path} = {token} ({kind} of {token_owner})",
                     )

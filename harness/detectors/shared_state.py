@@ -20,7 +20,7 @@ KIND = "shared-state"
 
 
 class _Sighting:
-    __slots__ = ("checkpoints", "first", "first_label", "first_step", "obj", "users")
+    __slots__ = ("checkpoints", "first", "first_label", "first_step", "obj", "paths")
 
     def __init__(self, obj: FoundObject, index: int, label: str, step: int) -> None:
         self.obj = obj
@@ -28,7 +28,7 @@ class _Sighting:
         self.first_label = label
         self.first_step = step
         self.checkpoints: set[int] = set()
-        self.users: set[str] = set()
+        self.paths: dict[str, str] = {}  # owner -> first path met, across checkpoints
 
 
 def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
@@ -55,12 +55,13 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                     obj, checkpoint.index, checkpoint.label, checkpoint.step
                 )
             sighting.checkpoints.add(checkpoint.index)
-            sighting.users.update(obj.paths)
+            for owner, path in obj.paths.items():
+                sighting.paths.setdefault(owner, path)
 
     findings: list[Finding] = []
     for (type_name, _shapes), sighting in sightings.items():
-        users = tuple(sorted(sighting.users))
-        paths = sorted(sighting.obj.paths.items())
+        users = tuple(sorted(sighting.paths))
+        paths = sorted(sighting.paths.items())
         evidence = [f"{owner}: {path}" for owner, path in paths[:10]]
         if len(paths) > 10:
             evidence.append(f"and {len(paths) - 10} more")
@@ -74,7 +75,8 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
             Finding(
                 kind=KIND,
                 users=users,
-                summary=f"a {type_name} is reachable from the roots of {', '.join(users)} at once",
+                summary=f"one {type_name} object is reachable from the roots of "
+                f"{', '.join(users)} at once",
                 evidence=tuple(evidence),
                 first_seen=sighting.first_step,
                 expected="one object per user, or one declared in shared_roots()",

@@ -36,7 +36,8 @@ def test_shared_dict_over_many_checkpoints_is_one_finding() -> None:
     assert finding.evidence[-1].startswith("first seen at checkpoint 0 (tick 0)")
     assert finding.evidence[-1].endswith("seen at 3 checkpoints")
     assert first is not None and finding.first_seen == first.step
-    assert finding.summary.startswith("a dict is reachable from the roots of")
+    assert finding.summary.startswith("one dict object is reachable from the roots of")
+    assert f'{user_c.user_id}: engine.agents._cache["{user_c.user_id}"]' in finding.evidence
 
 
 def test_different_objects_are_different_findings() -> None:
