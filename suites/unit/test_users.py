@@ -10,6 +10,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 import harness.users
 from harness.errors import UsageError
+from harness.model import SimUser
 from harness.users import (
     CANARY_PATTERN,
     DEFAULT_ISSUED_AT,
@@ -27,7 +28,7 @@ PLACEHOLDERS = ("test", "demo", "mock", "default", "none", "null", "undefined")
 
 
 @pytest.fixture(scope="module")
-def many_users() -> tuple[harness.users.SimUser, ...]:
+def many_users() -> tuple[SimUser, ...]:
     return UserFactory(random.Random(2024)).users(10_000)
 
 
@@ -50,7 +51,7 @@ def test_same_seed_same_users_different_seed_different_users() -> None:
     assert [u.token for u in first] == [u.token for u in again]
 
 
-def test_id_shapes(many_users: tuple[harness.users.SimUser, ...]) -> None:
+def test_id_shapes(many_users: tuple[SimUser, ...]) -> None:
     factory = UserFactory(random.Random(1))
     assert RUN_ID_PATTERN.fullmatch(factory.run_id())
     assert CANARY_PATTERN.fullmatch(factory.canary())
@@ -65,7 +66,7 @@ def test_id_shapes(many_users: tuple[harness.users.SimUser, ...]) -> None:
         assert user.display_name and user.company
 
 
-def test_no_two_users_share_anything(many_users: tuple[harness.users.SimUser, ...]) -> None:
+def test_no_two_users_share_anything(many_users: tuple[SimUser, ...]) -> None:
     owner: dict[str, str] = {}
     for user in many_users:
         for value in (user.user_id, *user.thread_ids, *user.canaries, user.email, user.token):
@@ -74,7 +75,7 @@ def test_no_two_users_share_anything(many_users: tuple[harness.users.SimUser, ..
     assert len(owner) == expected
 
 
-def test_ids_never_spell_placeholders(many_users: tuple[harness.users.SimUser, ...]) -> None:
+def test_ids_never_spell_placeholders(many_users: tuple[SimUser, ...]) -> None:
     for user in many_users[:2000]:
         for value in (user.user_id, *user.thread_ids, *user.canaries):
             assert not any(word in value.lower() for word in PLACEHOLDERS), value

@@ -31,7 +31,8 @@ def lines_of(error: pytest.ExceptionInfo[ScenarioError]) -> list[str]:
 
 
 def test_valid_scenario_passes(scenario: Scenario) -> None:
-    assert validate(scenario) is None
+    validate(scenario)
+    assert scenario.sessions
 
 
 def test_empty_plan_is_allowed(scenario: Scenario) -> None:
