@@ -43,6 +43,7 @@ __all__ = [
     "SKIP",
     "TypePlan",
     "class_attribute_names",
+    "display_name",
     "plan_for",
 ]
 
@@ -200,7 +201,7 @@ def _compute(cls: type) -> TypePlan:
         return SCAN
     if issubclass(cls, _SCALARS) or issubclass(cls, _STRUCTURE) or _is_opaque(cls):
         return SKIP
-    name = cls.__qualname__
+    name = display_name(cls)
     descriptor = hasattr(cls, "__get__")
     if issubclass(cls, _METHODS):
         return TypePlan(type_name=name, container=CONTAINER_METHOD)
@@ -245,6 +246,11 @@ def _compute(cls: type) -> TypePlan:
         class_owners=owners,
         descriptor=descriptor,
     )
+
+
+def display_name(cls: type) -> str:
+    """``cls.__qualname__`` without the ``outer.<locals>.`` prefix of function-local classes."""
+    return cls.__qualname__.rsplit("<locals>.", 1)[-1]
 
 
 def _slots_of(cls: type) -> tuple[tuple[str, Any], ...]:

@@ -54,6 +54,7 @@ class TokenIndex:
 
     __slots__ = (
         "_collisions",
+        "_email_domains",
         "_fallback",
         "_fallback_tokens",
         "_kinds",
@@ -69,6 +70,7 @@ class TokenIndex:
         self._fallback_tokens: set[str] = set()
         self._fallback: re.Pattern[str] | None = None
         self._collisions: list[tuple[str, str, str]] = []
+        self._email_domains: set[str] = set()  # "@domain" of every indexed email
         self._strict = False
 
     @classmethod
@@ -121,6 +123,8 @@ class TokenIndex:
         self._owners[token] = owner
         self._kinds[token] = kind
         self._tokens_by_owner.setdefault(owner, []).append(token)
+        if kind == "email" and "@" in token:
+            self._email_domains.add(token[token.index("@") :])
         if not any(shape.fullmatch(token) for shape in _SHAPES):
             self._fallback_tokens.add(token)
             self._fallback = None  # recompiled on next use
@@ -191,15 +195,18 @@ class TokenIndex:
 
     def _email_in(self, candidate: str) -> str | None:
         """The known email inside an email-shaped ``candidate``, trimming what the regex
-        swallowed around it (``xjohn@example.org.uk`` can hold ``john@example.org``)."""
+        swallowed around it (``xjohn@example.org.uk`` and ``john@example.orgs`` hold
+        ``john@example.org``)."""
         owners = self._owners
         if candidate in owners:
             return candidate
         at = candidate.index("@")
         domain = candidate[at:]
-        ends = [len(domain)] + [i for i in range(len(domain) - 1, 0, -1) if domain[i] == "."]
-        for start in range(at):
-            for end in ends:
+        domains = self._email_domains
+        for end in range(len(domain), 1, -1):
+            if domain[:end] not in domains:
+                continue
+            for start in range(at):
                 probe = candidate[start:at] + domain[:end]
                 if probe in owners and self._kinds[probe] == "email":
                     return probe

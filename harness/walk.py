@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Any
 
 from harness._walk_plans import (
@@ -42,6 +42,7 @@ from harness._walk_plans import (
     SKIP,
     TypePlan,
     class_attribute_names,
+    display_name,
     plan_for,
 )
 from harness.errors import UsageError
@@ -299,7 +300,7 @@ class Walker:
                         kind = type(value)
                         if kind in _LEAVES or plan_for(kind).descriptor:
                             continue
-                        offer(value, f"{klass.__qualname__}.{name}", 1)
+                        offer(value, f"{display_name(klass)}.{name}", 1)
         finally:
             if was_enabled:
                 gc.enable()
@@ -322,8 +323,8 @@ def _key_text(key: object, position: int) -> str:
         return text if len(text) <= 80 else text[:77] + "..."
     name = getattr(key, "name", None)
     if plan_for(type(key)) is SKIP and isinstance(name, str):  # an Enum member
-        return f"{type(key).__qualname__}.{name}"
-    return f"<{type(key).__qualname__} #{position}>"
+        return f"{display_name(type(key))}.{name}"
+    return f"<{display_name(type(key))} #{position}>"
 
 
 def _stable_key(item: object) -> tuple[int, str, str]:
@@ -384,7 +385,7 @@ def shared_between(
     first: dict[int, int] = {}  # id -> position of the first owner that met it
     holders: dict[int, list[int]] = {}  # shared ids only -> owner positions
     for position, result in enumerate(walks):
-        met = result.mutable.keys()
+        met: Set[int] = result.mutable.keys()
         if keep_alive is not None:
             met = met & keep_alive.keys()
         common = met & first.keys()
