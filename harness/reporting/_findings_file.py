@@ -169,10 +169,19 @@ def _write_bytes(path: Path, payload: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(payload)
+            # mkstemp makes the file private (0600); reports get the usual mode (0644 by umask).
+            if hasattr(os, "fchmod"):  # POSIX only
+                os.fchmod(out.fileno(), 0o666 & ~_umask())
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 # --------------------------------------------------------------------------- reading

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,10 @@ def test_writes_leave_no_temporary_files(tmp_path: Path) -> None:
     write_findings(tmp_path / "findings.json", [failing_result()])
     write_trace(tmp_path / "trace.json", make_trace(2))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["findings.json", "trace.json"]
+    # Readable by others as any file the user writes (not mkstemp's private 0600).
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert (tmp_path / "findings.json").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_empty_results_are_refused(tmp_path: Path) -> None:
