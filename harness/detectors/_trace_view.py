@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from harness.model import TERMINAL_EVENTS, Event, SessionRecord, Trace, TurnRecord
 
 __all__ = [
+    "CachedScan",
     "TokenLookup",
     "TraceView",
     "event_strings",
@@ -32,6 +33,22 @@ class TokenLookup(Protocol):
     def kind(self, token: str) -> str | None: ...
 
     def scan(self, text: str) -> list[tuple[str, str]]: ...
+
+
+class CachedScan:
+    """``index.scan`` memoized: checkpoints walk the same strings again and again."""
+
+    __slots__ = ("_cache", "_index")
+
+    def __init__(self, index: TokenLookup) -> None:
+        self._index = index
+        self._cache: dict[str, list[tuple[str, str]]] = {}
+
+    def __call__(self, text: str) -> list[tuple[str, str]]:
+        found = self._cache.get(text)
+        if found is None:
+            found = self._cache[text] = self._index.scan(text)
+        return found
 
 
 def iter_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from harness.detectors._evidence import FindingAggregator
-from harness.detectors._trace_view import TokenLookup, TraceView, root_key
+from harness.detectors._trace_view import CachedScan, TokenLookup, TraceView, root_key
 from harness.model import Finding, Trace, TurnRecord
 
 __all__ = ["detect"]
@@ -77,6 +77,7 @@ def _echo_mismatches(agg: FindingAggregator, view: TraceView, index: TokenLookup
 
 
 def _walk_mismatches(agg: FindingAggregator, trace: Trace, index: TokenLookup) -> None:
+    scan = CachedScan(index)
     for checkpoint in trace.checkpoints:
         for walk in checkpoint.walks:
             if walk.owner is None or len(walk.active_runs) != 1:
@@ -85,7 +86,7 @@ def _walk_mismatches(agg: FindingAggregator, trace: Trace, index: TokenLookup) -
             for found in walk.values:
                 if root_key(found.path) not in _CONTEXT_ROOTS:
                     continue
-                for token, token_owner in index.scan(found.value):
+                for token, token_owner in scan(found.value):
                     kind = index.kind(token)
                     if kind not in ("user_id", "run_id"):
                         continue

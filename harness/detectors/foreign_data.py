@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 
 from harness.detectors._evidence import FindingAggregator
 from harness.detectors._trace_view import (
+    CachedScan,
     TokenLookup,
     TraceView,
     event_strings,
@@ -30,12 +31,12 @@ KIND = "foreign-data"
 
 
 def _foreign(
-    index: TokenLookup, strings: Iterable[tuple[str, str]], receiver: str
+    scan: CachedScan, strings: Iterable[tuple[str, str]], receiver: str
 ) -> Iterator[tuple[str, str, str]]:
     """Yield ``(location, token, owner)`` once per foreign token, at its first location."""
     seen: set[str] = set()
     for location, text in strings:
-        for token, owner in index.scan(text):
+        for token, owner in scan(text):
             if owner != receiver and token not in seen:
                 seen.add(token)
                 yield location, token, owner
@@ -58,11 +59,12 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     """
     view = TraceView(trace, index)
     agg = FindingAggregator()
+    scan = CachedScan(index)
 
     for session in trace.sessions:
         receiver = session.user_id
         for event in session.events:
-            for location, token, owner in _foreign(index, event_strings(event), receiver):
+            for location, token, owner in _foreign(scan, event_strings(event), receiver):
                 agg.add(
                     KIND,
                     (owner, receiver),
@@ -83,7 +85,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
         strings = list(iter_strings(outcome.result, "result"))
         if outcome.error is not None:
             strings.append(("error", outcome.error))
-        for location, token, owner in _foreign(index, strings, receiver):
+        for location, token, owner in _foreign(scan, strings, receiver):
             agg.add(
                 KIND,
                 (owner, receiver),
@@ -98,13 +100,17 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 actual=_describe(index, token, owner),
             )
 
+    reported: set[tuple[str, str, str]] = set()
     for checkpoint in trace.checkpoints:
         for walk in checkpoint.walks:
             if walk.owner is None:
                 continue  # shared roots: judged after close by the retention oracle
             holder = walk.owner
             strings = [(found.path, found.value) for found in walk.values]
-            for path, token, owner in _foreign(index, strings, holder):
+            for path, token, owner in _foreign(scan, strings, holder):
+                if (holder, path, token) in reported:
+                    continue  # the same object seen again at a later checkpoint
+                reported.add((holder, path, token))
                 agg.add(
                     KIND,
                     (owner, holder),
