@@ -24,7 +24,7 @@ from .errors import (
     UserMismatchError,
 )
 from .execution_registry import AgentExecutionRegistry
-from .faults import FaultState
+from .faults import EngineFaults
 from .tools import Notifier, ToolDispatcher, ToolRegistry
 
 __all__ = ["EngineStatistics", "UserExecutionEngine"]
@@ -56,7 +56,7 @@ class UserExecutionEngine:
         clock: time source (default: the running loop's clock). Build the engine inside a
             running loop when using the default.
         engine_id: the key the factory knows this engine by.
-        fault_state: only for fault reproductions; None for the correct backend.
+        fault_hooks: only for fault reproductions; None for the correct backend.
     """
 
     def __init__(
@@ -70,7 +70,7 @@ class UserExecutionEngine:
         max_concurrency: int = 2,
         clock: Clock | None = None,
         engine_id: str | None = None,
-        fault_state: FaultState | None = None,
+        fault_hooks: EngineFaults | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency={max_concurrency!r} must be at least 1.")
@@ -82,7 +82,7 @@ class UserExecutionEngine:
         self.max_concurrency = max_concurrency
         self.clock: Clock = clock if clock is not None else LoopClock()
         self.engine_id = engine_id if engine_id is not None else f"engine:{context.run_id}"
-        self._faults = fault_state
+        self._faults = fault_hooks
         self.tool_dispatcher = ToolDispatcher(context, tools, self._tool_notifier(emitter))
         #: run_id -> the agent instance executing that run, only while the turn runs.
         self.agents_in_flight: dict[str, Any] = {}

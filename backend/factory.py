@@ -29,9 +29,6 @@ from .tools import ToolRegistry, default_tools
 
 __all__ = ["ExecutionEngineFactory", "FactoryMetrics"]
 
-# Faults whose effect lives inside the engine; only these engines get a FaultState.
-_ENGINE_FAULTS = ("shared-agent", "shared-registry", "null-notifier", "last-writer-routing")
-
 
 @dataclass(frozen=True, slots=True)
 class FactoryMetrics:
@@ -184,12 +181,10 @@ class ExecutionEngineFactory:
 
     def _build_engine(self, context: UserExecutionContext, key: str) -> UserExecutionEngine:
         state = self._fault_state
-        engine_faults = (
-            state if state is not None and any(n in self.faults for n in _ENGINE_FAULTS) else None
-        )
+        hooks = state.engine_faults() if state is not None else None
         registry = (
-            engine_faults.execution_registry(self.history_limit)
-            if engine_faults is not None
+            state.execution_registry(self.history_limit)
+            if state is not None
             else AgentExecutionRegistry(self.history_limit)
         )
         return UserExecutionEngine(
@@ -201,7 +196,7 @@ class ExecutionEngineFactory:
             max_concurrency=self.max_concurrency_per_engine,
             clock=self.clock,
             engine_id=key,
-            fault_state=engine_faults,
+            fault_hooks=hooks,
         )
 
     async def release(self, engine: UserExecutionEngine) -> None:

@@ -23,6 +23,7 @@ from .tools import Notifier, ToolDispatcher
 
 __all__ = [
     "FAULTS",
+    "EngineFaults",
     "FaultSet",
     "FaultState",
     "NullNotifier",
@@ -136,6 +137,57 @@ class RoutedEmitter:
         return await self.emitter.connections.deliver(destination, event)
 
 
+class EngineFaults:
+    """The fault hooks of one engine: only what its switched-on faults share, nothing more.
+
+    One per engine (so the hooks object itself is never shared); the dicts it points at are the
+    factory's shared ones, which is exactly the bug each fault reproduces.
+    """
+
+    def __init__(
+        self,
+        *,
+        null_notifier: bool = False,
+        routes: dict[str, str] | None = None,
+        shared_agents: dict[str, Any] | None = None,
+        shared_registry: AgentExecutionRegistry | None = None,
+    ) -> None:
+        self.null_notifier = null_notifier
+        self.routes = routes
+        self.shared_agents = shared_agents
+        self.shared_registry = shared_registry
+
+    def tool_notifier(self, emitter: Notifier) -> Notifier:
+        """What a tool dispatcher reports through: a :class:`NullNotifier` under the fault."""
+        return NullNotifier() if self.null_notifier else emitter
+
+    def turn_emitter(self, emitter: UserEventEmitter, agent_name: str) -> Notifier:
+        """The emitter a turn uses: routed by agent name under ``last-writer-routing``."""
+        if self.routes is None:
+            return emitter
+        self.routes[agent_name] = emitter.user_id  # "register": the last writer wins
+        return RoutedEmitter(emitter, self.routes, agent_name)
+
+    def agent_for(
+        self,
+        agent_name: str,
+        agent_class: Any,
+        context: UserExecutionContext,
+        dispatcher: ToolDispatcher,
+        emitter: Notifier,
+    ) -> Any:
+        """A per-turn agent, or under ``shared-agent`` the one instance, rebound to this turn."""
+        if self.shared_agents is None:
+            return agent_class(context, dispatcher, emitter)
+        agent = self.shared_agents.get(agent_name)
+        if agent is None:
+            agent = agent_class(context, dispatcher, emitter)
+            self.shared_agents[agent_name] = agent
+        else:
+            agent.bind(context, dispatcher, emitter)
+        return agent
+
+
 class FaultState:
     """Everything the switched-on faults share, held by one factory.
 
@@ -160,35 +212,20 @@ class FaultState:
             return self.shared_registry
         return AgentExecutionRegistry(history_limit)
 
-    def tool_notifier(self, emitter: Notifier) -> Notifier:
-        """What a tool dispatcher reports through: a :class:`NullNotifier` under the fault."""
-        return NullNotifier() if "null-notifier" in self.faults else emitter
-
-    def turn_emitter(self, emitter: UserEventEmitter, agent_name: str) -> Notifier:
-        """The emitter a turn uses: routed by agent name under ``last-writer-routing``."""
-        if "last-writer-routing" not in self.faults:
-            return emitter
-        self.routes[agent_name] = emitter.user_id  # "register": the last writer wins
-        return RoutedEmitter(emitter, self.routes, agent_name)
-
-    def agent_for(
-        self,
-        agent_name: str,
-        agent_class: Any,
-        context: UserExecutionContext,
-        dispatcher: ToolDispatcher,
-        emitter: Notifier,
-    ) -> Any:
-        """A per-turn agent, or under ``shared-agent`` the one instance, rebound to this turn."""
-        if "shared-agent" not in self.faults:
-            return agent_class(context, dispatcher, emitter)
-        agent = self.shared_agents.get(agent_name)
-        if agent is None:
-            agent = agent_class(context, dispatcher, emitter)
-            self.shared_agents[agent_name] = agent
-        else:
-            agent.bind(context, dispatcher, emitter)
-        return agent
+    def engine_faults(self) -> EngineFaults | None:
+        """Hooks for a new engine, or None when no switched-on fault acts inside engines."""
+        faults = self.faults
+        if not any(
+            name in faults
+            for name in ("null-notifier", "last-writer-routing", "shared-agent", "shared-registry")
+        ):
+            return None
+        return EngineFaults(
+            null_notifier="null-notifier" in faults,
+            routes=self.routes if "last-writer-routing" in faults else None,
+            shared_agents=self.shared_agents if "shared-agent" in faults else None,
+            shared_registry=self.shared_registry,
+        )
 
     def template_context(
         self,
