@@ -217,6 +217,9 @@ class SessionRecord:
     closed_at: float | None
     events: tuple[Event, ...]
     connection_id: str | None = None
+    #: Run-wide step indices of the open and the close: an order where loop times tie.
+    opened_step: int | None = None
+    closed_step: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +235,8 @@ class TurnRecord:
     step: int
     burst: bool = False
     crash: str | None = None
+    #: Run-wide step index when the turn ended (``step`` is when it started).
+    ended_step: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

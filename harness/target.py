@@ -121,7 +121,9 @@ def _check_target(obj: object, spec: str) -> Target:
     return obj  # type: ignore[return-value]
 
 
-def load_target(spec: str, *, fault: str | None = None, options: Mapping[str, Any] | None = None) -> Target:
+def load_target(
+    spec: str, *, fault: str | None = None, options: Mapping[str, Any] | None = None
+) -> Target:
     """Load a target from ``reference``, ``ws://...``/``wss://...`` or ``module:attr``.
 
     Args:
@@ -194,4 +196,3 @@ def load_target(spec: str, *, fault: str | None = None, options: Mapping[str, An
 
 def _looks_like_target(obj: object) -> bool:
     return all(callable(getattr(obj, name, None)) for name in _REQUIRED)
-

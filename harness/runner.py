@@ -1,0 +1,536 @@
+"""Drive a Scenario against a Target and record a Trace.
+
+For each session plan the runner opens a session at its arrival time, runs its turns (one after
+another, or together through ``Session.burst``), closes it, and meanwhile records every event,
+every outcome and what the walks of the live roots found. Each turn has a timeout (a hang becomes
+a ``timeout`` outcome, then a ``hang`` finding); an exception from the target becomes a ``crash``
+record; the harness itself never hangs.
+
+In-process targets run on the harness's seeded event loop with a virtual clock
+(:mod:`harness.scheduling`), so the same (scenario, seed, strategy) gives the same Trace.
+Targets without live roots (remote servers) run on the stock asyncio loop in real time.
+
+Example:
+    >>> from harness.runner import run
+    >>> from scenarios import build
+    >>> result = run("reference", build("golden_path", seed=0, users=4), strategy="random")
+    >>> result.findings
+    ()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from harness.detectors import run_detectors
+from harness.errors import TargetError
+from harness.model import (
+    Event,
+    Finding,
+    RunResult,
+    Scenario,
+    ScheduleRecord,
+    SessionPlan,
+    SessionRecord,
+    Trace,
+    Turn,
+    TurnOutcome,
+    TurnRecord,
+)
+from harness.observer import Observer
+from harness.serialization import digest
+from harness.target import Target, describe, load_target
+from harness.tokens import TokenIndex
+
+__all__ = ["RunProgress", "estimate_steps", "replay_command", "run", "run_async"]
+
+#: Called as ``progress(done_turns, total_turns)`` after each turn.
+RunProgress = Callable[[int, int], None]
+
+
+class _Run:
+    """The mutable state of one run (plain class; the Trace is built from it at the end)."""
+
+    def __init__(
+        self,
+        target: Target,
+        scenario: Scenario,
+        *,
+        observe: bool,
+        progress: RunProgress | None,
+    ) -> None:
+        self.target = target
+        self.info = describe(target)
+        self.scenario = scenario
+        self.users = {user.user_id: user for user in scenario.users}
+        self.index = TokenIndex.build(scenario.users, _runs_of(scenario))
+        self.observe = observe and "live_roots" in self.info.capabilities
+        self.progress = progress
+        self.total_turns = sum(len(p.turns) + len(p.reopen_turns) for p in scenario.sessions)
+        self.done_turns = 0
+        self._steps = itertools.count()
+        self.sessions: dict[str, tuple[str, float, float | None, Any]] = {}
+        self.session_steps: dict[str, tuple[int, int | None]] = {}
+        self.event_steps: dict[tuple[str, int], int] = {}
+        self.turns: list[TurnRecord] = []
+        self.crashes: list[str] = []
+        self.notes: list[str] = []
+        self.active_turns = 0
+        self.observer: Observer | None = None
+
+    def next_step(self) -> int:
+        return next(self._steps)
+
+    # ------------------------------------------------------------------ the whole run
+    async def drive(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await self.target.start()
+        except Exception as exc:
+            raise TargetError(f"target {self.info.name!r} failed to start: {exc!r}") from exc
+        try:
+            shared = self.target.shared_roots() if self.observe else {}
+            self.observer = Observer(
+                self.index,
+                shared_roots=shared,
+                opaque=self.info.adapter_objects,
+                clock=loop.time,
+                next_step=self.next_step,
+                enabled=self.observe,
+            )
+            del shared
+            sessions = [
+                asyncio.ensure_future(self.drive_session(p)) for p in self.scenario.sessions
+            ]
+            periodic = asyncio.ensure_future(
+                self.observer.periodic(
+                    self.scenario.checkpoint_interval, lambda: self.active_turns > 0
+                )
+            )
+            try:
+                await asyncio.gather(*sessions)
+            finally:
+                periodic.cancel()
+                await asyncio.gather(periodic, return_exceptions=True)
+            self.retention = self.observer.retention()
+            if not self.observe:
+                self.notes.append(
+                    "live roots not observed (black-box target): shared-state and retention "
+                    "checks skipped; context checks use echo results only"
+                )
+        finally:
+            try:
+                await self.target.stop()
+            except Exception as exc:
+                self.crashes.append(f"target.stop() raised {exc!r}")
+
+    async def drive_session(self, plan: SessionPlan) -> None:
+        await asyncio.sleep(plan.opens_at)
+        session = await self.open(plan.session_id, plan.user_id)
+        if session is None:
+            return
+        opened = asyncio.get_running_loop().time()
+        closer: asyncio.Task[Any] | None = None
+        work = asyncio.ensure_future(self.run_turns(plan.session_id, session, plan))
+        if plan.close_after is not None:
+            done, _ = await asyncio.wait({work}, timeout=plan.close_after)
+            if not done:
+                work.cancel()
+            closer = work
+        await asyncio.gather(work, return_exceptions=closer is not None)
+        remaining = opened + plan.keep_open - asyncio.get_running_loop().time()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+        await self.close(plan.session_id, session)
+        if plan.close_after is not None and plan.reopen_turns:
+            reopened_id = f"{plan.session_id}r"
+            session = await self.open(reopened_id, plan.user_id)
+            if session is not None:
+                reopened = replace(
+                    plan, session_id=reopened_id, turns=plan.reopen_turns, burst=False
+                )
+                await self.run_turns(reopened_id, session, reopened)
+                await self.close(reopened_id, session)
+
+    async def open(self, session_id: str, user_id: str) -> Any:
+        user = self.users[user_id]
+        try:
+            session = await self.target.open_session(user)
+        except Exception as exc:
+            self.crashes.append(f"{session_id}: open_session({user_id}) raised {exc!r}")
+            return None
+        loop = asyncio.get_running_loop()
+        self.sessions[session_id] = (user_id, loop.time(), None, session)
+        self.session_steps[session_id] = (self.next_step(), None)
+        if hasattr(session, "on_event"):
+            session.on_event = self._event_hook(session_id)
+        if self.observer is not None:
+            self.observer.session_opened(session_id, user_id, session)
+        return session
+
+    def _event_hook(self, session_id: str) -> Callable[[Event], None]:
+        def hook(event: Event) -> None:
+            step = self.next_step()
+            self.event_steps[(session_id, event.seq)] = step
+            if self.observer is not None:
+                self.observer.on_event(session_id, event.type, step)
+
+        return hook
+
+    async def close(self, session_id: str, session: Any) -> None:
+        user_id, opened, _, _ = self.sessions[session_id]
+        events: Sequence[Event] = ()
+        try:
+            events = tuple(session.events())
+            await session.close()
+        except Exception as exc:
+            self.crashes.append(f"{session_id}: close() raised {exc!r}")
+        if self.observer is not None:
+            self.observer.session_closed(session_id)
+        closed = asyncio.get_running_loop().time()
+        self.sessions[session_id] = (user_id, opened, closed, events)
+        self.session_steps[session_id] = (self.session_steps[session_id][0], self.next_step())
+
+    async def run_turns(self, session_id: str, session: Any, plan: SessionPlan) -> None:
+        if plan.burst and len(plan.turns) > 1:
+            await self.run_burst(session_id, session, plan)
+            return
+        for number, turn in enumerate(plan.turns):
+            if number and plan.gap > 0:
+                await asyncio.sleep(plan.gap)
+            await self.run_turn(session_id, session, turn, plan.cancel_after, burst=False)
+
+    async def run_burst(self, session_id: str, session: Any, plan: SessionPlan) -> None:
+        burst = getattr(session, "burst", None)
+        if not callable(burst):
+            await asyncio.gather(
+                *(
+                    self.run_turn(session_id, session, t, plan.cancel_after, burst=True)
+                    for t in plan.turns
+                )
+            )
+            return
+        loop = asyncio.get_running_loop()
+        started, step = loop.time(), self.next_step()
+        self._turns_started(session_id, plan.turns)
+        task = asyncio.ensure_future(burst(plan.turns))
+        crash = None
+        try:
+            outcomes = await asyncio.wait_for(task, self.scenario.turn_timeout)
+        except TimeoutError:
+            outcomes = [TurnOutcome(run_id=t.run_id, status="timeout") for t in plan.turns]
+        except asyncio.CancelledError:
+            outcomes = [TurnOutcome(run_id=t.run_id, status="cancelled") for t in plan.turns]
+            self._turns_ended(session_id, plan, plan.turns, outcomes, started, step, None)
+            raise
+        except Exception as exc:
+            crash = _describe_crash(exc)
+            outcomes = [
+                TurnOutcome(run_id=t.run_id, status="error", error=crash) for t in plan.turns
+            ]
+        self._turns_ended(session_id, plan, plan.turns, outcomes, started, step, crash)
+
+    async def run_turn(
+        self, session_id: str, session: Any, turn: Turn, cancel_after: float | None, *, burst: bool
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        started, step = loop.time(), self.next_step()
+        self._turns_started(session_id, (turn,))
+        limit = self.scenario.turn_timeout
+        if cancel_after is not None:
+            limit = min(limit, cancel_after)
+        task = asyncio.ensure_future(session.run_turn(turn))
+        crash = None
+        try:
+            done, _ = await asyncio.wait({task}, timeout=limit)
+            if done:
+                outcome = task.result()
+            else:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                cancelled = cancel_after is not None and cancel_after < self.scenario.turn_timeout
+                outcome = TurnOutcome(
+                    run_id=turn.run_id, status="cancelled" if cancelled else "timeout"
+                )
+        except asyncio.CancelledError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            outcome = TurnOutcome(
+                run_id=turn.run_id, status="cancelled", error="tab closed mid-turn"
+            )
+            self._turns_ended(
+                session_id, None, (turn,), [outcome], started, step, None, burst=burst
+            )
+            raise
+        except Exception as exc:
+            crash = _describe_crash(exc)
+            outcome = TurnOutcome(run_id=turn.run_id, status="error", error=crash)
+        if not isinstance(outcome, TurnOutcome):
+            crash = f"run_turn returned {type(outcome).__name__}, not a TurnOutcome"
+            outcome = TurnOutcome(run_id=turn.run_id, status="error", error=crash)
+        self._turns_ended(session_id, None, (turn,), [outcome], started, step, crash, burst=burst)
+
+    def _turns_started(self, session_id: str, turns: Sequence[Turn]) -> None:
+        self.active_turns += len(turns)
+        if self.observer is not None:
+            for turn in turns:
+                self.observer.turn_started(session_id, turn.run_id)
+
+    def _turns_ended(
+        self,
+        session_id: str,
+        plan: SessionPlan | None,
+        turns: Sequence[Turn],
+        outcomes: Sequence[TurnOutcome],
+        started: float,
+        step: int,
+        crash: str | None,
+        *,
+        burst: bool = True,
+    ) -> None:
+        ended, ended_step = asyncio.get_running_loop().time(), self.next_step()
+        user_id = self.sessions[session_id][0]
+        self.active_turns -= len(turns)
+        for turn, outcome in zip(turns, outcomes, strict=False):
+            if self.observer is not None:
+                self.observer.turn_ended(session_id, turn.run_id)
+            self.turns.append(
+                TurnRecord(
+                    session_id=session_id,
+                    user_id=user_id,
+                    turn=turn,
+                    started_at=started,
+                    ended_at=ended,
+                    outcome=outcome,
+                    step=step,
+                    burst=burst and len(turns) > 1,
+                    crash=crash,
+                    ended_step=ended_step,
+                )
+            )
+            self.done_turns += 1
+        if self.progress is not None:
+            self.progress(self.done_turns, self.total_turns)
+
+    # ------------------------------------------------------------------ the record
+    def trace(self, schedule: ScheduleRecord | None, strategy: str, target_name: str) -> Trace:
+        records = []
+        for session_id, (user_id, opened, closed, events) in self.sessions.items():
+            if not isinstance(events, tuple):
+                events = tuple(events.events())  # never closed: the run was interrupted
+            stamped = tuple(
+                replace(e, step=self.event_steps.get((session_id, e.seq), e.step)) for e in events
+            )
+            records.append(
+                SessionRecord(
+                    session_id=session_id,
+                    user_id=user_id,
+                    opened_at=opened,
+                    closed_at=closed,
+                    events=stamped,
+                    connection_id=stamped[0].connection_id if stamped else None,
+                    opened_step=self.session_steps[session_id][0],
+                    closed_step=self.session_steps[session_id][1],
+                )
+            )
+        observer = self.observer
+        return Trace(
+            scenario=self.scenario.name,
+            seed=self.scenario.seed,
+            strategy=strategy,
+            target=target_name,
+            users=self.scenario.users,
+            sessions=tuple(records),
+            turns=tuple(sorted(self.turns, key=lambda r: (r.step, r.turn.run_id))),
+            checkpoints=tuple(observer.checkpoints) if observer is not None else (),
+            retention=getattr(self, "retention", None),
+            limits=dict(self.info.limits),
+            capabilities=self.info.capabilities,
+            schedule=schedule,
+            notes=tuple(self.notes),
+            deterministic=self.info.deterministic,
+            scenario_spec=self.scenario,
+            heavy_users=self.scenario.heavy_users,
+            starvation_factor=self.scenario.starvation_factor,
+            crashes=tuple(self.crashes),
+        )
+
+
+def _runs_of(scenario: Scenario) -> list[tuple[str, str]]:
+    return [
+        (plan.user_id, turn.run_id)
+        for plan in scenario.sessions
+        for turn in (*plan.turns, *plan.reopen_turns)
+    ]
+
+
+def _describe_crash(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    where = "; ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}" for f in frames)
+    return f"{type(exc).__name__}: {exc} (at {where})" if where else f"{type(exc).__name__}: {exc}"
+
+
+def replay_command(
+    scenario: Scenario | str,
+    *,
+    seed: int,
+    strategy: str,
+    target: str = "reference",
+    fault: str | None = None,
+    users: int | None = None,
+) -> str:
+    """The exact ``harness run`` command that replays one (scenario, seed, strategy)."""
+    name = scenario if isinstance(scenario, str) else scenario.name
+    count = (
+        users if users is not None else (0 if isinstance(scenario, str) else len(scenario.users))
+    )
+    parts = ["harness", "run"]
+    if target != "reference":
+        parts += ["--target", target]
+    parts += [
+        "--scenario",
+        name,
+        "--users",
+        str(count),
+        "--seed",
+        str(seed),
+        "--strategy",
+        strategy,
+    ]
+    if fault:
+        parts += ["--fault", fault]
+    return " ".join(parts)
+
+
+async def run_async(
+    target: Target,
+    scenario: Scenario,
+    *,
+    strategy: str = "asyncio",
+    observe: bool = True,
+    progress: RunProgress | None = None,
+    schedule: ScheduleRecord | None = None,
+) -> Trace:
+    """Drive ``scenario`` against ``target`` on the running loop and return its Trace."""
+    state = _Run(target, scenario, observe=observe, progress=progress)
+    await state.drive()
+    return state.trace(schedule, strategy, state.info.name)
+
+
+def run(
+    target: Target | str,
+    scenario: Scenario,
+    *,
+    strategy: str = "random",
+    fault: str | None = None,
+    detectors: bool = True,
+    progress: RunProgress | None = None,
+    target_spec: str | None = None,
+    only: Sequence[str] | None = None,
+    target_options: Mapping[str, Any] | None = None,
+    strategy_options: Mapping[str, Any] | None = None,
+) -> RunResult:
+    """Run one scenario against a target and detect findings.
+
+    Args:
+        target: a Target, or a spec for :func:`harness.target.load_target`.
+        scenario: what to run; its ``seed`` seeds the scheduler too.
+        strategy: ``fifo``, ``random`` or ``pct`` (in-process targets); remote targets always run
+            on the stock loop and say so in the notes.
+        fault: a reference-backend fault (with a spec target only).
+        detectors: False runs the scenario without observing or detecting (for benchmarks).
+
+    Raises:
+        TargetLoadError: the spec names nothing loadable.
+        TargetError: the target failed to start.
+    """
+    spec = target_spec or (target if isinstance(target, str) else "reference")
+    if isinstance(target, str):
+        target = load_target(target, fault=fault, options=target_options)
+    info = describe(target)
+    in_process = "live_roots" in info.capabilities
+    notes: list[str] = []
+    options = dict(strategy_options or {})
+    if in_process and strategy == "pct" and "steps" not in options:
+        options["steps"] = estimate_steps(target, scenario)
+    if in_process:
+        from harness.scheduling import run as run_seeded
+
+        trace, schedule = run_seeded(
+            run_async(target, scenario, strategy=strategy, observe=detectors, progress=progress),
+            strategy=strategy,
+            seed=scenario.seed,
+            strategy_options=options,
+        )
+        trace = replace(trace, schedule=schedule)
+    else:
+        notes.append(
+            f"remote target: ran on the stock asyncio loop in real time; strategy {strategy!r} "
+            "does not apply and replay is best-effort"
+        )
+        trace = asyncio.run(
+            run_async(target, scenario, strategy="asyncio", observe=detectors, progress=progress)
+        )
+        trace = replace(trace, deterministic=False, notes=trace.notes + tuple(notes))
+    if not info.deterministic and in_process:
+        notes.append("target declares deterministic=False: replay is best-effort")
+        trace = replace(trace, notes=(*trace.notes, notes[-1]))
+    command = replay_command(
+        scenario, seed=scenario.seed, strategy=trace.strategy, target=spec, fault=fault
+    )
+    findings: tuple[Finding, ...] = ()
+    if detectors:
+        findings = tuple(replace(f, replay=command) for f in run_detectors(trace, only=only))
+    turns = len(trace.turns)
+    stats: dict[str, Any] = {
+        "users": len(scenario.users),
+        "sessions": len(trace.sessions),
+        "turns": turns,
+        "events": sum(len(s.events) for s in trace.sessions),
+        "checkpoints": len(trace.checkpoints),
+        "scheduler_steps": trace.schedule.steps if trace.schedule else 0,
+        "virtual_seconds": max((t.ended_at for t in trace.turns), default=0.0),
+        "statuses": _count(t.outcome.status for t in trace.turns),
+        "findings_by_kind": _count(f.kind for f in findings),
+    }
+    return RunResult(
+        scenario=scenario.name,
+        seed=scenario.seed,
+        strategy=trace.strategy,
+        target=spec,
+        trace=trace,
+        findings=findings,
+        trace_digest=digest(trace),
+        replay=command,
+        fault=fault,
+        stats=stats,
+        notes=trace.notes,
+    )
+
+
+def estimate_steps(target: Target, scenario: Scenario) -> int:
+    """How many task steps ``scenario`` takes: a fifo run with detectors off, for PCT.
+
+    PCT draws its priority change points over the run's steps; drawn over a wrong estimate they
+    fall past the end (too high) or bunch at the start (too low) and the search goes blind.
+    """
+    from harness.scheduling import run as run_seeded
+
+    _, schedule = run_seeded(
+        run_async(target, scenario, strategy="fifo", observe=False),
+        strategy="fifo",
+        seed=scenario.seed,
+    )
+    return max(1, schedule.steps)
+
+
+def _count(values: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return dict(sorted(counts.items()))

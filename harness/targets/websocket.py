@@ -1,0 +1,309 @@
+"""The remote adapter: any server that speaks the wire protocol of ``backend.server``.
+
+Black-box: ``roots()`` and ``shared_roots()`` are empty, so the detectors that need live objects
+say they were skipped, and everything else is judged from what each connection received. Runs go
+over real sockets on the stock asyncio loop; replay is best-effort and the report says so.
+
+Tokens: minted per user (HS256, claims sub, exp, iat, jti) from ``HARNESS_JWT_SECRET`` (or the
+``secret`` argument), or read from a file of pre-issued tokens for a real staging deployment
+(``HARNESS_TOKENS_FILE``: a JSON object ``{"<sub>": "<token>", ...}`` or one token per line). With
+pre-issued tokens the i-th simulated user to connect gets the i-th token, and the adapter maps the
+staging user ids in events back to the simulated ids, one to one (an id it does not know is kept
+as is, so a misrouted event still shows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from harness.errors import ProtocolError, TargetError, TargetLoadError
+from harness.model import EVENT_TYPES, TERMINAL_EVENTS, Event, SimUser, Turn, TurnOutcome
+from harness.serialization import to_data
+
+__all__ = ["WebSocketSession", "WebSocketTarget", "mint_token", "parse_frame"]
+
+_CONTRACT_TYPES = frozenset(EVENT_TYPES)
+
+
+def mint_token(user_id: str, secret: str, *, ttl: int = 3600, now: float | None = None) -> str:
+    """An HS256 token for ``user_id`` with the four claims the protocol requires."""
+    # Tokens are checked against the server's wall clock, so they are minted on it.
+    issued = int(time.time() if now is None else now)
+    claims = {"sub": user_id, "iat": issued, "exp": issued + ttl, "jti": secrets.token_hex(8)}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def parse_frame(frame: str | bytes) -> dict[str, Any]:
+    """Decode one frame into an object with a string ``type``.
+
+    Raises:
+        ProtocolError: not JSON, not an object, or no ``type``; the frame is quoted.
+    """
+    text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
+    try:
+        message = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError(f"frame is not JSON ({exc.msg}): {text[:200]!r}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError(
+            f"frame is a JSON {type(message).__name__}, not an object: {text[:200]!r}"
+        )
+    if not isinstance(message.get("type"), str):
+        raise ProtocolError(f"frame has no string 'type': {text[:200]!r}")
+    return message
+
+
+class WebSocketSession:
+    """One WebSocket connection of one simulated user."""
+
+    def __init__(
+        self, target: WebSocketTarget, user: SimUser, connection: Any, connection_id: str
+    ) -> None:
+        self.user = user
+        self.connection_id = connection_id
+        #: Called with each Event as it arrives when set (the runner sets it).
+        self.on_event: Any = None
+        #: Frames that broke the protocol, and ``error`` frames the server sent.
+        self.protocol_errors: list[str] = []
+        self.errors: list[dict[str, Any]] = []
+        self._target = target
+        self._connection = connection
+        self._events: list[Event] = []
+        self._pending: dict[str, asyncio.Future[TurnOutcome]] = {}
+        self._loop = asyncio.get_running_loop()
+        self._reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            async for frame in self._connection:
+                self._handle(frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            for run_id, future in self._pending.items():
+                if not future.done():
+                    future.set_exception(
+                        TargetError(
+                            f"{self.user.user_id}: connection {self.connection_id} closed before "
+                            f"the terminal event of {run_id}"
+                        )
+                    )
+
+    def _handle(self, frame: str | bytes) -> None:
+        try:
+            message = parse_frame(frame)
+        except ProtocolError as exc:
+            self.protocol_errors.append(str(exc))
+            return
+        kind = message["type"]
+        run_id = message.get("run_id")
+        if kind == "error":
+            self.errors.append(message)
+            future = self._pending.get(run_id) if isinstance(run_id, str) else None
+            if future is not None and not future.done():
+                payload = message.get("payload") or {}
+                code = payload.get("code") if isinstance(payload, dict) else None
+                error = payload.get("error") if isinstance(payload, dict) else None
+                future.set_result(
+                    TurnOutcome(run_id=run_id, status="rejected", error=f"{code}: {error}")
+                )
+            return
+        if kind not in _CONTRACT_TYPES:
+            return
+        payload = message.get("payload")
+        event = Event(
+            type=kind,
+            run_id=run_id,
+            thread_id=message.get("thread_id"),
+            user_id=self._target.simulated_id(message.get("user_id")),
+            payload=payload if isinstance(payload, dict) else {},
+            seq=len(self._events),
+            connection_id=self.connection_id,
+            t=self._loop.time(),
+            raw=frame if isinstance(frame, str) else frame.decode("utf-8", "replace"),
+        )
+        self._events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
+        future = self._pending.get(run_id) if isinstance(run_id, str) else None
+        if kind in TERMINAL_EVENTS and future is not None and not future.done():
+            if kind == "agent_completed":
+                result = event.payload.get("result")
+                future.set_result(
+                    TurnOutcome(
+                        run_id=run_id,
+                        status="completed",
+                        result=result if isinstance(result, dict) else None,
+                    )
+                )
+            else:
+                future.set_result(
+                    TurnOutcome(
+                        run_id=run_id, status="error", error=str(event.payload.get("error"))
+                    )
+                )
+
+    async def run_turn(self, turn: Turn) -> TurnOutcome:
+        future: asyncio.Future[TurnOutcome] = self._loop.create_future()
+        self._pending[turn.run_id] = future
+        message = {
+            "type": "chat_message",
+            "content": turn.message,
+            "thread_id": turn.thread_id,
+            "run_id": turn.run_id,
+            "plan": [to_data(step) for step in turn.plan],
+        }
+        try:
+            await self._connection.send(json.dumps(message))
+            return await future
+        finally:
+            self._pending.pop(turn.run_id, None)
+
+    def events(self) -> Sequence[Event]:
+        return tuple(self._events)
+
+    def roots(self) -> Mapping[str, object]:
+        return {}
+
+    async def close(self) -> None:
+        await self._connection.close()
+        await asyncio.gather(self._reader, return_exceptions=True)
+        self.on_event = None
+
+
+class WebSocketTarget:
+    """A server at ``url`` speaking the protocol of ``backend.server``.
+
+    Args:
+        url: ``ws://host:port/path`` or ``wss://...``.
+        secret: HS256 secret to mint tokens (default: ``HARNESS_JWT_SECRET``).
+        tokens_file: pre-issued tokens (default: ``HARNESS_TOKENS_FILE``).
+        limits: the server's per-user limits, when known (e.g. ``{"engines_per_user": 2}``).
+        open_timeout: seconds to wait for a connection handshake.
+
+    Raises:
+        TargetLoadError: neither a secret nor a tokens file, or an unreadable tokens file.
+    """
+
+    capabilities = frozenset({"scripted_plan", "tools"})
+    deterministic = False
+    requires_fresh_process = False
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        secret: str | None = None,
+        tokens_file: str | Path | None = None,
+        limits: Mapping[str, int] | None = None,
+        open_timeout: float = 10.0,
+    ) -> None:
+        self.name = url
+        self.url = url
+        self._secret = secret or os.environ.get("HARNESS_JWT_SECRET")
+        tokens_file = tokens_file or os.environ.get("HARNESS_TOKENS_FILE")
+        self._tokens = _read_tokens(Path(tokens_file)) if tokens_file else None
+        if self._secret is None and self._tokens is None:
+            raise TargetLoadError(
+                f"target={url!r} needs tokens: set HARNESS_JWT_SECRET to the server's "
+                "signing secret (the harness mints one token per simulated user), or "
+                "HARNESS_TOKENS_FILE to a file of pre-issued tokens."
+            )
+        self._limits = dict(limits or {})
+        self._open_timeout = open_timeout
+        self._assigned: dict[str, str] = {}  # simulated user id -> token
+        self._to_simulated: dict[str, str] = {}  # staging sub -> simulated user id
+        self._sessions = 0
+
+    def limits(self) -> dict[str, int]:
+        return dict(self._limits)
+
+    def simulated_id(self, user_id: Any) -> Any:
+        """Map a staging user id from a pre-issued token back to its simulated user."""
+        return self._to_simulated.get(user_id, user_id) if isinstance(user_id, str) else user_id
+
+    def token_for(self, user: SimUser) -> str:
+        if user.user_id in self._assigned:
+            return self._assigned[user.user_id]
+        if self._tokens is not None:
+            if len(self._assigned) >= len(self._tokens):
+                raise TargetError(
+                    f"{len(self._tokens)} pre-issued tokens are all in use; the scenario has more "
+                    "users. Lower --users or issue more tokens."
+                )
+            sub, token = self._tokens[len(self._assigned)]
+            self._to_simulated[sub] = user.user_id
+        else:
+            token = mint_token(user.user_id, self._secret or "")
+        self._assigned[user.user_id] = token
+        return token
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def open_session(self, user: SimUser) -> WebSocketSession:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake, InvalidURI
+
+        token = self.token_for(user)
+        try:
+            connection = await connect(
+                self.url,
+                additional_headers={"Authorization": f"Bearer {token}"},
+                open_timeout=self._open_timeout,
+                max_size=None,
+            )
+        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+            raise TargetError(f"cannot connect to {self.url} as {user.user_id}: {exc!r}") from exc
+        self._sessions += 1
+        return WebSocketSession(self, user, connection, f"ws-{self._sessions:05d}")
+
+    def shared_roots(self) -> Mapping[str, object]:
+        return {}
+
+
+def _read_tokens(path: Path) -> list[tuple[str, str]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TargetLoadError(f"HARNESS_TOKENS_FILE={str(path)!r} cannot be read: {exc}") from exc
+    text = text.strip()
+    tokens: list[str] = []
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TargetLoadError(
+                f"tokens file {str(path)!r} is not valid JSON: {exc.msg}"
+            ) from None
+        tokens = [str(value) for value in data.values()]
+    else:
+        tokens = [line.strip() for line in text.splitlines() if line.strip()]
+    pairs = []
+    for number, token in enumerate(tokens, 1):
+        try:
+            sub = jwt.decode(token, options={"verify_signature": False}).get("sub")
+        except jwt.PyJWTError as exc:
+            raise TargetLoadError(
+                f"tokens file {str(path)!r}: token {number} is not a JWT ({exc})"
+            ) from None
+        if not isinstance(sub, str):
+            raise TargetLoadError(f"tokens file {str(path)!r}: token {number} has no 'sub' claim")
+        pairs.append((sub, token))
+    if not pairs:
+        raise TargetLoadError(f"tokens file {str(path)!r} holds no tokens")
+    return pairs
