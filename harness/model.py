@@ -329,6 +329,8 @@ class Trace:
     heavy_users: tuple[str, ...] = ()
     starvation_factor: float = 4.0
     crashes: tuple[str, ...] = ()
+    #: How much the observer looked: walks, checkpoints, objects visited (0 when not observed).
+    observed: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

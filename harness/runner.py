@@ -358,6 +358,7 @@ class _Run:
             heavy_users=self.scenario.heavy_users,
             starvation_factor=self.scenario.starvation_factor,
             crashes=tuple(self.crashes),
+            observed=observer.statistics.as_dict() if observer is not None else {},
         )
 
 
@@ -485,7 +486,9 @@ def run(
     )
     findings: tuple[Finding, ...] = ()
     if detectors:
-        findings = tuple(replace(f, replay=command) for f in run_detectors(trace, only=only))
+        allowed = tuple(info.event_rules.get("allow_duplicates", ()))
+        detected = run_detectors(trace, only=only, allow_duplicates=allowed)
+        findings = tuple(replace(f, replay=command) for f in detected)
     turns = len(trace.turns)
     stats: dict[str, Any] = {
         "users": len(scenario.users),
@@ -493,6 +496,7 @@ def run(
         "turns": turns,
         "events": sum(len(s.events) for s in trace.sessions),
         "checkpoints": len(trace.checkpoints),
+        **{f"observed_{name}": count for name, count in trace.observed.items()},
         "scheduler_steps": trace.schedule.steps if trace.schedule else 0,
         "virtual_seconds": max((t.ended_at for t in trace.turns), default=0.0),
         "statuses": _count(t.outcome.status for t in trace.turns),

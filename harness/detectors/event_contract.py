@@ -20,7 +20,17 @@ from typing import Any
 from harness.detectors._event_order import check_order
 from harness.detectors._evidence import FindingAggregator
 from harness.detectors._trace_view import TokenLookup, TraceView
-from harness.model import EVENT_TYPES, CallTool, Event, Fail, Finding, Think, Trace, TurnRecord
+from harness.model import (
+    EVENT_TYPES,
+    CallTool,
+    Event,
+    Fail,
+    Finding,
+    SessionRecord,
+    Think,
+    Trace,
+    TurnRecord,
+)
 
 __all__ = ["detect", "notes_allow_duplicates"]
 
@@ -165,9 +175,7 @@ def _other_tabs(
     for session in view.trace.sessions:
         if session.user_id != record.user_id or session.session_id == record.session_id:
             continue
-        if session.opened_at > record.started_at:
-            continue
-        if session.closed_at is not None and session.closed_at < record.ended_at:
+        if not _open_throughout(session, record):
             continue
         other = Counter(e.type for e in view.events_of(session.session_id, run_id))
         lacking = got - other
@@ -208,3 +216,19 @@ def detect(
     _missing(agg, view)
     check_order(agg, view, frozenset(allow_duplicates) | notes_allow_duplicates(trace))
     return agg.findings()
+
+
+def _open_throughout(session: SessionRecord, record: TurnRecord) -> bool:
+    """Was ``session`` open from before the turn started until after it ended?
+
+    Run-wide steps order what loop times cannot: on a virtual clock a tab and a turn often
+    start at the same instant, in either order.
+    """
+    if session.opened_step is not None:
+        if session.opened_step > record.step:
+            return False
+        end = record.ended_step
+        return session.closed_step is None or end is None or session.closed_step > end
+    if session.opened_at > record.started_at:
+        return False
+    return session.closed_at is None or session.closed_at >= record.ended_at
