@@ -13,6 +13,7 @@ always the last step. Shrinking goes towards fewer users, sessions, turns and st
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from hypothesis import strategies as st
@@ -50,6 +51,7 @@ def _thought(canary: str) -> Think:
     return Think(f"thinking {canary}".strip())
 
 
+@functools.lru_cache(maxsize=64)
 def durations(max_seconds: float = 0.5) -> st.SearchStrategy[float]:
     """Finite, non-negative loop durations up to ``max_seconds``, rounded to milliseconds."""
     return st.floats(0.0, max_seconds, allow_nan=False, allow_infinity=False).map(_milliseconds)
@@ -105,6 +107,9 @@ def sim_users(
     return tuple(users)
 
 
+# Strategies are cached per argument: building and validating a fresh strategy object on every
+# draw costs more than the draw itself, and Hypothesis flags slow generation.
+@functools.lru_cache(maxsize=256)
 def _canaries(user: SimUser | None) -> st.SearchStrategy[str]:
     return st.sampled_from(user.canaries) if user is not None else st.just("")
 
@@ -128,6 +133,7 @@ def _tool_calls(draw: st.DrawFn, user: SimUser | None) -> CallTool:
     return CallTool(name, params)
 
 
+@functools.lru_cache(maxsize=256)
 def steps(user: SimUser | None = None) -> st.SearchStrategy[Step]:
     """One ``Think``, ``CallTool`` or ``Pause`` (never ``Fail``: see :func:`plans`)."""
     return st.one_of(
@@ -139,7 +145,7 @@ def steps(user: SimUser | None = None) -> st.SearchStrategy[Step]:
 
 @st.composite
 def plans(
-    draw: st.DrawFn, user: SimUser | None = None, max_steps: int = 6, allow_fail: bool = True
+    draw: st.DrawFn, user: SimUser | None = None, max_steps: int = 5, allow_fail: bool = True
 ) -> tuple[Step, ...]:
     """A plan of up to ``max_steps`` steps, possibly empty, ending with ``Fail`` sometimes."""
     plan: list[Step] = draw(st.lists(steps(user), max_size=max_steps))
@@ -149,7 +155,7 @@ def plans(
 
 
 @st.composite
-def turns_for(draw: st.DrawFn, user: SimUser, max_steps: int = 6) -> Turn:
+def turns_for(draw: st.DrawFn, user: SimUser, max_steps: int = 5) -> Turn:
     """A turn of ``user``: one of its threads, a message carrying one of its canaries."""
     question = draw(st.sampled_from(COMMON_QUESTIONS))
     return Turn(
@@ -162,10 +168,10 @@ def turns_for(draw: st.DrawFn, user: SimUser, max_steps: int = 6) -> Turn:
 
 @st.composite
 def _unique_turns(
-    draw: st.DrawFn, user: SimUser, seen: set[str], max_turns: int, min_turns: int = 0
+    draw: st.DrawFn, user: SimUser, seen: set[str], max_turns: int, max_steps: int
 ) -> tuple[Turn, ...]:
     turns = []
-    for turn in draw(st.lists(turns_for(user), min_size=min_turns, max_size=max_turns)):
+    for turn in draw(st.lists(turns_for(user, max_steps), max_size=max_turns)):
         if turn.run_id in seen:
             # Step to the next unused id: deterministic, and no draw is rejected.
             number = int(turn.run_id.removeprefix("run_"), 16)
@@ -184,12 +190,13 @@ def session_plans_for(
     session_id: str = "s0000",
     max_turns: int = 3,
     seen_run_ids: set[str] | None = None,
+    max_steps: int = 5,
 ) -> SessionPlan:
     """One session of ``user`` with arbitrary timing options; run ids avoid ``seen_run_ids``."""
     seen = seen_run_ids if seen_run_ids is not None else set()
-    turns = draw(_unique_turns(user, seen, max_turns))
+    turns = draw(_unique_turns(user, seen, max_turns, max_steps))
     close_after = draw(st.none() | durations(1.0))
-    reopen = draw(_unique_turns(user, seen, 2)) if close_after is not None else ()
+    reopen = draw(_unique_turns(user, seen, 1, max_steps)) if close_after is not None else ()
     return SessionPlan(
         session_id=session_id,
         user_id=user.user_id,
@@ -209,8 +216,9 @@ def scenarios_(
     draw: st.DrawFn,
     min_users: int = 2,
     max_users: int = 6,
-    max_sessions_per_user: int = 3,
+    max_sessions_per_user: int = 2,
     max_turns: int = 3,
+    max_steps: int = 4,
     name: str = "generated",
 ) -> Scenario:
     """A valid scenario: each user gets 1 to ``max_sessions_per_user`` sessions.
@@ -223,7 +231,8 @@ def scenarios_(
     for user in users:
         for _ in range(draw(st.integers(1, max_sessions_per_user))):
             session_id = f"s{len(sessions):04d}"
-            sessions.append(draw(session_plans_for(user, session_id, max_turns, seen)))
+            session = session_plans_for(user, session_id, max_turns, seen, max_steps)
+            sessions.append(draw(session))
     heavy = draw(st.lists(st.sampled_from([user.user_id for user in users]), max_size=1))
     return Scenario(
         name=name,
