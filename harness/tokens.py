@@ -34,6 +34,8 @@ _ID_SHAPE = re.compile(r"(?:usr|thread|run)_[0-9a-f]{12}|cnry_[0-9a-f]{16}")
 _JWT_SHAPE = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
 _EMAIL_SHAPE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SHAPES = (_ID_SHAPE, _JWT_SHAPE, _EMAIL_SHAPE)
+_MEMO_LIMIT = 100_000  # scan results remembered (short texts recur: ids, messages, params)
+_MEMO_MAX_LEN = 512  # longer texts are scanned every time
 
 
 class TokenCollisionError(HarnessError):
@@ -59,6 +61,7 @@ class TokenIndex:
         "_fallback_tokens",
         "_kinds",
         "_owners",
+        "_scans",
         "_strict",
         "_tokens_by_owner",
     )
@@ -70,6 +73,7 @@ class TokenIndex:
         self._fallback_tokens: set[str] = set()
         self._fallback: re.Pattern[str] | None = None
         self._collisions: list[tuple[str, str, str]] = []
+        self._scans: dict[str, tuple[tuple[str, str], ...]] = {}  # memo of short texts
         self._email_domains: set[str] = set()  # "@domain" of every indexed email
         self._strict = False
 
@@ -121,6 +125,8 @@ class TokenIndex:
                 "user. Fix: generate unique ids, emails and canaries per user."
             )
         self._owners[token] = owner
+        if self._scans:
+            self._scans = {}  # a new token can change any verdict
         self._kinds[token] = kind
         self._tokens_by_owner.setdefault(owner, []).append(token)
         if kind == "email" and "@" in token:
@@ -216,17 +222,26 @@ class TokenIndex:
         """``(token, owner)`` for each known token occurring in ``text``.
 
         In order of first occurrence, each token once. Tokens embedded in longer strings count.
+        Results for short texts are remembered until a token is added.
         """
+        memo = self._scans
+        cached = memo.get(text)
+        if cached is not None:
+            return list(cached)
         hits = self._hits(text)
-        if not hits:
-            return []
-        hits.sort()
-        owners = self._owners
-        result: dict[str, str] = {}
-        for _, token in hits:
-            if token not in result:
-                result[token] = owners[token]
-        return list(result.items())
+        found: dict[str, str] = {}
+        if hits:
+            hits.sort()
+            owners = self._owners
+            for _, token in hits:
+                if token not in found:
+                    found[token] = owners[token]
+        result = list(found.items())
+        if len(text) <= _MEMO_MAX_LEN:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[text] = tuple(result)
+        return result
 
     def has_any(self, text: str) -> bool:
         """Whether ``text`` carries at least one known token (cheaper than :meth:`scan`)."""

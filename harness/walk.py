@@ -168,12 +168,12 @@ class Walker:
             self._memo_size = len(index)
         memo = self._memo
         full = index.needs_full_scan
-        has_any = index.has_any
+        scan = index.scan  # remembers its results: later scans of these values are cheap
 
         def carries_token(text: str) -> bool:
             hit = memo.get(text)
             if hit is None:
-                hit = (full or "_" in text or "@" in text or "eyJ" in text) and has_any(text)
+                hit = (full or "_" in text or "@" in text or "eyJ" in text) and bool(scan(text))
                 if len(text) <= _MEMO_MAX_LEN:
                     memo[text] = hit
             return hit
@@ -200,23 +200,15 @@ class Walker:
 
         plans = _PLANS
         key_texts = self._key_texts
+        memo = self._memo
 
-        def offer(obj: Any, path: str, depth: int) -> None:
+        def enqueue(obj: Any, plan: TypePlan, path: str, depth: int) -> None:
+            # obj is walkable (not SKIP, not SCAN) and not yet seen.
             nonlocal count, truncated
-            kind = type(obj)
-            plan = plans.get(kind) or plan_for(kind)
-            if plan is SCAN:
-                if carries_token(obj):
-                    values.extend(_found_values(index, path, obj))
-                return
-            if plan is SKIP:
-                return
-            ident = id(obj)
-            if ident in seen:
-                return
             if depth > max_depth or count >= max_objects:
                 truncated = True
                 return
+            ident = id(obj)
             seen.add(ident)
             count += 1
             if targets is not None and ident in targets:
@@ -226,6 +218,15 @@ class Walker:
                 if keep_alive is not None:
                     keep_alive[ident] = obj
             queue.append((obj, path, depth, plan))
+
+        def offer(obj: Any, path: str, depth: int) -> None:
+            kind = type(obj)
+            plan = plans.get(kind) or plan_for(kind)
+            if plan is SCAN:
+                if carries_token(obj):
+                    values.extend(_found_values(index, path, obj))
+            elif plan is not SKIP and id(obj) not in seen:
+                enqueue(obj, plan, path, depth)
 
         was_enabled = gc.isenabled()
         gc.disable()  # no collection (nor weakref callbacks) may change the graph mid-walk
@@ -242,19 +243,31 @@ class Walker:
                     for position, (key, value) in enumerate(list(dict.items(obj))):
                         key_type = type(key)
                         if key_type is str:
-                            if carries_token(key):
-                                values.extend(
-                                    _found_values(index, f"{path}{{key {position}}}", key)
-                                )
+                            hit = memo.get(key)
+                            if hit or (hit is None and carries_token(key)):
+                                where = f"{path}{{key {position}}}"
+                                values.extend(_found_values(index, where, key))
                         elif key_type not in _LEAVES:
                             offer(key, f"{path}{{key {position}}}", child)
-                        if type(value) not in _LEAVES:
-                            text = key_texts.get(key) if key_type is str else None
-                            if text is None:
-                                text = _key_text(key, position)
-                                if key_type is str and len(key_texts) < _MEMO_LIMIT:
-                                    key_texts[key] = text
-                            offer(value, f"{path}[{text}]", child)
+                        kind = type(value)
+                        value_plan = plans.get(kind) or plan_for(kind)
+                        if value_plan is SKIP:
+                            continue
+                        if value_plan is SCAN:
+                            hit = memo.get(value)
+                            if not (hit or (hit is None and carries_token(value))):
+                                continue
+                        elif id(value) in seen:
+                            continue
+                        text = key_texts.get(key) if key_type is str else None
+                        if text is None:
+                            text = _key_text(key, position)
+                            if key_type is str and len(key_texts) < _MEMO_LIMIT:
+                                key_texts[key] = text
+                        if value_plan is SCAN:
+                            values.extend(_found_values(index, f"{path}[{text}]", value))
+                        else:
+                            enqueue(value, value_plan, f"{path}[{text}]", child)
                 elif container == CONTAINER_SEQUENCE:
                     for position, item in enumerate(list(obj)):
                         if type(item) not in _LEAVES:
@@ -277,8 +290,16 @@ class Walker:
                         attributes = None
                     if type(attributes) is dict:
                         for name, value in list(attributes.items()):
-                            if type(value) not in _LEAVES and type(name) is str:
-                                offer(value, f"{path}.{name}", child)
+                            kind = type(value)
+                            value_plan = plans.get(kind) or plan_for(kind)
+                            if value_plan is SKIP or type(name) is not str:
+                                continue
+                            if value_plan is SCAN:
+                                hit = memo.get(value)
+                                if hit or (hit is None and carries_token(value)):
+                                    values.extend(_found_values(index, f"{path}.{name}", value))
+                            elif id(value) not in seen:
+                                enqueue(value, value_plan, f"{path}.{name}", child)
                 for name, descriptor in plan.slots:
                     try:
                         value = descriptor.__get__(obj, type(obj))

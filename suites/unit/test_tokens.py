@@ -54,10 +54,12 @@ def test_owner_and_kind_of_every_token(index: TokenIndex) -> None:
 
 
 def test_add_run_later(index: TokenIndex) -> None:
-    assert index.scan("run_bbbbbbbbbbbb") == []
+    assert index.scan("x run_bbbbbbbbbbbb y") == []
     index.add_run("usr_bbbbbbbbbbbb", "run_bbbbbbbbbbbb")
     index.add_run("usr_bbbbbbbbbbbb", "run_bbbbbbbbbbbb")  # idempotent
+    # The same text again: a remembered verdict must not survive the new token.
     assert index.scan("x run_bbbbbbbbbbbb y") == [("run_bbbbbbbbbbbb", "usr_bbbbbbbbbbbb")]
+    assert index.has_any("x run_bbbbbbbbbbbb y")
     assert index.kind("run_bbbbbbbbbbbb") == "run_id"
 
 
@@ -72,6 +74,12 @@ def test_scan_finds_embedded_tokens_in_order_without_duplicates(index: TokenInde
         ("cnry_aaaaaaaaaaaaaaaa", "usr_aaaaaaaaaaaa"),
     ]
     assert index.has_any(text)
+
+
+def test_scan_results_are_copies(index: TokenIndex) -> None:
+    first = index.scan("usr_aaaaaaaaaaaa")
+    first.clear()
+    assert index.scan("usr_aaaaaaaaaaaa") == [("usr_aaaaaaaaaaaa", "usr_aaaaaaaaaaaa")]
 
 
 def test_scan_ignores_unknown_and_near_miss_strings(index: TokenIndex) -> None:
