@@ -30,6 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Set
 from typing import Any
 
+from harness._walk_paths import MAX_VALUE_CHARS, found_values, key_text, stable_key
 from harness._walk_plans import (
     _PLANS,
     CONTAINER_CONTEXT,
@@ -56,12 +57,9 @@ __all__ = [
     "shared_between",
 ]
 
-#: A recorded string value is cut to this many characters, around the tokens it carries.
-MAX_VALUE_CHARS = 200
 _MEMO_LIMIT = 200_000  # strings remembered per walker (scan verdicts), cleared past this
 _MEMO_MAX_LEN = 512  # longer strings are scanned every time, never remembered
 _LEAVES = frozenset({int, float, bool, type(None)})
-_KEY_SCALARS = (str, int, float, bool, type(None), bytes)
 
 
 class WalkResult:
@@ -224,7 +222,7 @@ class Walker:
             plan = plans.get(kind) or plan_for(kind)
             if plan is SCAN:
                 if carries_token(obj):
-                    values.extend(_found_values(index, path, obj))
+                    values.extend(found_values(index, path, obj))
             elif plan is not SKIP and id(obj) not in seen:
                 enqueue(obj, plan, path, depth)
 
@@ -246,7 +244,7 @@ class Walker:
                             hit = memo.get(key)
                             if hit or (hit is None and carries_token(key)):
                                 where = f"{path}{{key {position}}}"
-                                values.extend(_found_values(index, where, key))
+                                values.extend(found_values(index, where, key))
                         elif key_type not in _LEAVES:
                             offer(key, f"{path}{{key {position}}}", child)
                         kind = type(value)
@@ -261,11 +259,11 @@ class Walker:
                             continue
                         text = key_texts.get(key) if key_type is str else None
                         if text is None:
-                            text = _key_text(key, position)
+                            text = key_text(key, position)
                             if key_type is str and len(key_texts) < _MEMO_LIMIT:
                                 key_texts[key] = text
                         if value_plan is SCAN:
-                            values.extend(_found_values(index, f"{path}[{text}]", value))
+                            values.extend(found_values(index, f"{path}[{text}]", value))
                         else:
                             enqueue(value, value_plan, f"{path}[{text}]", child)
                 elif container == CONTAINER_SEQUENCE:
@@ -273,7 +271,7 @@ class Walker:
                         if type(item) not in _LEAVES:
                             offer(item, f"{path}[{position}]", child)
                 elif container == CONTAINER_SET:
-                    for position, item in enumerate(sorted(list(obj), key=_stable_key)):
+                    for position, item in enumerate(sorted(list(obj), key=stable_key)):
                         offer(item, f"{path}{{set item {position}}}", child)
                 elif container == CONTAINER_PROXY:
                     for inner in gc.get_referents(obj):
@@ -297,7 +295,7 @@ class Walker:
                             if value_plan is SCAN:
                                 hit = memo.get(value)
                                 if hit or (hit is None and carries_token(value)):
-                                    values.extend(_found_values(index, f"{path}.{name}", value))
+                                    values.extend(found_values(index, f"{path}.{name}", value))
                             elif id(value) not in seen:
                                 enqueue(value, value_plan, f"{path}.{name}", child)
                 for name, descriptor in plan.slots:
@@ -327,66 +325,6 @@ class Walker:
                 gc.enable()
         result = WalkResult(tuple(values), mutable, count, truncated)
         return result, found
-
-
-def _key_text(key: object, position: int) -> str:
-    """How a dict key appears in a path: its repr for scalars, else its type and position."""
-    if isinstance(key, str):
-        text = key if len(key) <= 78 else key[:75] + "..."
-        if '"' in text or "\\" in text or not text.isprintable():
-            return repr(text)
-        return f'"{text}"'
-    if isinstance(key, _KEY_SCALARS):
-        text = repr(key)
-        return text if len(text) <= 80 else text[:77] + "..."
-    if isinstance(key, tuple) and all(isinstance(part, _KEY_SCALARS) for part in key):
-        text = repr(key)
-        return text if len(text) <= 80 else text[:77] + "..."
-    name = getattr(key, "name", None)
-    if plan_for(type(key)) is SKIP and isinstance(name, str):  # an Enum member
-        return f"{display_name(type(key))}.{name}"
-    return f"<{display_name(type(key))} #{position}>"
-
-
-def _stable_key(item: object) -> tuple[int, str, str]:
-    """Orders set elements without id() or hash: scalars by repr, objects by type then a
-    shallow signature of their scalar attributes (ties keep iteration order)."""
-    kind = type(item)
-    if isinstance(item, _KEY_SCALARS):
-        return (0, kind.__qualname__, repr(item))
-    if isinstance(item, tuple) and all(isinstance(part, _KEY_SCALARS) for part in item):
-        return (1, kind.__qualname__, repr(item))
-    signature: list[str] = []
-    try:
-        attributes = object.__getattribute__(item, "__dict__")
-    except AttributeError:
-        attributes = {}
-    pairs = list(attributes.items()) if type(attributes) is dict else []
-    for name, descriptor in plan_for(kind).slots:
-        try:
-            pairs.append((name, descriptor.__get__(item, kind)))
-        except AttributeError:
-            continue
-    for name, value in pairs:
-        if isinstance(value, _KEY_SCALARS):
-            signature.append(f"{name}={value!r}")
-    return (2, kind.__qualname__, ",".join(signature))
-
-
-def _found_values(index: TokenIndex, path: str, text: str) -> list[FoundValue]:
-    """One FoundValue for a short string; for a long one, windows covering each token."""
-    if len(text) <= MAX_VALUE_CHARS:
-        return [FoundValue(path=path, value=text)]
-    windows: list[FoundValue] = []
-    covered_until = -1
-    for token, _owner in index.scan(text):
-        position = text.find(token)
-        if position + len(token) <= covered_until:
-            continue
-        start = max(0, min(position - 20, len(text) - MAX_VALUE_CHARS))
-        covered_until = start + MAX_VALUE_CHARS
-        windows.append(FoundValue(path=path, value=text[start:covered_until]))
-    return windows
 
 
 def shared_between(
