@@ -1,0 +1,139 @@
+"""Assertion helpers for tests that drive the harness: :func:`assert_isolated` and friends.
+
+Used with the pytest plugin's ``run_scenario`` fixture (docs/pytest.md)::
+
+    from harness.testing import assert_isolated
+
+    def test_two_tabs_stay_apart(run_scenario):
+        assert_isolated(run_scenario("multi_tab", users=8))
+
+A failure lists every finding the way the terminal report does (kind, users, summary, evidence,
+expected/actual, docs link) and ends with the command that replays the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import replace
+
+from harness.errors import HarnessError
+from harness.model import Finding, RunResult
+from harness.reporting import docs_link
+
+__all__ = [
+    "IsolationFailure",
+    "MAX_EVIDENCE_LINES",
+    "MAX_FINDINGS_SHOWN",
+    "assert_isolated",
+    "derive_seed",
+    "format_finding",
+    "format_findings",
+]
+
+#: Evidence lines shown per finding; findings.json (``--harness-report``) keeps them all.
+MAX_EVIDENCE_LINES = 8
+#: Findings shown per run: the first of every kind, then others in order, up to this many.
+MAX_FINDINGS_SHOWN = 12
+
+
+class IsolationFailure(HarnessError, AssertionError):
+    """A run the test expected to be isolated produced findings.
+
+    Causes: the target leaked data, state or events between users (see the kinds in
+    docs/findings.md). Fix: run the replay command in the message, read the evidence, fix the
+    target; the same seed and strategy give the same run on an in-process target.
+    """
+
+
+def derive_seed(session_seed: int, nodeid: str) -> int:
+    """The seed of one test: a hash of the session seed and the test's node id, mod 2**32.
+
+    The same pair gives the same seed on any machine and under any pytest-xdist worker, so a
+    failure on CI replays on a laptop with ``--harness-seed`` and the node id.
+
+    Example:
+        >>> derive_seed(0, "suites/test_x.py::test_a") == derive_seed(0, "suites/test_x.py::test_a")
+        True
+    """
+    digest = hashlib.sha256(f"{session_seed}:{nodeid}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 2**32
+
+
+def format_finding(finding: Finding, *, replay: str = "") -> str:
+    """Render one finding as plain text lines, as the terminal reporter does."""
+    lines = [f"{finding.kind}  users: {', '.join(finding.users) or '-'}", f"  {finding.summary}"]
+    if finding.evidence:
+        lines.append("  evidence:")
+        lines += [f"    {line}" for line in finding.evidence[:MAX_EVIDENCE_LINES]]
+        hidden = len(finding.evidence) - MAX_EVIDENCE_LINES
+        if hidden > 0:
+            lines.append(f"    ... and {hidden} more (--harness-report writes them all)")
+    if finding.expected is not None or finding.actual is not None:
+        lines.append(f"  - expected {finding.expected}")
+        lines.append(f"  + actual   {finding.actual}")
+    lines.append(f"  docs: {docs_link(finding.kind)}")
+    command = finding.replay or replay
+    if command:
+        lines.append(f"  replay: {command}")
+    return "\n".join(lines)
+
+
+def format_findings(result: RunResult) -> str:
+    """Render the findings of ``result`` under a header naming the run and counting kinds.
+
+    The first finding of every kind is shown, then the others in order, up to
+    :data:`MAX_FINDINGS_SHOWN`; the rest are counted.
+    """
+    kinds = Counter(f.kind for f in result.findings)
+    header = (
+        f"{len(result.findings)} isolation finding(s) in scenario={result.scenario!r} "
+        f"seed={result.seed} strategy={result.strategy!r} target={result.target!r}"
+        + (f" fault={result.fault!r}" if result.fault else "")
+        + "\nkinds: "
+        + ", ".join(f"{kind} x{count}" for kind, count in kinds.items())
+    )
+    firsts = {f.kind: f for f in reversed(result.findings)}
+    ordered = [f for f in result.findings if firsts[f.kind] is f]
+    ordered += [f for f in result.findings if firsts[f.kind] is not f]
+    shown = ordered[:MAX_FINDINGS_SHOWN]
+    body = [format_finding(f, replay=result.replay) for f in shown]
+    hidden = len(ordered) - len(shown)
+    if hidden > 0:
+        body.append(f"... and {hidden} more finding(s) (--harness-report writes them all)")
+    return "\n".join([header, *body, f"replay the run: {result.replay}"])
+
+
+def assert_isolated(result: RunResult | Iterable[RunResult], *, allow: Iterable[str] = ()) -> None:
+    """Fail the calling test when a run produced findings, with a readable report of each.
+
+    Args:
+        result: one :class:`~harness.model.RunResult`, or several (every one is checked).
+        allow: finding kinds to tolerate (e.g. ``{"limit-breach"}`` for a target known to lack
+            per-user limits); any other kind still fails.
+
+    Raises:
+        IsolationFailure: an ``AssertionError`` listing kind, users, summary, evidence,
+            expected/actual, docs link and the replay command of every finding.
+        TypeError: ``result`` is not a RunResult or an iterable of them.
+
+    Example:
+        >>> assert_isolated(run_scenario("burst", users=10))  # doctest: +SKIP
+    """
+    __tracebackhide__ = True
+    results = [result] if isinstance(result, RunResult) else list(result)
+    for item in results:
+        if not isinstance(item, RunResult):
+            raise TypeError(
+                f"result={item!r} (type {type(item).__name__}) is not a RunResult; "
+                "pass what run_scenario() or harness.runner.run() returned"
+            )
+    allowed = frozenset(allow)
+    failing = []
+    for item in results:
+        kept = tuple(f for f in item.findings if f.kind not in allowed)
+        if kept:
+            failing.append(replace(item, findings=kept))
+    if failing:
+        raise IsolationFailure("\n\n".join(format_findings(item) for item in failing))
