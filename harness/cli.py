@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,6 +78,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--strategy", default=DEFAULT_STRATEGY, help=f"scheduling strategy: {', '.join(STRATEGIES)}"
     )
     parser.add_argument("--fault", default=None, help="switch on a reference-backend fault by name")
+    parser.add_argument(
+        "--salt",
+        default=None,
+        help="mixed into the seed for fresh ids (default: random for ws:// targets)",
+    )
     parser.add_argument("--report", type=Path, default=DEFAULT_REPORT, help="report directory")
     parser.add_argument(
         "--json", action="store_true", help="print findings.json to stdout instead of the summary"
@@ -116,19 +122,25 @@ def command_run(args: argparse.Namespace) -> int:
 
     from harness.reporting import TerminalReporter, write_findings, write_html, write_trace
     from harness.runner import run
-    from harness.target import load_target
+    from harness.target import describe, load_target
     from scenarios import build
 
     _check_run_options(args)
     seeds = parse_seeds(args.seed, args.seeds)
     names = _scenario_names(args.scenario)
-    load_target(args.target, fault=args.fault)  # fail fast (exit 2) on a bad target or fault
+    target = load_target(args.target, fault=args.fault)  # fail fast (exit 2) on a bad target
     console = Console(stderr=args.json)
     reporter = TerminalReporter(console)
+    salt = args.salt
+    if salt is None and "live_roots" not in describe(target).capabilities:
+        # A remote server remembers every thread and run id it saw: fresh ids for every run.
+        salt = secrets.token_hex(4)
+        reporter.message(f"remote target: ids salted with --salt {salt} (in the replay command)")
+    del target
     results = []
     for name in names:
         for seed in seeds:
-            scenario = build(name, seed, args.users)
+            scenario = build(name, seed, args.users, salt=salt or "")
             total = sum(len(p.turns) + len(p.reopen_turns) for p in scenario.sessions)
             reporter.run_started(name, seed, args.strategy, len(scenario.users), total)
             result = run(

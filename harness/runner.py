@@ -82,6 +82,10 @@ class _Run:
         self.notes: list[str] = []
         self.active_turns = 0
         self.observer: Observer | None = None
+        # Over a real network, events already sent may still be in flight when the runner
+        # decides to close a tab; closing at once would blame the server for events the tab
+        # simply closed too early to receive.
+        self.settle = 0.0 if "live_roots" in self.info.capabilities else 0.25
 
     def next_step(self) -> int:
         return next(self._steps)
@@ -183,6 +187,8 @@ class _Run:
         return hook
 
     async def close(self, session_id: str, session: Any) -> None:
+        if self.settle:
+            await asyncio.sleep(self.settle)
         user_id, opened, _, _ = self.sessions[session_id]
         events: Sequence[Event] = ()
         try:
@@ -384,6 +390,7 @@ def replay_command(
     target: str = "reference",
     fault: str | None = None,
     users: int | None = None,
+    salt: str = "",
 ) -> str:
     """The exact ``harness run`` command that replays one (scenario, seed, strategy)."""
     name = scenario if isinstance(scenario, str) else scenario.name
@@ -403,6 +410,9 @@ def replay_command(
         "--strategy",
         strategy,
     ]
+    salt = salt or ("" if isinstance(scenario, str) else scenario.salt)
+    if salt:
+        parts += ["--salt", salt]
     if fault:
         parts += ["--fault", fault]
     return " ".join(parts)

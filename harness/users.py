@@ -24,11 +24,9 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-import warnings
 
 import jwt
 from faker import Faker
-from jwt.warnings import InsecureKeyLengthWarning
 
 from harness.errors import UsageError
 from harness.model import SimUser
@@ -58,7 +56,7 @@ CANARY_PATTERN: re.Pattern[str] = re.compile(r"cnry_[0-9a-f]{16}")
 EMAIL_PATTERN: re.Pattern[str] = re.compile(r"[a-z0-9]+\.[a-z0-9]+\.[0-9a-f]{6}@[a-z0-9.-]+")
 
 #: The signing secret tokens use unless the factory is given another.
-DEFAULT_JWT_SECRET = "harness-local-secret"
+DEFAULT_JWT_SECRET = "harness-local-signing-secret-of-32-bytes+"
 #: ``iat`` of every token unless given: a fixed instant keeps tokens deterministic.
 DEFAULT_ISSUED_AT = 1_700_000_000
 #: Seconds from ``iat`` to ``exp``.
@@ -75,8 +73,7 @@ def sign_token(user_id: str, *, secret: str, issued_at: int, ttl: int, jti: str)
     """Sign an HS256 JWT with claims ``sub``, ``iat``, ``exp`` and ``jti``.
 
     The result depends only on the arguments, so a seeded factory mints the same tokens on
-    every run. PyJWT warns about HMAC secrets under 32 bytes; the harness's local default is
-    shorter and known to be a test secret, so that one warning is silenced here.
+    every run. Secrets should have at least 32 bytes (PyJWT warns about shorter HMAC keys).
 
     Example:
         >>> token = sign_token("usr_0123456789ab", secret="s" * 32, issued_at=0, ttl=60, jti="ab")
@@ -84,9 +81,7 @@ def sign_token(user_id: str, *, secret: str, issued_at: int, ttl: int, jti: str)
         2
     """
     claims = {"sub": user_id, "iat": issued_at, "exp": issued_at + ttl, "jti": jti}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
-        return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def _ascii_slug(text: str) -> str:

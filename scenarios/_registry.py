@@ -75,7 +75,7 @@ def get_generator(name: str) -> ScenarioGenerator:
     return generator
 
 
-def build(name: str, seed: int, users: int | Sequence[SimUser]) -> Scenario:
+def build(name: str, seed: int, users: int | Sequence[SimUser], *, salt: str = "") -> Scenario:
     """Build the scenario ``name`` for ``seed``: the same arguments always give an equal result.
 
     Args:
@@ -83,6 +83,9 @@ def build(name: str, seed: int, users: int | Sequence[SimUser]) -> Scenario:
         seed: seeds ``random.Random``, which makes the users (when ``users`` is a count) and then
             every choice of the generator. The Scenario's ``seed`` field is set to it.
         users: how many users to make with :class:`~harness.users.UserFactory`, or the users.
+        salt: mixed into the seed so that runs against a server that outlives them (a staging
+            deployment remembers every thread and run id it saw) get fresh ids; recorded in the
+            Scenario so the run can be rebuilt.
 
     Raises:
         UnknownScenarioError: ``name`` is not registered.
@@ -98,11 +101,13 @@ def build(name: str, seed: int, users: int | Sequence[SimUser]) -> Scenario:
         raise UsageError(
             f"seed={seed!r} (type {type(seed).__name__}) must be an int. Pass e.g. --seed 7."
         )
-    rng = random.Random(seed)
+    # Seeded by name too: two scenarios of one seed must not reuse each other's ids, or a
+    # server that outlives a run would see one run's users and runs again in the next.
+    rng = random.Random(f"{name}/{seed}/{salt}")
     if isinstance(users, bool) or (isinstance(users, int) and users < 1):
         raise UsageError(
             f"users={users!r} must be a count >= 1 or a sequence of SimUser. "
             "Pass e.g. --users 4 (the multi-user detectors need >= 2)."
         )
     people = UserFactory(rng).users(users) if isinstance(users, int) else tuple(users)
-    return dataclasses.replace(generator(rng, people), seed=seed)
+    return dataclasses.replace(generator(rng, people), seed=seed, salt=salt)

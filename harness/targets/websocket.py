@@ -28,6 +28,7 @@ import jwt
 from harness.errors import ProtocolError, TargetError, TargetLoadError
 from harness.model import EVENT_TYPES, TERMINAL_EVENTS, Event, SimUser, Turn, TurnOutcome
 from harness.serialization import to_data
+from harness.users import sign_token
 
 __all__ = ["WebSocketSession", "WebSocketTarget", "mint_token", "parse_frame"]
 
@@ -38,8 +39,7 @@ def mint_token(user_id: str, secret: str, *, ttl: int = 3600, now: float | None 
     """An HS256 token for ``user_id`` with the four claims the protocol requires."""
     # Tokens are checked against the server's wall clock, so they are minted on it.
     issued = int(time.time() if now is None else now)
-    claims = {"sub": user_id, "iat": issued, "exp": issued + ttl, "jti": secrets.token_hex(8)}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return sign_token(user_id, secret=secret, issued_at=issued, ttl=ttl, jti=secrets.token_hex(8))
 
 
 def parse_frame(frame: str | bytes) -> dict[str, Any]:

@@ -88,7 +88,19 @@ def test_build_with_given_users_uses_them() -> None:
 
 def test_build_with_a_count_makes_users_from_the_seed() -> None:
     scenario = build("burst", 8, 3)
-    assert scenario.users == UserFactory(random.Random(8)).users(3)
+    assert scenario.users == UserFactory(random.Random("burst/8/")).users(3)
+
+
+def test_scenarios_of_one_seed_do_not_share_ids() -> None:
+    first, second = build("burst", 8, 3), build("golden_path", 8, 3)
+    assert not {u.user_id for u in first.users} & {u.user_id for u in second.users}
+
+
+def test_a_salt_gives_fresh_ids_and_is_recorded() -> None:
+    plain, salted = build("burst", 8, 3), build("burst", 8, 3, salt="a1b2")
+    assert salted.salt == "a1b2"
+    assert not {u.user_id for u in plain.users} & {u.user_id for u in salted.users}
+    assert build("burst", 8, 3, salt="a1b2") == salted
 
 
 @pytest.mark.parametrize("users", [0, -1, True])
