@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from harness.errors import HarnessError
 from harness.model import Finding, RunResult
@@ -24,6 +24,7 @@ from harness.reporting import docs_link
 
 __all__ = [
     "IsolationFailure",
+    "StagingServer",
     "MAX_EVIDENCE_LINES",
     "MAX_FINDINGS_SHOWN",
     "assert_isolated",
@@ -45,6 +46,18 @@ class IsolationFailure(HarnessError, AssertionError):
     docs/findings.md). Fix: run the replay command in the message, read the evidence, fix the
     target; the same seed and strategy give the same run on an in-process target.
     """
+
+
+@dataclass(frozen=True, slots=True)
+class StagingServer:
+    """Where a staging server is and the secret its tokens are signed with, when known.
+
+    ``local`` is True for a ``backend.server`` the test session started itself.
+    """
+
+    url: str
+    secret: str | None
+    local: bool
 
 
 def derive_seed(session_seed: int, nodeid: str) -> int:

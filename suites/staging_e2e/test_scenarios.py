@@ -1,0 +1,34 @@
+"""The isolation scenarios over real WebSockets, 50 users each, against the staging server."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.pytest_plugin import RunScenario
+from harness.testing import assert_isolated
+
+USERS = 50
+SCENARIOS = (
+    "golden_path",
+    "burst",
+    "multi_tab",
+    "tool_failure",
+    "limit_pressure",
+    "reconnect",
+    "cancel",
+)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_scenario_is_isolated_over_websockets(run_scenario: RunScenario, name: str) -> None:
+    result = run_scenario(name, users=USERS)
+    assert len(result.trace.users) == USERS
+    statuses = result.stats["statuses"]
+    assert sum(statuses.values()) > 0, f"{name}: no turn ran over {result.target}"
+    assert_isolated(result)
+    # Every user's events arrived on a connection of that user only: the runs went through.
+    received = {s.user_id for s in result.trace.sessions if s.events}
+    assert len(received) == USERS, (
+        f"{name}: only {len(received)} of {USERS} users received any event; "
+        f"statuses={dict(statuses)}"
+    )
