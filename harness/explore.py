@@ -48,6 +48,12 @@ def add_commands(commands: Any) -> None:
     shrink_parser.add_argument(
         "--output", type=Path, default=None, help="default: FINDINGS.shrunk.json"
     )
+    shrink_parser.add_argument(
+        "--reseed",
+        type=int,
+        default=16,
+        help="seeds to try on a smaller candidate before giving it up (default 16; 0 = never)",
+    )
 
 
 def explore(
@@ -61,8 +67,11 @@ def explore(
     fault: str | None = None,
     on_try: Callable[[RunResult, int, float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    max_tries: int | None = None,
 ) -> tuple[RunResult | None, int, float]:
     """Try seeds from ``start_seed`` over ``scenarios`` until a finding or ``budget`` seconds.
+
+    ``max_tries`` also bounds the number of schedules (to compare strategies on equal counts).
 
     Returns:
         (the first failing result or None, schedules tried, seconds spent).
@@ -74,7 +83,9 @@ def explore(
     tried = 0
     for seed in _seeds(start_seed):
         for name in scenarios:
-            if tried and clock() - began >= budget:
+            if (tried and clock() - began >= budget) or (
+                max_tries is not None and tried >= max_tries
+            ):
                 return None, tried, clock() - began
             result = run(target, build(name, seed, users), strategy=strategy, fault=fault)
             tried += 1
@@ -202,19 +213,28 @@ def shrink_scenario(
     fails: Callable[[Scenario], bool],
     *,
     on_step: Callable[[Scenario], None] | None = None,
+    reseed: int = 0,
 ) -> Scenario:
-    """Greedily remove users, sessions, turns and plan steps while ``fails`` stays true."""
+    """Greedily remove users, sessions, turns and plan steps while ``fails`` stays true.
+
+    A smaller scenario schedules differently: the interleaving that broke the original may
+    need another seed in the smaller one. With ``reseed`` > 0, a candidate that passes with its
+    seed is tried with up to ``reseed`` more seeds, and kept (with the failing seed) if one of
+    them fails: the result is a (scenario, seed) pair that fails, which is what replays.
+    """
     current = scenario
 
     def attempt(candidate: Scenario) -> bool:
         nonlocal current
         if candidate == current or not candidate.sessions:
             return False
-        if fails(candidate):
-            current = candidate
-            if on_step is not None:
-                on_step(candidate)
-            return True
+        for offset in range(reseed + 1):
+            variant = replace(candidate, seed=candidate.seed + offset) if offset else candidate
+            if fails(variant):
+                current = variant
+                if on_step is not None:
+                    on_step(variant)
+                return True
         return False
 
     changed = True
@@ -235,21 +255,23 @@ def shrink_scenario(
             if index < len(current.sessions):
                 sessions = current.sessions[:index] + current.sessions[index + 1 :]
                 changed |= attempt(replace(current, sessions=sessions))
-        for index, plan in enumerate(current.sessions):
-            for turn_index in range(len(plan.turns) - 1, -1, -1):
+        for index in range(len(current.sessions)):
+            for turn_index in range(len(current.sessions[index].turns) - 1, -1, -1):
+                plan = current.sessions[index]
                 turns = plan.turns[:turn_index] + plan.turns[turn_index + 1 :]
                 if turns and attempt(_with_session(current, index, replace(plan, turns=turns))):
                     changed = True
+            for turn_index in range(len(current.sessions[index].turns)):
+                for step_index in range(
+                    len(current.sessions[index].turns[turn_index].plan) - 1, -1, -1
+                ):
                     plan = current.sessions[index]
-            for turn_index, turn in enumerate(plan.turns):
-                for step_index in range(len(turn.plan) - 1, -1, -1):
+                    turn = plan.turns[turn_index]
                     steps = turn.plan[:step_index] + turn.plan[step_index + 1 :]
                     turns = list(plan.turns)
                     turns[turn_index] = replace(turn, plan=steps)
                     if attempt(_with_session(current, index, replace(plan, turns=tuple(turns)))):
                         changed = True
-                        plan = current.sessions[index]
-                        turn = plan.turns[turn_index]
     return current
 
 
@@ -292,7 +314,7 @@ def command_shrink(args: argparse.Namespace) -> int:
         print(f"{args.findings}: the recorded finding did not reproduce; nothing to shrink.")
         print("Run harness replay on it to see why.")
         return EXIT_CLEAN
-    smallest = shrink_scenario(scenario, fails, on_step=report)
+    smallest = shrink_scenario(scenario, fails, on_step=report, reseed=args.reseed)
     result = last["result"]  # the run of the last candidate that failed: the smallest one
     output = args.output or args.findings.with_name(args.findings.stem + ".shrunk.json")
     command = f"harness replay {output}"
@@ -309,8 +331,12 @@ def command_shrink(args: argparse.Namespace) -> int:
 
 
 def _size(scenario: Scenario) -> str:
-    turns = sum(len(s.turns) for s in scenario.sessions)
-    return f"{len(scenario.users)} users, {len(scenario.sessions)} sessions, {turns} turns"
+    turns = [turn for session in scenario.sessions for turn in session.turns]
+    steps = sum(len(turn.plan) for turn in turns)
+    return (
+        f"{len(scenario.users)} users, {len(scenario.sessions)} sessions, {len(turns)} turns, "
+        f"{steps} steps (seed {scenario.seed})"
+    )
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
