@@ -274,9 +274,10 @@ def harness_target(
 
 @pytest.fixture
 def harness_users(harness_settings: HarnessSettings, harness_seed: int) -> tuple[SimUser, ...]:
-    """``--harness-users`` simulated users from this test's seed.
+    """``--harness-users`` simulated users made by ``UserFactory(random.Random(harness_seed))``.
 
-    They are the users ``run_scenario(name)`` builds with the default users and seed.
+    Identities for tests that talk to a target themselves (raw clients, tokens). Scenarios
+    built by ``run_scenario(name)`` make their own users from the seed and the scenario name.
     """
     from harness.users import UserFactory
 
