@@ -111,11 +111,16 @@ def test_register_race_is_found_by_pct_within_a_few_seeds_and_never_by_fifo() ->
     found = [
         seed
         for seed in range(12)
-        if "limit-breach" in _kinds(run("reference", build("limit_pressure", seed, 4),
-                                        strategy="pct", fault="register-race"))
+        if "limit-breach"
+        in _kinds(
+            run(
+                "reference", build("limit_pressure", seed, 4), strategy="pct", fault="register-race"
+            )
+        )
     ]
     assert found, "pct found no register-race interleaving in 12 seeds"
     for seed in range(12):
-        fifo = run("reference", build("limit_pressure", seed, 4), strategy="fifo",
-                   fault="register-race")
+        fifo = run(
+            "reference", build("limit_pressure", seed, 4), strategy="fifo", fault="register-race"
+        )
         assert fifo.findings == (), seed
