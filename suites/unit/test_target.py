@@ -1,0 +1,87 @@
+"""Loading targets from specs, and the errors that name what was tried."""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Iterator
+
+import pytest
+
+from harness.errors import TargetLoadError
+from harness.target import describe, load_target
+from harness.targets.reference import ReferenceTarget
+
+
+class _Minimal:
+    name = "minimal"
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def open_session(self, user: object) -> object: ...
+
+    def shared_roots(self) -> dict[str, object]:
+        return {}
+
+
+@pytest.fixture
+def adapters() -> Iterator[types.ModuleType]:
+    module = types.ModuleType("my_adapters")
+    module.Minimal = _Minimal  # type: ignore[attr-defined]
+    module.instance = _Minimal()  # type: ignore[attr-defined]
+    module.factory = lambda: _Minimal()  # type: ignore[attr-defined]
+    module.not_a_target = 42  # type: ignore[attr-defined]
+    module.needs_args = lambda url: _Minimal()  # type: ignore[attr-defined]
+    sys.modules["my_adapters"] = module
+    yield module
+    del sys.modules["my_adapters"]
+
+
+def test_reference_and_empty_spec_load_the_embedded_backend() -> None:
+    assert isinstance(load_target("reference"), ReferenceTarget)
+    assert isinstance(load_target(""), ReferenceTarget)
+    assert load_target("reference", fault="no-cleanup").name == "reference[no-cleanup]"
+
+
+@pytest.mark.parametrize("attr", ["Minimal", "instance", "factory"])
+def test_module_attr_accepts_a_class_an_instance_or_a_factory(
+    adapters: types.ModuleType, attr: str
+) -> None:
+    target = load_target(f"my_adapters:{attr}")
+    assert target.name == "minimal"
+    info = describe(target)
+    assert info.capabilities == {"scripted_plan", "tools", "live_roots"}
+    assert info.limits == {}
+    assert info.deterministic is True
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("my_adapters:Minimul", "Did you mean 'Minimal'?"),
+        ("my_adapters:not_a_target", "is not a Target: it lacks start, stop"),
+        ("my_adapters:needs_args", "zero-argument factory"),
+        ("no_such_module_here:X", "could not import module 'no_such_module_here'"),
+        ("ftp://host", "URL scheme"),
+        ("reference-ish", "module:attr"),
+    ],
+)
+def test_bad_specs_name_what_was_tried(adapters: types.ModuleType, spec: str, message: str) -> None:
+    with pytest.raises(TargetLoadError) as info:
+        load_target(spec)
+    assert message in str(info.value)
+    assert repr(spec) in str(info.value) or spec.split(":")[0] in str(info.value)
+
+
+def test_a_fault_needs_the_reference_target(adapters: types.ModuleType) -> None:
+    with pytest.raises(TargetLoadError, match="reference backend only"):
+        load_target("my_adapters:Minimal", fault="no-cleanup")
+
+
+def test_an_unknown_fault_lists_the_known_ones() -> None:
+    with pytest.raises(TargetLoadError) as info:
+        load_target("reference", fault="shared-engines")
+    assert "Did you mean 'shared-engine'?" in str(info.value)
+    assert "register-race" in str(info.value)
