@@ -113,6 +113,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from harness.explore import add_commands
 
     add_commands(commands)
+    from harness.bench import add_commands as add_bench_commands
+
+    add_bench_commands(commands)
     return parser
 
 
@@ -188,6 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from harness.explore import COMMANDS
 
     handlers.update(COMMANDS)
+    from harness.bench import COMMANDS as BENCH_COMMANDS
+
+    handlers.update(BENCH_COMMANDS)
     if args.command is None:
         args = parser.parse_args(["run", *(argv or [])])
     try:

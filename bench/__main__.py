@@ -1,0 +1,10 @@
+"""``python -m bench [--quick] [--json] [--only NAME --users N]``: same as ``harness bench``."""
+
+from __future__ import annotations
+
+import sys
+
+from harness.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["bench", *sys.argv[1:]]))
