@@ -268,9 +268,9 @@ def shrink_scenario(
                     plan = current.sessions[index]
                     turn = plan.turns[turn_index]
                     steps = turn.plan[:step_index] + turn.plan[step_index + 1 :]
-                    turns = list(plan.turns)
-                    turns[turn_index] = replace(turn, plan=steps)
-                    if attempt(_with_session(current, index, replace(plan, turns=tuple(turns)))):
+                    edited = list(plan.turns)
+                    edited[turn_index] = replace(turn, plan=steps)
+                    if attempt(_with_session(current, index, replace(plan, turns=tuple(edited)))):
                         changed = True
     return current
 

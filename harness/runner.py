@@ -491,8 +491,10 @@ def run(
     if not info.deterministic and in_process:
         notes.append("target declares deterministic=False: replay is best-effort")
         trace = replace(trace, notes=(*trace.notes, notes[-1]))
+    # The strategy asked for, not the one that ran: a remote run records "asyncio", which
+    # `harness run` does not accept, and replays best-effort anyway.
     command = replay_command(
-        scenario, seed=scenario.seed, strategy=trace.strategy, target=spec, fault=fault
+        scenario, seed=scenario.seed, strategy=strategy, target=spec, fault=fault
     )
     findings: tuple[Finding, ...] = ()
     if detectors:

@@ -26,7 +26,7 @@ from typing import Any
 import jwt
 
 from harness.errors import ProtocolError, TargetError, TargetLoadError
-from harness.model import EVENT_TYPES, TERMINAL_EVENTS, Event, SimUser, Turn, TurnOutcome
+from harness.model import EVENT_TYPES, Event, SimUser, Turn, TurnOutcome, TurnStatus
 from harness.serialization import to_data
 from harness.users import sign_token
 
@@ -110,14 +110,9 @@ class WebSocketSession:
         run_id = message.get("run_id")
         if kind == "error":
             self.errors.append(message)
-            future = self._pending.get(run_id) if isinstance(run_id, str) else None
-            if future is not None and not future.done():
-                payload = message.get("payload") or {}
-                code = payload.get("code") if isinstance(payload, dict) else None
-                error = payload.get("error") if isinstance(payload, dict) else None
-                future.set_result(
-                    TurnOutcome(run_id=run_id, status="rejected", error=f"{code}: {error}")
-                )
+            payload = message.get("payload")
+            payload = payload if isinstance(payload, dict) else {}
+            self._settle(run_id, "rejected", error=f"{payload.get('code')}: {payload.get('error')}")
             return
         if kind not in _CONTRACT_TYPES:
             return
@@ -136,23 +131,25 @@ class WebSocketSession:
         self._events.append(event)
         if self.on_event is not None:
             self.on_event(event)
+        if kind == "agent_completed":
+            result = event.payload.get("result")
+            self._settle(run_id, "completed", result=result if isinstance(result, dict) else None)
+        elif kind == "agent_error":
+            self._settle(run_id, "error", error=str(event.payload.get("error")))
+
+    def _settle(
+        self,
+        run_id: object,
+        status: TurnStatus,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Resolve the pending turn ``run_id`` with its outcome; the first terminal wins."""
         future = self._pending.get(run_id) if isinstance(run_id, str) else None
-        if kind in TERMINAL_EVENTS and future is not None and not future.done():
-            if kind == "agent_completed":
-                result = event.payload.get("result")
-                future.set_result(
-                    TurnOutcome(
-                        run_id=run_id,
-                        status="completed",
-                        result=result if isinstance(result, dict) else None,
-                    )
-                )
-            else:
-                future.set_result(
-                    TurnOutcome(
-                        run_id=run_id, status="error", error=str(event.payload.get("error"))
-                    )
-                )
+        if future is None or future.done() or not isinstance(run_id, str):
+            return
+        future.set_result(TurnOutcome(run_id=run_id, status=status, result=result, error=error))
 
     async def run_turn(self, turn: Turn) -> TurnOutcome:
         future: asyncio.Future[TurnOutcome] = self._loop.create_future()
