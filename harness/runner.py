@@ -32,6 +32,7 @@ from harness.errors import TargetError
 from harness.model import (
     Event,
     Finding,
+    RetentionRecord,
     RunResult,
     Scenario,
     ScheduleRecord,
@@ -82,6 +83,7 @@ class _Run:
         self.notes: list[str] = []
         self.active_turns = 0
         self.observer: Observer | None = None
+        self.retention: RetentionRecord | None = None
         # Over a real network, events already sent may still be in flight when the runner
         # decides to close a tab; closing at once would blame the server for events the tab
         # simply closed too early to receive.
@@ -139,14 +141,12 @@ class _Run:
         if session is None:
             return
         opened = asyncio.get_running_loop().time()
-        closer: asyncio.Task[Any] | None = None
         work = asyncio.ensure_future(self.run_turns(plan.session_id, session, plan))
         if plan.close_after is not None:
             done, _ = await asyncio.wait({work}, timeout=plan.close_after)
             if not done:
-                work.cancel()
-            closer = work
-        await asyncio.gather(work, return_exceptions=closer is not None)
+                work.cancel()  # the tab closes mid-turn: run_turn records it as cancelled
+        await asyncio.gather(work, return_exceptions=plan.close_after is not None)
         remaining = opened + plan.keep_open - asyncio.get_running_loop().time()
         if remaining > 0:
             await asyncio.sleep(remaining)
@@ -164,7 +164,15 @@ class _Run:
     async def open(self, session_id: str, user_id: str) -> Any:
         user = self.users[user_id]
         try:
-            session = await self.target.open_session(user)
+            session = await asyncio.wait_for(
+                self.target.open_session(user), self.scenario.turn_timeout
+            )
+        except TimeoutError:
+            self.crashes.append(
+                f"{session_id}: open_session({user_id}) did not return within "
+                f"{self.scenario.turn_timeout}s"
+            )
+            return None
         except Exception as exc:
             self.crashes.append(f"{session_id}: open_session({user_id}) raised {exc!r}")
             return None
@@ -193,7 +201,11 @@ class _Run:
         events: Sequence[Event] = ()
         try:
             events = tuple(session.events())
-            await session.close()
+            await asyncio.wait_for(session.close(), self.scenario.turn_timeout)
+        except TimeoutError:
+            self.crashes.append(
+                f"{session_id}: close() did not return within {self.scenario.turn_timeout}s"
+            )
         except Exception as exc:
             self.crashes.append(f"{session_id}: close() raised {exc!r}")
         if self.observer is not None:
@@ -354,7 +366,7 @@ class _Run:
             sessions=tuple(records),
             turns=tuple(sorted(self.turns, key=lambda r: (r.step, r.turn.run_id))),
             checkpoints=tuple(observer.checkpoints) if observer is not None else (),
-            retention=getattr(self, "retention", None),
+            retention=self.retention,
             limits=dict(self.info.limits),
             capabilities=self.info.capabilities,
             schedule=schedule,
@@ -530,19 +542,21 @@ def run(
 
 
 def estimate_steps(target: Target, scenario: Scenario) -> int:
-    """How many task steps ``scenario`` takes: a fifo run with detectors off, for PCT.
+    """How many scheduling points ``scenario`` has: a PCT run without change points.
 
-    PCT draws its priority change points over the run's steps; drawn over a wrong estimate they
-    fall past the end (too high) or bunch at the start (too low) and the search goes blind.
+    PCT draws its priority change points over the run's scheduling points (steps where more
+    than one task could run); drawn over a wrong estimate they fall past the end (too high) or
+    bunch at the start (too low) and the search goes blind.
     """
     from harness.scheduling import run as run_seeded
 
     _, schedule = run_seeded(
-        run_async(target, scenario, strategy="fifo", observe=False),
-        strategy="fifo",
+        run_async(target, scenario, strategy="pct", observe=False),
+        strategy="pct",
         seed=scenario.seed,
+        strategy_options={"depth": 1},
     )
-    return max(1, schedule.steps)
+    return max(1, len(schedule.decisions))
 
 
 def _count(values: Any) -> dict[str, int]:

@@ -99,16 +99,18 @@ class PCTStrategy:
 
     - Each task gets a distinct random priority when it is created, drawn in ``[depth, depth+1)``
       (a task the factory never saw gets one when it is first seen ready).
-    - ``depth - 1`` change points are drawn without replacement from the task steps
-      ``1..steps``; :attr:`change_points` maps each to a priority ``1..depth-1``, in draw order.
+    - ``depth - 1`` change points are drawn without replacement from the scheduling points
+      ``1..steps`` (the task steps where two or more tasks were ready: a step with one ready
+      task decides nothing); :attr:`change_points` maps each to a priority ``1..depth-1``, in draw order.
     - Each step runs one handle. Callbacks bound to no task (future callbacks, timer wake-ups,
       ``call_soon`` functions) form a "system" group and run first, in queue order. Otherwise the
       highest-priority ready task runs; before task step ``n`` runs, if ``n`` is a change point
       the task that would run gets the change point's priority (below every initial priority) and
       the highest-priority ready task is chosen again.
 
-    Set ``steps`` near the program's task-step count (e.g. a fifo run's
-    :attr:`~harness.model.ScheduleRecord.steps`): change points past the end are never reached.
+    Set ``steps`` near the program's number of scheduling points (e.g. the number of decisions
+    of a PCT run with ``depth=1``, which is what :func:`harness.runner.estimate_steps` measures):
+    change points past the end are never reached.
     A bug of depth ``d`` is then found with probability at least ``1 / (n * steps**(d-1))`` per
     run, for ``n`` tasks.
     """
@@ -173,6 +175,10 @@ class PCTStrategy:
             if task not in priorities and not task.done():
                 self._remember(task)
         best = self._best(tasks)
+        if len(tasks) < 2:
+            # Only a choice between tasks is a scheduling point: counting the steps where one
+            # task was ready would spread the change points over steps that decide nothing.
+            return (best,)
         self._task_steps += 1
         new_priority = self.change_points.get(self._task_steps)
         if new_priority is not None:
