@@ -30,7 +30,7 @@ from harness.walk import Walker, WalkResult, shared_between
 
 __all__ = ["Observer", "ObserverStatistics"]
 
-_WALK_ON = frozenset({"agent_started", "tool_executing"})
+_WALK_ON = frozenset({"tool_executing"})
 _CONTAINERS = (dict, list, tuple)
 
 
@@ -141,7 +141,7 @@ class Observer:
             roots = watched.session.roots()
             if not roots:
                 continue
-            result = self._walker.walk(roots)
+            result = self._walker.walk(roots, owner=watched.user_id, active_runs=watched.active)
             self._account(watched, roots, result)
             # Several tabs of one user are one owner: merge by user, first tab wins the path.
             key = watched.user_id
@@ -223,7 +223,7 @@ class Observer:
         roots = watched.session.roots()
         if not roots:
             return None
-        result = self._walker.walk(roots)
+        result = self._walker.walk(roots, owner=watched.user_id, active_runs=watched.active)
         self._account(watched, roots, result)
         return self._root_walk(watched, result)
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Set
+from collections.abc import Callable, Container, Iterable, Mapping, Set
 from typing import Any
 
 from harness._walk_paths import MAX_VALUE_CHARS, found_values, key_text, stable_key
@@ -137,14 +137,25 @@ class Walker:
         self._memo_size = -1
 
     def walk(
-        self, roots: Mapping[str, object], *, keep_alive: dict[int, object] | None = None
+        self,
+        roots: Mapping[str, object],
+        *,
+        keep_alive: dict[int, object] | None = None,
+        owner: str | None = None,
+        active_runs: Container[str] = (),
     ) -> WalkResult:
         """Walk from ``roots`` (name -> object); the names start the paths.
 
         When ``keep_alive`` is given, every mutable object met is stored in it by id, so ids
         stay valid until the caller drops the dict (pass it to :func:`shared_between`).
+
+        With ``owner``, only strings worth reporting about that owner become values: those
+        carrying another owner's token, or a run id of the owner that is not in
+        ``active_runs``. A user's own data is everywhere in its own graph; building a
+        FoundValue for each of them on every walk is most of a walk's cost and tells the
+        detectors nothing.
         """
-        return self._walk(roots, None, keep_alive)[0]
+        return self._walk(roots, None, keep_alive, owner, active_runs)[0]
 
     def find_paths(self, roots: Mapping[str, object], targets: Iterable[object]) -> dict[int, str]:
         """``id(target) -> first path from roots`` for each target the walk reaches.
@@ -155,7 +166,7 @@ class Walker:
         wanted = {id(target) for target in targets}
         if not wanted:
             return {}
-        return self._walk(roots, wanted, None)[1]
+        return self._walk(roots, wanted, None, None, ())[1]
 
     # ------------------------------------------------------------------ the walk
 
@@ -178,14 +189,41 @@ class Walker:
 
         return carries_token
 
+    def _reporter(
+        self, owner: str | None, active_runs: Container[str]
+    ) -> Callable[[list[FoundValue], str, str], None]:
+        index = self._index
+        if owner is None:
+
+            def report_all(values: list[FoundValue], path: str, text: str) -> None:
+                values.extend(found_values(index, path, text))
+
+            return report_all
+        verdicts: dict[str, bool] = {}  # per walk: the active runs change between walks
+        kind = index.kind
+
+        def report_foreign(values: list[FoundValue], path: str, text: str) -> None:
+            keep = verdicts.get(text)
+            if keep is None:
+                keep = verdicts[text] = any(
+                    token_owner != owner or (kind(token) == "run_id" and token not in active_runs)
+                    for token, token_owner in index.scan(text)
+                )
+            if keep:
+                values.extend(found_values(index, path, text))
+
+        return report_foreign
+
     def _walk(
         self,
         roots: Mapping[str, object],
         targets: set[int] | None,
         keep_alive: dict[int, object] | None,
+        owner: str | None,
+        active_runs: Container[str],
     ) -> tuple[WalkResult, dict[int, str]]:
         carries_token = self._scanner()
-        index = self._index
+        report = self._reporter(owner, active_runs)
         max_objects, max_depth = self._max_objects, self._max_depth
         seen: set[int] = set(self._stop)
         queue: deque[tuple[Any, str, int, TypePlan]] = deque()
@@ -222,7 +260,7 @@ class Walker:
             plan = plans.get(kind) or plan_for(kind)
             if plan is SCAN:
                 if carries_token(obj):
-                    values.extend(found_values(index, path, obj))
+                    report(values, path, obj)
             elif plan is not SKIP and id(obj) not in seen:
                 enqueue(obj, plan, path, depth)
 
@@ -244,7 +282,7 @@ class Walker:
                             hit = memo.get(key)
                             if hit or (hit is None and carries_token(key)):
                                 where = f"{path}{{key {position}}}"
-                                values.extend(found_values(index, where, key))
+                                report(values, where, key)
                         elif key_type not in _LEAVES:
                             offer(key, f"{path}{{key {position}}}", child)
                         kind = type(value)
@@ -263,7 +301,7 @@ class Walker:
                             if key_type is str and len(key_texts) < _MEMO_LIMIT:
                                 key_texts[key] = text
                         if value_plan is SCAN:
-                            values.extend(found_values(index, f"{path}[{text}]", value))
+                            report(values, f"{path}[{text}]", value)
                         else:
                             enqueue(value, value_plan, f"{path}[{text}]", child)
                 elif container == CONTAINER_SEQUENCE:
@@ -295,7 +333,7 @@ class Walker:
                             if value_plan is SCAN:
                                 hit = memo.get(value)
                                 if hit or (hit is None and carries_token(value)):
-                                    values.extend(found_values(index, f"{path}.{name}", value))
+                                    report(values, f"{path}.{name}", value)
                             elif id(value) not in seen:
                                 enqueue(value, value_plan, f"{path}.{name}", child)
                 for name, descriptor in plan.slots:

@@ -19,7 +19,9 @@ __all__ = [
     "TokenLookup",
     "TraceView",
     "event_strings",
+    "event_texts",
     "iter_strings",
+    "iter_texts",
     "normalize",
     "root_key",
 ]
@@ -68,6 +70,38 @@ def iter_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
     elif isinstance(value, list | tuple | set | frozenset):
         for position, item in enumerate(value):
             yield from iter_strings(item, f"{path}[{position}]")
+
+
+def iter_texts(value: Any) -> Iterator[str]:
+    """Every string of :func:`iter_strings`, without building paths (the clean fast path)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, bytes | bytearray):
+        yield bytes(value).decode("utf-8", "replace")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield key
+            if isinstance(item, str):
+                yield item
+            elif not isinstance(item, int | float | bool | None):
+                yield from iter_texts(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            if isinstance(item, str):
+                yield item
+            elif not isinstance(item, int | float | bool | None):
+                yield from iter_texts(item)
+
+
+def event_texts(event: Event) -> Iterator[str]:
+    """Every string of :func:`event_strings`, without locations."""
+    for text in (event.type, event.run_id, event.thread_id, event.user_id):
+        if isinstance(text, str):
+            yield text
+    yield from iter_texts(event.payload)
+    if event.raw is not None:
+        yield event.raw
 
 
 def event_strings(event: Event) -> Iterator[tuple[str, str]]:

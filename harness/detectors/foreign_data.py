@@ -21,7 +21,9 @@ from harness.detectors._trace_view import (
     TokenLookup,
     TraceView,
     event_strings,
+    event_texts,
     iter_strings,
+    iter_texts,
 )
 from harness.model import Finding, Trace
 
@@ -40,6 +42,19 @@ def _foreign(
             if owner != receiver and token not in seen:
                 seen.add(token)
                 yield location, token, owner
+
+
+def _any_foreign(scan: CachedScan, texts: Iterable[str], receiver: str) -> bool:
+    """Whether any text carries a token not owned by ``receiver``.
+
+    Nearly every event and result is clean; checking them without building a location for
+    every string first keeps the detector's cost near one scan per string.
+    """
+    for text in texts:
+        for _token, owner in scan(text):
+            if owner != receiver:
+                return True
+    return False
 
 
 def _describe(index: TokenLookup, token: str, owner: str) -> str:
@@ -64,6 +79,8 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     for session in trace.sessions:
         receiver = session.user_id
         for event in session.events:
+            if not _any_foreign(scan, event_texts(event), receiver):
+                continue
             for location, token, owner in _foreign(scan, event_strings(event), receiver):
                 agg.add(
                     KIND,
@@ -82,6 +99,11 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     for record in trace.turns:
         receiver = record.user_id
         outcome = record.outcome
+        texts = iter_texts(outcome.result)
+        if not _any_foreign(scan, texts, receiver) and (
+            outcome.error is None or not _any_foreign(scan, (outcome.error,), receiver)
+        ):
+            continue
         strings = list(iter_strings(outcome.result, "result"))
         if outcome.error is not None:
             strings.append(("error", outcome.error))
