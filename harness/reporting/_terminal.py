@@ -57,6 +57,10 @@ def _kinds_text(findings: Sequence[Finding]) -> str:
     return ", ".join(f"{kind} x{count}" for kind, count in counts.items()) or "none"
 
 
+#: Findings of one kind printed per run before the rest are only counted.
+MAX_PER_KIND = 3
+
+
 class TerminalReporter:
     """Reports runs on a rich console: progress, findings, summary.
 
@@ -69,9 +73,17 @@ class TerminalReporter:
         >>> reporter.message("hello")
     """
 
-    def __init__(self, console: Console | None = None, *, docs_base: str = DOCS_FINDINGS) -> None:
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        docs_base: str = DOCS_FINDINGS,
+        per_kind: int = MAX_PER_KIND,
+    ) -> None:
         self.console = console if console is not None else Console(highlight=False)
         self.docs_base = docs_base
+        #: At most this many findings of each kind are printed per run; the reports hold all.
+        self.per_kind = per_kind
         self._progress: Progress | None = None
         self._task: int | None = None
 
@@ -112,8 +124,15 @@ class TerminalReporter:
             f"digest={result.trace_digest[:12]}",
             style="bold red" if result.findings else "green",
         )
+        shown: dict[str, int] = {}
         for finding in result.findings:
-            self.finding(finding, replay=result.replay)
+            shown[finding.kind] = shown.get(finding.kind, 0) + 1
+            if shown[finding.kind] <= self.per_kind:
+                self.finding(finding, replay=result.replay)
+        hidden = {kind: n - self.per_kind for kind, n in shown.items() if n > self.per_kind}
+        if hidden:
+            more = ", ".join(f"{n} {kind}" for kind, n in hidden.items())
+            self._line(f"... not shown: {more} (findings.json and report.html hold every finding)")
 
     def finding(self, finding: Finding, *, replay: str = "") -> None:
         """Print one finding: kind, users, summary, evidence, diff, docs link and replay."""

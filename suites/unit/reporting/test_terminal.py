@@ -128,3 +128,16 @@ def test_reporting_exports_exactly_its_public_names() -> None:
 
 def _is_module(value: object) -> bool:
     return type(value).__name__ == "module"
+
+
+def test_a_run_prints_a_few_findings_per_kind_and_counts_the_rest() -> None:
+    trace = make_trace(3)
+    many = [dataclasses.replace(foreign_data(trace), summary=f"leak number {n}") for n in range(7)]
+    buffer = io.StringIO()
+    reporter = TerminalReporter(Console(file=buffer, force_terminal=False, width=200), per_kind=2)
+    reporter.run_finished(make_result(trace, [*many, missing_tools(trace)]))
+    out = buffer.getvalue()
+    assert "leak number 0" in out and "leak number 1" in out
+    assert "leak number 2" not in out
+    assert "not shown: 5 foreign-data" in out
+    assert "event-missing" in out
