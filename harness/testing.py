@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from harness._local_server import local_server as local_server
 from harness.errors import HarnessError
 from harness.model import Finding, RunResult
 from harness.reporting import docs_link
@@ -31,6 +32,7 @@ __all__ = [
     "derive_seed",
     "format_finding",
     "format_findings",
+    "local_server",
 ]
 
 #: Evidence lines shown per finding; findings.json (``--harness-report``) keeps them all.

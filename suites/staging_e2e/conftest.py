@@ -10,61 +10,13 @@ so, when it is missing). Without a URL the session starts ``python -m backend.se
 from __future__ import annotations
 
 import os
-import secrets
-import select
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from harness.pytest_plugin import HarnessSettings, HarnessTarget
 from harness.testing import StagingServer as Staging
-
-ROOT = Path(__file__).resolve().parents[2]
-#: Seconds the local server gets to print its address, and to exit after SIGTERM.
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
-
-
-def _start_local_server(secret: str) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "BACKEND_JWT_SECRET": secret}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "backend.server", "--host", "127.0.0.1", "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    if process.stdout is None:
-        raise RuntimeError("backend.server started without a stdout pipe")
-    ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT)
-    line = process.stdout.readline() if ready else ""
-    if not line.startswith("listening on "):
-        process.kill()
-        _, errors = process.communicate(timeout=STOP_TIMEOUT)
-        raise RuntimeError(
-            f"python -m backend.server did not print 'listening on ws://...' within "
-            f"{START_TIMEOUT:g}s; first line={line!r}, exit={process.returncode}, "
-            f"stderr={errors[-2000:]!r}"
-        )
-    return process, line.removeprefix("listening on ").strip()
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
+from harness.testing import local_server
 
 
 @pytest.fixture(scope="session")
@@ -76,15 +28,10 @@ def staging(pytestconfig: pytest.Config) -> Iterator[Staging]:
     if url is not None:
         yield Staging(url=url, secret=os.environ.get("HARNESS_JWT_SECRET") or None, local=False)
         return
-    secret = secrets.token_urlsafe(48)
-    process, url = _start_local_server(secret)
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("HARNESS_JWT_SECRET", secret)
-            patch.delenv("HARNESS_TOKENS_FILE", raising=False)
-            yield Staging(url=url, secret=secret, local=True)
-    finally:
-        _stop(process)
+    with local_server() as (url, secret), pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HARNESS_JWT_SECRET", secret)
+        patch.delenv("HARNESS_TOKENS_FILE", raising=False)
+        yield Staging(url=url, secret=secret, local=True)
 
 
 @pytest.fixture

@@ -1,0 +1,46 @@
+"""Black-box detection: the faults a client can see are caught over real WebSockets.
+
+These tests start their own ``backend.server`` with a fault switched on (a staging deployment
+cannot be asked to misbehave), so they run the same with or without ``--staging-url``. Over the
+wire there are no live objects: only events, outcomes and echo results speak.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.runner import run
+from harness.targets.websocket import WebSocketTarget
+from harness.testing import local_server
+from scenarios import build
+
+USERS = 20
+
+#: fault -> (scenario, the kind a black box must report)
+VISIBLE = {
+    "null-notifier": ("golden_path", "event-missing"),
+    "last-writer-routing": ("burst", "event-misrouted"),
+    "shared-agent": ("burst", "context-mismatch"),
+    "key-collision": ("limit_pressure", "limit-breach"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(VISIBLE))
+def test_fault_is_caught_through_the_wire(fault: str) -> None:
+    scenario_name, kind = VISIBLE[fault]
+    with local_server(faults=[fault]) as (url, secret):
+        target = WebSocketTarget(url, secret=secret, limits={"engines_per_user": 2})
+        result = run(target, build(scenario_name, 0, USERS, salt=fault), target_spec=url)
+    kinds = {finding.kind for finding in result.findings}
+    assert kind in kinds, (fault, kinds)
+    assert any("black-box" in note for note in result.notes)
+    assert "shared-state" not in kinds and "retention" not in kinds  # needs live roots
+
+
+def test_the_correct_server_is_clean_through_the_same_checks() -> None:
+    with local_server() as (url, secret):
+        for scenario_name in sorted({name for name, _ in VISIBLE.values()}):
+            target = WebSocketTarget(url, secret=secret, limits={"engines_per_user": 2})
+            result = run(target, build(scenario_name, 0, USERS, salt="clean"), target_spec=url)
+            assert result.findings == (), (scenario_name, result.findings[:3])
+            assert result.stats["statuses"].get("completed", 0) > 0
