@@ -117,7 +117,8 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
     emits_tools = "tools" in trace.capabilities
     tools = scripted and emits_tools
     for record in trace.turns:
-        if record.outcome.status not in ("completed", "error"):
+        # A turn the target crashed on is a crash finding; its missing events say nothing more.
+        if record.outcome.status not in ("completed", "error") or record.crash is not None:
             continue
         run_id, owner = record.turn.run_id, record.user_id
         events = [e for e in view.events_of(record.session_id, run_id) if e.type in EVENT_TYPES]
