@@ -63,8 +63,14 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target", default="reference", help="reference (default), ws://... or module:attr"
     )
+    from backend.faults import FAULTS
+    from scenarios import DEFAULT_SCENARIOS, scenario_names
+
     parser.add_argument(
-        "--scenario", default=None, help="a scenario name, several separated by commas, or all"
+        "--scenario",
+        default=None,
+        help=f"one of {', '.join(scenario_names())}; several separated by commas; or all "
+        f"(default: {', '.join(DEFAULT_SCENARIOS)})",
     )
     parser.add_argument(
         "--users",
@@ -77,7 +83,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--strategy", default=DEFAULT_STRATEGY, help=f"scheduling strategy: {', '.join(STRATEGIES)}"
     )
-    parser.add_argument("--fault", default=None, help="switch on a reference-backend fault by name")
+    parser.add_argument(
+        "--fault",
+        default=None,
+        help=f"switch on a reference-backend fault: {', '.join(FAULTS)}",
+    )
     parser.add_argument(
         "--salt",
         default=None,
