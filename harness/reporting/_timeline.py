@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.model import EVENT_TYPES, CallTool, Event, Fail, Finding, Think, Trace, TurnRecord
 
@@ -78,6 +78,9 @@ class Marker:
     color: str
     label: str
     anchor: str
+    #: Text drawn beside the marker; ``""`` keeps it to the hover title (one text per lane, or
+    #: the labels of several turns would print over each other).
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,19 +211,21 @@ def build_timeline(trace: Trace, findings: Sequence[Finding], anchor_prefix: str
                 y=row * LANE_HEIGHT,
                 ticks=_ticks(events, scale, use_time),
                 spans=_spans(records, events, scale, use_time),
-                markers=tuple(
-                    marker
-                    for index in touched.get(uid, [])
-                    for marker in _markers(
-                        findings[index],
-                        f"{anchor_prefix}-{index}",
-                        records,
-                        events,
-                        session_events,
-                        step_x,
-                        scale,
-                        use_time,
-                    )
+                markers=_with_text(
+                    [
+                        marker
+                        for index in touched.get(uid, [])
+                        for marker in _markers(
+                            findings[index],
+                            f"{anchor_prefix}-{index}",
+                            records,
+                            events,
+                            session_events,
+                            step_x,
+                            scale,
+                            use_time,
+                        )
+                    ]
                 ),
                 has_findings=uid in touched,
             )
@@ -312,6 +317,16 @@ def _missing_label(finding: Finding, record: TurnRecord, received: Sequence[Even
                 return f"missing {match.group(1)}"
     missing = missing_events(record, received, finding)
     return "missing " + (", ".join(missing) if missing else (finding.expected or "an event"))
+
+
+def _with_text(markers: list[Marker]) -> tuple[Marker, ...]:
+    """Label the lane's first missing-event marker, counting the others it stands for."""
+    orange = [i for i, marker in enumerate(markers) if marker.color == "orange"]
+    if orange:
+        first = markers[orange[0]]
+        more = f" (+{len(orange) - 1} more turns)" if len(orange) > 1 else ""
+        markers[orange[0]] = replace(first, text=first.label + more)
+    return tuple(markers)
 
 
 def _markers(

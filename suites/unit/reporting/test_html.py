@@ -156,3 +156,19 @@ def test_a_thousand_users_stay_small(tmp_path: Path) -> None:
     ]
     assert "800 clean users" in html
     assert html.count('fill="#4c78a8" fill-opacity=') > 10  # the density strip
+
+
+def test_a_lane_labels_its_first_missing_marker_and_counts_the_rest() -> None:
+    from harness.reporting import build_timeline
+    from suites.unit.reporting.traces import make_trace as _make_trace
+    from suites.unit.reporting.traces import missing_tools as _missing_tools
+
+    trace = _make_trace(3, drop=[(0, "tool_executing"), (0, "tool_completed")])
+    finding = _missing_tools(trace)
+    timeline = build_timeline(trace, [finding, finding])
+    texts = [m.text for lane in timeline.lanes for m in lane.markers if m.color == "orange"]
+    assert len(texts) >= 2
+    labelled = [t for t in texts if t]
+    assert len(labelled) == 1
+    assert "missing tool_executing" in labelled[0]
+    assert "(+" in labelled[0]
