@@ -17,7 +17,7 @@ import os
 import random
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -284,9 +284,13 @@ def harness_users(harness_settings: HarnessSettings, harness_seed: int) -> tuple
     return UserFactory(random.Random(harness_seed)).users(harness_settings.users)
 
 
-@dataclass(slots=True)
 class _Recorded:
-    results: list[RunResult] = field(default_factory=list)
+    """The results of one test's ``run_scenario`` calls (a live holder, not a record)."""
+
+    __slots__ = ("results",)
+
+    def __init__(self) -> None:
+        self.results: list[RunResult] = []
 
 
 @pytest.fixture

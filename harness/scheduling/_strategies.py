@@ -101,7 +101,8 @@ class PCTStrategy:
       (a task the factory never saw gets one when it is first seen ready).
     - ``depth - 1`` change points are drawn without replacement from the scheduling points
       ``1..steps`` (the task steps where two or more tasks were ready: a step with one ready
-      task decides nothing); :attr:`change_points` maps each to a priority ``1..depth-1``, in draw order.
+      task decides nothing); :attr:`change_points` maps each to a priority ``1..depth-1``, in
+      draw order.
     - Each step runs one handle. Callbacks bound to no task (future callbacks, timer wake-ups,
       ``call_soon`` functions) form a "system" group and run first, in queue order. Otherwise the
       highest-priority ready task runs; before task step ``n`` runs, if ``n`` is a change point

@@ -8,7 +8,11 @@ from harness import model
 
 
 def test_every_record_is_frozen_and_slotted() -> None:
-    records = [getattr(model, name) for name in model.__all__ if dataclasses.is_dataclass(getattr(model, name))]
+    records = [
+        getattr(model, name)
+        for name in model.__all__
+        if dataclasses.is_dataclass(getattr(model, name))
+    ]
     assert len(records) >= 15
     for record in records:
         params = record.__dataclass_params__

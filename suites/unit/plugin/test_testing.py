@@ -90,6 +90,7 @@ def test_all_lists_the_public_names() -> None:
         "derive_seed",
         "format_finding",
         "format_findings",
+        "local_server",
     }
     assert set(harness.pytest_plugin.__all__) == {
         "TARGET_OPTION",
