@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import sys
 from dataclasses import asdict, is_dataclass
-from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
@@ -52,22 +50,8 @@ def add_commands(commands: Any) -> None:
 
 
 def load_bench() -> Any:
-    """Import the ``bench`` package, from the source tree next to ``harness`` if needed.
-
-    Raises:
-        UsageError: no ``bench`` package is importable (an installed harness without sources).
-    """
-    try:
-        return importlib.import_module("bench")
-    except ModuleNotFoundError:
-        root = Path(__file__).resolve().parents[1]
-        if not (root / "bench" / "__init__.py").exists():
-            raise UsageError(
-                f"harness bench needs the bench/ package of the source tree; none at "
-                f"{str(root / 'bench')!r}. Run it from a checkout (pip install -e .)."
-            ) from None
-        sys.path.insert(0, str(root))
-        return importlib.import_module("bench")
+    """Import the ``bench`` package (installed with the harness; imported only when asked)."""
+    return importlib.import_module("bench")
 
 
 def _plain(value: Any) -> Any:
