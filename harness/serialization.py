@@ -88,24 +88,73 @@ def to_data(record: object, *, _path: str = "$") -> Any:
         >>> to_data(Think(text="hello"))
         {'step': 'think', 'text': 'hello'}
     """
+    try:
+        return _fast(record)
+    except _NoJSONForm:
+        # Only a failure pays for paths: walk again, naming where the value sits.
+        return _with_paths(record, _path)
+
+
+class _NoJSONForm(Exception):
+    pass
+
+
+#: Field names per dataclass type: ``dataclasses.fields`` is too slow to call per record.
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(kind: type) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return names
+
+
+def _fast(record: object) -> Any:
+    if record is None or isinstance(record, str | bool | int | float):
+        return record
+    kind = type(record)
+    if kind in _STEP_NAMES:
+        return step_to_data(record)  # type: ignore[arg-type]
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return {name: _fast(getattr(record, name)) for name in _fields(kind)}
+    if isinstance(record, Mapping):
+        return {
+            key if isinstance(key, str) else _plain_key(key): _fast(value)
+            for key, value in record.items()
+        }
+    if isinstance(record, tuple | list):
+        return [_fast(item) for item in record]
+    if isinstance(record, frozenset | set):
+        return sorted((_fast(item) for item in record), key=canonical_json)
+    raise _NoJSONForm
+
+
+def _plain_key(key: object) -> str:
+    if isinstance(key, int | float | bool) or key is None:
+        return json.dumps(key)
+    raise _NoJSONForm
+
+
+def _with_paths(record: object, _path: str) -> Any:
     if record is None or isinstance(record, str | bool | int | float):
         return record
     if type(record) in _STEP_NAMES:
         return step_to_data(record)  # type: ignore[arg-type]
     if dataclasses.is_dataclass(record) and not isinstance(record, type):
         return {
-            f.name: to_data(getattr(record, f.name), _path=f"{_path}.{f.name}")
-            for f in dataclasses.fields(record)
+            name: _with_paths(getattr(record, name), f"{_path}.{name}")
+            for name in _fields(type(record))
         }
     if isinstance(record, Mapping):
         return {
-            _key(key, _path): to_data(value, _path=f"{_path}[{key!r}]")
+            _key(key, _path): _with_paths(value, f"{_path}[{key!r}]")
             for key, value in record.items()
         }
     if isinstance(record, tuple | list):
-        return [to_data(item, _path=f"{_path}[{i}]") for i, item in enumerate(record)]
+        return [_with_paths(item, f"{_path}[{i}]") for i, item in enumerate(record)]
     if isinstance(record, frozenset | set):
-        items = [to_data(item, _path=f"{_path}[]") for item in record]
+        items = [_with_paths(item, f"{_path}[]") for item in record]
         return sorted(items, key=canonical_json)
     raise RecordDataError(
         _path,
@@ -133,7 +182,10 @@ def canonical_json(obj: object) -> bytes:
         >>> canonical_json({"b": 1, "a": [1.5, "é"]})
         b'{"a":[1.5,"\\xc3\\xa9"],"b":1}'
     """
-    data = obj if _is_plain(obj) else to_data(obj)
+    return _canonical_bytes(obj if _is_plain(obj) else to_data(obj))
+
+
+def _canonical_bytes(data: Any) -> bytes:
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     # Lone surrogates cannot be UTF-8; keep them byte-stable instead of failing the digest.
     return text.encode("utf-8", "surrogatepass")
@@ -151,7 +203,8 @@ def _is_plain(obj: object) -> bool:
 
 def digest(trace: Trace) -> str:
     """Return the SHA-256 hex digest (64 characters) of the trace's canonical JSON."""
-    return hashlib.sha256(canonical_json(to_data(trace))).hexdigest()
+    # to_data returns plain data: no need to check it again, as canonical_json would.
+    return hashlib.sha256(_canonical_bytes(to_data(trace))).hexdigest()
 
 
 # --------------------------------------------------------------------------- from data
