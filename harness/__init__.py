@@ -16,6 +16,7 @@ from harness.errors import FindingsFileError as FindingsFileError
 from harness.errors import HarnessError as HarnessError
 from harness.errors import ProtocolError as ProtocolError
 from harness.errors import ScenarioError as ScenarioError
+from harness.errors import TargetAuthError as TargetAuthError
 from harness.errors import TargetError as TargetError
 from harness.errors import TargetLoadError as TargetLoadError
 from harness.errors import UnknownScenarioError as UnknownScenarioError
@@ -69,6 +70,7 @@ __all__ = [
     "UnknownScenarioError",
     "TargetError",
     "TargetLoadError",
+    "TargetAuthError",
     "ScenarioError",
     "FindingsFileError",
     "ProtocolError",

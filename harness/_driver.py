@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from harness.errors import TargetError
+from harness.errors import TargetAuthError, TargetError
 from harness.model import (
     Event,
     RetentionRecord,
@@ -67,6 +67,9 @@ class ScenarioDriver:
         self.turns: list[TurnRecord] = []
         self.crashes: list[str] = []
         self.notes: list[str] = []
+        # The first refusal of a user's credentials: the run finishes (every other turn is
+        # refused as fast) and then stops with it, as a target error rather than findings.
+        self.refused: TargetAuthError | None = None
         self.active_turns = 0
         self.observer: Observer | None = None
         self.retention: RetentionRecord | None = None
@@ -120,6 +123,8 @@ class ScenarioDriver:
                 await self.target.stop()
             except Exception as exc:
                 self.crashes.append(f"target.stop() raised {exc!r}")
+        if self.refused is not None:
+            raise self.refused
 
     async def drive_session(self, plan: SessionPlan) -> None:
         await asyncio.sleep(plan.opens_at)
@@ -158,6 +163,9 @@ class ScenarioDriver:
                 f"{session_id}: open_session({user_id}) did not return within "
                 f"{self.scenario.turn_timeout}s"
             )
+            return None
+        except TargetAuthError as exc:
+            self.refused = self.refused or exc
             return None
         except Exception as exc:
             self.crashes.append(f"{session_id}: open_session({user_id}) raised {exc!r}")
@@ -233,7 +241,7 @@ class ScenarioDriver:
             self._turns_ended(session_id, plan, plan.turns, outcomes, started, step, None)
             raise
         except Exception as exc:
-            crash = _describe_crash(exc)
+            crash = self._crash(exc)
             outcomes = [
                 TurnOutcome(run_id=t.run_id, status="error", error=crash) for t in plan.turns
             ]
@@ -272,12 +280,18 @@ class ScenarioDriver:
             )
             raise
         except Exception as exc:
-            crash = _describe_crash(exc)
+            crash = self._crash(exc)
             outcome = TurnOutcome(run_id=turn.run_id, status="error", error=crash)
         if not isinstance(outcome, TurnOutcome):
             crash = f"run_turn returned {type(outcome).__name__}, not a TurnOutcome"
             outcome = TurnOutcome(run_id=turn.run_id, status="error", error=crash)
         self._turns_ended(session_id, None, (turn,), [outcome], started, step, crash, burst=burst)
+
+    def _crash(self, exc: Exception) -> str:
+        """Describe a turn's exception; remember a refusal of credentials for the end."""
+        if isinstance(exc, TargetAuthError):
+            self.refused = self.refused or exc
+        return _describe_crash(exc)
 
     def _turns_started(self, session_id: str, turns: Sequence[Turn]) -> None:
         self.active_turns += len(turns)

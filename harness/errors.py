@@ -7,6 +7,7 @@ Every error the harness raises on purpose derives from :class:`HarnessError`::
     |   +-- UnknownScenarioError
     +-- TargetError           a target could not be loaded, started or talked to
     |   +-- TargetLoadError   ``--target`` names nothing loadable
+    |   +-- TargetAuthError   the target refused the harness's credentials
     +-- ScenarioError         a scenario definition breaks a rule
     +-- FindingsFileError     a findings.json that cannot be read back
     +-- ProtocolError         a frame from a remote target that breaks the wire protocol
@@ -25,6 +26,7 @@ __all__ = [
     "HarnessError",
     "ProtocolError",
     "ScenarioError",
+    "TargetAuthError",
     "TargetError",
     "TargetLoadError",
     "UnknownScenarioError",
@@ -65,6 +67,18 @@ class TargetLoadError(TargetError):
 
     Accepted forms: ``reference``, ``ws://host:port/path``, ``wss://...`` or ``module:attr`` where
     attr is a Target instance, a Target class or a zero-argument factory.
+    """
+
+
+class TargetAuthError(TargetError):
+    """The target refused the credentials the harness presented for a simulated user.
+
+    Causes: ``HARNESS_JWT_SECRET`` is not the server's signing secret, pre-issued tokens in
+    ``HARNESS_TOKENS_FILE`` expired or belong to another deployment, or the clocks of the two
+    machines disagree by more than the token lifetime. The run stops: without accepted tokens
+    no turn can say anything about isolation.
+    Fix: the message quotes the server's close code and reason; set the right secret or issue
+    fresh tokens, then run again.
     """
 
 

@@ -25,14 +25,28 @@ from typing import Any
 
 import jwt
 
-from harness.errors import ProtocolError, TargetError, TargetLoadError
+from harness.errors import ProtocolError, TargetAuthError, TargetError, TargetLoadError
 from harness.model import EVENT_TYPES, Event, SimUser, Turn, TurnOutcome, TurnStatus
 from harness.serialization import to_data
 from harness.users import sign_token
 
-__all__ = ["WebSocketSession", "WebSocketTarget", "mint_token", "parse_frame"]
+__all__ = [
+    "AUTH_CLOSE_CODES",
+    "WebSocketSession",
+    "WebSocketTarget",
+    "mint_token",
+    "parse_frame",
+]
 
 _CONTRACT_TYPES = frozenset(EVENT_TYPES)
+
+#: Close codes that mean "your credentials were refused" (the protocol's 4401, and 4403, the
+#: usual code for a forbidden user); HTTP 401/403 on the handshake mean the same.
+AUTH_CLOSE_CODES = frozenset({4401, 4403})
+_AUTH_FIX = (
+    "Set HARNESS_JWT_SECRET to the server's signing secret, or HARNESS_TOKENS_FILE to fresh "
+    "tokens issued by that deployment."
+)
 
 
 def mint_token(user_id: str, secret: str, *, ttl: int = 3600, now: float | None = None) -> str:
@@ -93,12 +107,21 @@ class WebSocketSession:
         finally:
             for run_id, future in self._pending.items():
                 if not future.done():
-                    future.set_exception(
-                        TargetError(
-                            f"{self.user.user_id}: connection {self.connection_id} closed before "
-                            f"the terminal event of {run_id}"
-                        )
-                    )
+                    future.set_exception(self._closed_error(run_id))
+
+    def _closed_error(self, run_id: str) -> TargetError:
+        """Why ``run_id`` cannot finish: a refusal of the user's token, or a plain close."""
+        code = getattr(self._connection, "close_code", None)
+        reason = getattr(self._connection, "close_reason", None) or ""
+        if code in AUTH_CLOSE_CODES:
+            return TargetAuthError(
+                f"{self._target.url} refused the token of {self.user.user_id} "
+                f"(close code {code}: {reason or 'no reason given'}). {_AUTH_FIX}"
+            )
+        return TargetError(
+            f"{self.user.user_id}: connection {self.connection_id} closed before "
+            f"the terminal event of {run_id} (close code {code}: {reason or 'no reason given'})"
+        )
 
     def _handle(self, frame: str | bytes) -> None:
         try:
@@ -161,11 +184,21 @@ class WebSocketSession:
             "run_id": turn.run_id,
             "plan": [to_data(step) for step in turn.plan],
         }
+        from websockets.exceptions import ConnectionClosed
+
         try:
             await self._connection.send(json.dumps(message))
             return await future
+        except ConnectionClosed as exc:
+            raise self._closed_error(turn.run_id) from exc
         finally:
             self._pending.pop(turn.run_id, None)
+            # The reader may have failed the future while send() raised: retrieve it, so the
+            # loop does not log "Future exception was never retrieved".
+            if future.done() and not future.cancelled():
+                future.exception()
+            else:
+                future.cancel()
 
     def events(self) -> Sequence[Event]:
         return tuple(self._events)
@@ -254,7 +287,7 @@ class WebSocketTarget:
 
     async def open_session(self, user: SimUser) -> WebSocketSession:
         from websockets.asyncio.client import connect
-        from websockets.exceptions import InvalidHandshake, InvalidURI
+        from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
         token = self.token_for(user)
         try:
@@ -264,6 +297,14 @@ class WebSocketTarget:
                 open_timeout=self._open_timeout,
                 max_size=None,
             )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403):
+                raise TargetAuthError(
+                    f"{self.url} refused the token of {user.user_id} (HTTP {status} on the "
+                    f"handshake). {_AUTH_FIX}"
+                ) from exc
+            raise TargetError(f"cannot connect to {self.url} as {user.user_id}: {exc!r}") from exc
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
             raise TargetError(f"cannot connect to {self.url} as {user.user_id}: {exc!r}") from exc
         self._sessions += 1

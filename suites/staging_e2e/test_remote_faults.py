@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.errors import TargetAuthError
 from harness.runner import run
 from harness.targets.websocket import WebSocketTarget
 from harness.testing import local_server
@@ -44,3 +45,18 @@ def test_the_correct_server_is_clean_through_the_same_checks() -> None:
             result = run(target, build(scenario_name, 0, USERS, salt="clean"), target_spec=url)
             assert result.findings == (), (scenario_name, result.findings[:3])
             assert result.stats["statuses"].get("completed", 0) > 0
+
+
+def test_a_wrong_secret_stops_the_run_with_a_clear_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A refused token is the harness's configuration, not the server's crash: exit 2, once."""
+    with local_server() as (url, secret):
+        target = WebSocketTarget(url, secret=secret[::-1], limits={"engines_per_user": 2})
+        with pytest.raises(TargetAuthError) as refused:
+            run(target, build("golden_path", 0, 4, salt="refused"), target_spec=url)
+    message = str(refused.value)
+    assert url in message and "4401" in message
+    assert "HARNESS_JWT_SECRET" in message
+    # Every pending turn's failure was consumed: asyncio logged nothing about lost futures.
+    assert "never retrieved" not in caplog.text

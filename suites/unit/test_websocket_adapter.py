@@ -8,7 +8,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from harness.errors import ProtocolError, TargetLoadError
+from harness.errors import ProtocolError, TargetAuthError, TargetLoadError
 from harness.model import SimUser
 from harness.targets.websocket import WebSocketTarget, mint_token, parse_frame
 
@@ -85,3 +85,23 @@ def test_bad_token_files_name_the_problem(tmp_path: Path, content: str, message:
     path.write_text(content)
     with pytest.raises(TargetLoadError, match=message):
         WebSocketTarget("ws://127.0.0.1:9", tokens_file=path)
+
+
+@pytest.mark.asyncio
+async def test_an_http_401_on_the_handshake_is_a_refusal_of_credentials() -> None:
+    """A gateway that answers 401 before the upgrade refuses the token just as a 4401 close."""
+    from websockets.asyncio.server import ServerConnection, serve
+    from websockets.http11 import Request, Response
+
+    def refuse(connection: ServerConnection, request: Request) -> Response:
+        return connection.respond(401, "no such tenant\n")
+
+    async def never(connection: ServerConnection) -> None:
+        raise AssertionError("the handshake must not complete")
+
+    async with serve(never, "127.0.0.1", 0, process_request=refuse) as server:
+        port = server.sockets[0].getsockname()[1]
+        target = WebSocketTarget(f"ws://127.0.0.1:{port}/ws", secret=SECRET)
+        with pytest.raises(TargetAuthError) as refused:
+            await target.open_session(_user("usr_0123456789ab"))
+    assert "HTTP 401" in str(refused.value) and "usr_0123456789ab" in str(refused.value)
