@@ -18,6 +18,7 @@ from ._strategies import FifoStrategy as FifoStrategy
 from ._strategies import PCTStrategy as PCTStrategy
 from ._strategies import RandomStrategy as RandomStrategy
 from ._strategies import ReplayStrategy as ReplayStrategy
+from ._strategies import SerialStrategy as SerialStrategy
 from ._strategies import Strategy as Strategy
 from ._strategies import handle_task as handle_task
 from ._strategies import make_strategy as make_strategy
@@ -27,6 +28,7 @@ __all__ = [
     "SchedulerStatistics",
     "run",
     "Strategy",
+    "SerialStrategy",
     "STRATEGY_NAMES",
     "make_strategy",
     "FifoStrategy",

@@ -14,15 +14,18 @@ order. Handles the strategy leaves out stay queued, ahead of anything scheduled 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import random
+from collections import deque
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from harness.errors import UsageError, did_you_mean
 
 __all__ = [
     "STRATEGY_NAMES",
     "Strategy",
+    "SerialStrategy",
     "FifoStrategy",
     "RandomStrategy",
     "PCTStrategy",
@@ -30,6 +33,10 @@ __all__ = [
     "handle_task",
     "make_strategy",
 ]
+
+#: Fields of a PCT heap entry.
+_KEY, _HANDLE, _TASK, _ALIVE = 1, 2, 3, 4
+_LOWEST = float("-inf")
 
 #: The names :func:`make_strategy` accepts, as in ``--strategy``.
 STRATEGY_NAMES: tuple[str, ...] = ("fifo", "random", "pct")
@@ -49,6 +56,35 @@ class Strategy(Protocol):
         """Return distinct indices into ``ready`` (at least one) to run now, in that order.
 
         ``step`` is the number of callbacks the loop has run so far.
+        """
+        ...
+
+
+@runtime_checkable
+class SerialStrategy(Strategy, Protocol):
+    """A strategy that runs one callback per iteration and keeps its own view of the queue.
+
+    An optional fast path: when the strategy offers ``enqueue`` and ``pick``, the loop keeps
+    the ready queue itself, across iterations, and calls these instead of :meth:`choose`, so
+    that a step need not cost O(ready). The loop records the same decision :meth:`choose` would
+    have given: the picked callback's index among the live ready ones, and their count.
+    ``choose`` must still work (and agree) for use without the loop's fast path.
+    """
+
+    def enqueue(self, key: int, handle: asyncio.Handle) -> None:
+        """``handle`` joined the tail of the ready queue under ``key`` (increasing, in order).
+
+        Called at the start of the iteration after it was queued, for each new handle in
+        queue order, before :meth:`pick`.
+        """
+        ...
+
+    def pick(self, count: int, step: int) -> int:
+        """Return the key of the one queued callback to run now.
+
+        ``count`` is the number of queued callbacks (at least one); a queued handle whose
+        ``_cancelled`` is set has left the queue, is not counted and must not be picked. The
+        picked callback leaves the queue. ``step`` is as in :meth:`Strategy.choose`.
         """
         ...
 
@@ -114,6 +150,11 @@ class PCTStrategy:
     change points past the end are never reached.
     A bug of depth ``d`` is then found with probability at least ``1 / (n * steps**(d-1))`` per
     run, for ``n`` tasks.
+
+    :meth:`choose` scans the ready batch, O(ready) per step. The loop uses the
+    :class:`SerialStrategy` fast path instead (:meth:`enqueue`, :meth:`pick`): a queue of
+    system callbacks and a heap of task callbacks kept across steps, O(log ready) per step,
+    with the same decisions.
     """
 
     name = "pct"
@@ -142,6 +183,15 @@ class PCTStrategy:
         self._task_steps = 0
         #: (task step, task name, new priority) for every change point reached, in order.
         self.changes: list[tuple[int, str, int]] = []
+        # The loop's fast path (enqueue/pick) keeps, across steps: the queued system callbacks,
+        # in queue order; a heap of the queued task callbacks, entries [-priority, key, handle,
+        # task, alive] (key breaks ties in queue order; an entry whose task's priority changed
+        # is marked dead and replaced); each queued task's live entries; and the callbacks of
+        # tasks not seen yet, which get a priority at the next scheduling point, in queue order.
+        self._system: deque[tuple[int, asyncio.Handle]] = deque()
+        self._heap: list[list[Any]] = []
+        self._queued: dict[asyncio.Task[Any], list[list[Any]]] = {}
+        self._unseen: list[tuple[int, asyncio.Handle, asyncio.Task[Any]]] = []
 
     def task_created(self, task: asyncio.Task[Any]) -> None:
         """Give ``task`` a fresh, distinct initial priority."""
@@ -150,9 +200,13 @@ class PCTStrategy:
     def _remember(self, task: asyncio.Task[Any]) -> None:
         self._priorities[task] = self._initial_priority()
         task.add_done_callback(self._forget)
+        if task in self._queued:
+            self._rekey(task)
 
     def _forget(self, task: asyncio.Future[Any]) -> None:
         self._priorities.pop(task, None)  # type: ignore[call-overload]
+        if task in self._queued:
+            self._rekey(task)  # type: ignore[arg-type]
 
     def priority(self, task: asyncio.Task[Any]) -> float | None:
         """The current priority of ``task``, or None if it has none yet."""
@@ -189,6 +243,105 @@ class PCTStrategy:
             self.changes.append((self._task_steps, task.get_name(), new_priority))
             best = self._best(tasks)
         return (best,)
+
+    # -- the loop's fast path: O(log n) per step ------------------------------------------------
+
+    def enqueue(self, key: int, handle: asyncio.Handle) -> None:
+        """File a newly queued callback: system group, priority heap, or unseen task."""
+        owner = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
+        if not isinstance(owner, asyncio.Task):
+            self._system.append((key, handle))
+            return
+        priority = self._priorities.get(owner)
+        if priority is None:
+            if not owner.done():
+                self._unseen.append((key, handle, owner))
+                return
+            priority = _LOWEST
+        self._push(key, handle, owner, priority)
+
+    def pick(self, count: int, step: int) -> int:
+        """Run one callback, as :meth:`choose` would: the first system one, else the best task's."""
+        system = self._system
+        while system:
+            key, handle = system.popleft()
+            if not handle._cancelled:  # type: ignore[attr-defined]
+                return key
+        if self._unseen:
+            self._see_unseen()
+        if count < 2:
+            return self._take()
+        self._task_steps += 1
+        new_priority = self.change_points.get(self._task_steps)
+        if new_priority is not None:
+            task = self._top()[_TASK]
+            if task in self._priorities:
+                self._priorities[task] = new_priority
+                self._rekey(task)
+            self.changes.append((self._task_steps, task.get_name(), new_priority))
+        return self._take()
+
+    def _push(
+        self, key: int, handle: asyncio.Handle, task: asyncio.Task[Any], priority: float
+    ) -> None:
+        entry = [-priority, key, handle, task, True]
+        heapq.heappush(self._heap, entry)
+        entries = self._queued.get(task)
+        if entries is None:
+            self._queued[task] = [entry]
+        else:
+            entries.append(entry)
+
+    def _see_unseen(self) -> None:
+        # choose() gives unseen tasks a priority at a scheduling point, in queue order: the
+        # unseen callbacks were queued in key order, and every one of them is in that batch.
+        unseen, self._unseen = self._unseen, []
+        priorities = self._priorities
+        for key, handle, task in unseen:
+            if handle._cancelled:  # type: ignore[attr-defined]
+                continue
+            if task not in priorities and not task.done():
+                self._remember(task)
+            self._push(key, handle, task, priorities.get(task, _LOWEST))
+
+    def _rekey(self, task: asyncio.Task[Any]) -> None:
+        priority = self._priorities.get(task, _LOWEST)
+        fresh: list[list[Any]] = []
+        for entry in self._queued.pop(task):
+            entry[_ALIVE] = False
+            if not entry[_HANDLE]._cancelled:
+                fresh.append([-priority, entry[_KEY], entry[_HANDLE], task, True])
+        if fresh:
+            self._queued[task] = fresh
+            for entry in fresh:
+                heapq.heappush(self._heap, entry)
+
+    def _top(self) -> list[Any]:
+        heap = self._heap
+        while True:
+            entry = heap[0]
+            if entry[_ALIVE]:
+                if not entry[_HANDLE]._cancelled:
+                    return entry
+                self._drop(entry)
+            heapq.heappop(heap)
+
+    def _take(self) -> int:
+        entry = self._top()
+        heapq.heappop(self._heap)
+        self._drop(entry)
+        key: int = entry[_KEY]
+        return key
+
+    def _drop(self, entry: list[Any]) -> None:
+        entry[_ALIVE] = False
+        task = entry[_TASK]
+        entries = self._queued[task]
+        entries.remove(entry)
+        if not entries:
+            del self._queued[task]
+
+    # -- choose(): the reference, O(ready) per step ----------------------------------------------
 
     def _best(self, tasks: Sequence[asyncio.Task[Any]]) -> int:
         priorities = self._priorities
