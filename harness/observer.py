@@ -54,6 +54,13 @@ class ObserverStatistics:
         }
 
 
+class _Ref(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference that knows the id of its object (one callback for all of them)."""
+
+    __slots__ = ("ident",)
+    ident: int
+
+
 class _Watched:
     __slots__ = ("active", "session", "session_id", "user_id")
 
@@ -100,7 +107,7 @@ class Observer:
         self._opaque = tuple(opaque)
         self._walker = Walker(index, boundaries=self._shared.values(), opaque=self._opaque)
         # Root objects seen in walks, by owner, held weakly: id -> (owner, path, ref).
-        self._watched: dict[int, tuple[str, str, weakref.ref[Any]]] = {}
+        self._watched: dict[int, tuple[str, str, _Ref]] = {}
         self._unweakable: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -128,9 +135,15 @@ class Observer:
         watched = self._sessions.get(session_id)
         if watched is None:
             return
-        walk = self._walk(watched)
-        if walk is not None and walk.values:
-            self._record(f"event:{event_type}", step, (walk,), ())
+        roots = watched.session.roots()
+        if not roots:
+            return
+        result = self._walker.walk(roots, owner=watched.user_id, active_runs=watched.active)
+        self._account(watched, roots, result)
+        if result.values:
+            walk = self._root_walk(watched, result)
+            if walk.values:
+                self._record(f"event:{event_type}", step, (walk,), ())
 
     # ------------------------------------------------------------------ global checkpoints
     def checkpoint(self, label: str) -> Checkpoint | None:
@@ -153,7 +166,8 @@ class Observer:
                     merged.mutable.setdefault(ident, entry)
             else:
                 results[key] = result
-            walks.append(self._root_walk(watched, result))
+            if result.values:  # a RootWalk only for the rare walk that found something
+                walks.append(self._root_walk(watched, result))
         shared = shared_between(results) if len(results) > 1 else ()
         self.statistics.checkpoints += 1
         kept = tuple(w for w in walks if w.values)
@@ -221,40 +235,35 @@ class Observer:
     def _shared_walker(self) -> Walker:
         return Walker(self.index, opaque=self._opaque)
 
-    def _walk(self, watched: _Watched) -> RootWalk | None:
-        roots = watched.session.roots()
-        if not roots:
-            return None
-        result = self._walker.walk(roots, owner=watched.user_id, active_runs=watched.active)
-        self._account(watched, roots, result)
-        return self._root_walk(watched, result)
-
     def _account(self, watched: _Watched, roots: Mapping[str, object], result: WalkResult) -> None:
         self.statistics.walks += 1
         self.statistics.objects_visited += result.visited
+        known = self._watched  # most roots were watched by an earlier walk: no path built
         for name, obj in roots.items():
             if isinstance(obj, _CONTAINERS):
                 items = obj.items() if isinstance(obj, dict) else enumerate(obj)
                 for key, item in items:
-                    self._watch(watched.user_id, f"{name}[{key!r}]", item)
-            else:
+                    if id(item) not in known:
+                        self._watch(watched.user_id, f"{name}[{key!r}]", item)
+            elif id(obj) not in known:
                 self._watch(watched.user_id, name, obj)
 
     def _watch(self, owner: str, path: str, obj: object) -> None:
         ident = id(obj)
         if ident in self._watched or obj is None or isinstance(obj, (str, int, float, bool)):
             return
-        watched = self._watched
-
-        def forget(_: object, ident: int = ident) -> None:
-            watched.pop(ident, None)
-
         try:
-            ref = weakref.ref(obj, forget)
+            ref = _Ref(obj, self._forget)
         except TypeError:
             self._unweakable.add(type(obj).__name__)
             return
-        watched[ident] = (owner, path, ref)
+        ref.ident = ident
+        self._watched[ident] = (owner, path, ref)
+
+    def _forget(self, ref: _Ref) -> None:
+        entry = self._watched.get(ref.ident)
+        if entry is not None and entry[2] is ref:
+            del self._watched[ref.ident]
 
     def _root_walk(self, watched: _Watched, result: WalkResult) -> RootWalk:
         values = self._relevant(watched, result.values)

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Callable, Container, Iterable, Mapping, Set
-from typing import Any
+from collections.abc import Callable, Container, Iterable, Mapping
+from typing import Any, Literal
 
 from harness._walk_paths import MAX_VALUE_CHARS, found_values, key_text, stable_key
 from harness._walk_plans import (
+    _CLASS_NAMES,
     _PLANS,
     CONTAINER_CONTEXT,
     CONTAINER_MAPPING,
@@ -60,6 +61,10 @@ __all__ = [
 _MEMO_LIMIT = 200_000  # strings remembered per walker (scan verdicts), cleared past this
 _MEMO_MAX_LEN = 512  # longer strings are scanned every time, never remembered
 _LEAVES = frozenset({int, float, bool, type(None)})
+_ID_KINDS = frozenset({"user_id", "thread_id", "run_id", "canary"})  # fixed-shape tokens
+_NOBODY = object()  # compared with string signatures: equal to none
+#: What the walker remembers of a string: False (no token) or (sole owner or None, run ids).
+_Hit = tuple[str | None, tuple[str, ...]] | Literal[False]
 
 
 class WalkResult:
@@ -132,9 +137,10 @@ class Walker:
         self._stop = frozenset(id(obj) for obj in self._pinned)
         self._max_objects = max_objects
         self._max_depth = max_depth
-        self._memo: dict[str, bool] = {}
+        self._memo: dict[str, _Hit] = {}
         self._key_texts: dict[str, str] = {}  # str dict key -> how it appears in paths
         self._memo_size = -1
+        self._classify: Callable[[str], _Hit] = self._classifier()
 
     def walk(
         self,
@@ -170,49 +176,54 @@ class Walker:
 
     # ------------------------------------------------------------------ the walk
 
-    def _scanner(self) -> Callable[[str], bool]:
+    def _classifier(self) -> Callable[[str], _Hit]:
+        """``text -> False`` (no token) or ``(owner signature, run ids)``, memoised per walker.
+
+        The signature is the one owner of every token in ``text``, or None when it carries
+        tokens of several owners; the run ids are the tokens of kind ``run_id``. Whether a
+        string is worth reporting about an owner is then a comparison, not a scan.
+        """
         index = self._index
-        if len(index) != self._memo_size or len(self._memo) > _MEMO_LIMIT:
-            self._memo = {}
-            self._memo_size = len(index)
+        if len(index) == self._memo_size and len(self._memo) <= _MEMO_LIMIT:
+            return self._classify
+        self._memo = {}
+        self._memo_size = len(index)
         memo = self._memo
         full = index.needs_full_scan
         scan = index.scan  # remembers its results: later scans of these values are cheap
+        kind = index.kind
 
-        def carries_token(text: str) -> bool:
+        plain: dict[str | None, _Hit] = {}  # (owner, ()) once per owner, not per string
+
+        def classify(text: str) -> _Hit:
             hit = memo.get(text)
             if hit is None:
-                hit = (full or "_" in text or "@" in text or "eyJ" in text) and bool(scan(text))
+                hit = False
+                exact = None if full else kind(text)
+                if exact in _ID_KINDS:
+                    # The string is one generated id, nothing around it: its fixed shape
+                    # holds no other token, so the answer needs no scan.
+                    signature = index.owner(text)
+                    if exact == "run_id":
+                        hit = (signature, (text,))
+                    else:
+                        hit = plain.setdefault(signature, (signature, ()))
+                elif full or "_" in text or "@" in text or "eyJ" in text:
+                    tokens = scan(text)
+                    if tokens:
+                        owners = {token_owner for _token, token_owner in tokens}
+                        signature = owners.pop() if len(owners) == 1 else None
+                        runs = tuple(token for token, _ in tokens if kind(token) == "run_id")
+                        if runs:
+                            hit = (signature, runs)
+                        else:
+                            hit = plain.setdefault(signature, (signature, ()))
                 if len(text) <= _MEMO_MAX_LEN:
                     memo[text] = hit
             return hit
 
-        return carries_token
-
-    def _reporter(
-        self, owner: str | None, active_runs: Container[str]
-    ) -> Callable[[list[FoundValue], str, str], None]:
-        index = self._index
-        if owner is None:
-
-            def report_all(values: list[FoundValue], path: str, text: str) -> None:
-                values.extend(found_values(index, path, text))
-
-            return report_all
-        verdicts: dict[str, bool] = {}  # per walk: the active runs change between walks
-        kind = index.kind
-
-        def report_foreign(values: list[FoundValue], path: str, text: str) -> None:
-            keep = verdicts.get(text)
-            if keep is None:
-                keep = verdicts[text] = any(
-                    token_owner != owner or (kind(token) == "run_id" and token not in active_runs)
-                    for token, token_owner in index.scan(text)
-                )
-            if keep:
-                values.extend(found_values(index, path, text))
-
-        return report_foreign
+        self._classify = classify
+        return classify
 
     def _walk(
         self,
@@ -222,8 +233,8 @@ class Walker:
         owner: str | None,
         active_runs: Container[str],
     ) -> tuple[WalkResult, dict[int, str]]:
-        carries_token = self._scanner()
-        report = self._reporter(owner, active_runs)
+        classify = self._classifier()
+        index = self._index
         max_objects, max_depth = self._max_objects, self._max_depth
         seen: set[int] = set(self._stop)
         queue: deque[tuple[Any, str, int, TypePlan]] = deque()
@@ -237,6 +248,20 @@ class Walker:
         plans = _PLANS
         key_texts = self._key_texts
         memo = self._memo
+        append = queue.append
+        class_names = _CLASS_NAMES
+
+        # With an owner, a string is reported when it carries another owner's token (its
+        # signature is not ``me``) or a run id of the owner that is not active (``wanted``).
+        # Without one, every string carrying a token is: ``me`` then equals no signature.
+        me: object = owner if owner is not None else _NOBODY
+
+        def wanted(hit: tuple[str | None, tuple[str, ...]]) -> bool:
+            # Called for the owner's own strings that carry run ids only.
+            for run_id in hit[1]:  # noqa: SIM110 (a loop: no generator per call)
+                if run_id not in active_runs:
+                    return True
+            return False
 
         def enqueue(obj: Any, plan: TypePlan, path: str, depth: int) -> None:
             # obj is walkable (not SKIP, not SCAN) and not yet seen.
@@ -253,14 +278,15 @@ class Walker:
                 mutable[ident] = (path, plan.type_name)
                 if keep_alive is not None:
                     keep_alive[ident] = obj
-            queue.append((obj, path, depth, plan))
+            append((obj, path, depth, plan))
 
         def offer(obj: Any, path: str, depth: int) -> None:
             kind = type(obj)
             plan = plans.get(kind) or plan_for(kind)
             if plan is SCAN:
-                if carries_token(obj):
-                    report(values, path, obj)
+                hit = classify(obj)
+                if hit and (hit[0] != me or (hit[1] and wanted(hit))):
+                    values.extend(found_values(index, path, obj))
             elif plan is not SKIP and id(obj) not in seen:
                 enqueue(obj, plan, path, depth)
 
@@ -280,9 +306,11 @@ class Walker:
                         key_type = type(key)
                         if key_type is str:
                             hit = memo.get(key)
-                            if hit or (hit is None and carries_token(key)):
+                            if hit is None:
+                                hit = classify(key)
+                            if hit and (hit[0] != me or (hit[1] and wanted(hit))):
                                 where = f"{path}{{key {position}}}"
-                                report(values, where, key)
+                                values.extend(found_values(index, where, key))
                         elif key_type not in _LEAVES:
                             offer(key, f"{path}{{key {position}}}", child)
                         kind = type(value)
@@ -291,7 +319,9 @@ class Walker:
                             continue
                         if value_plan is SCAN:
                             hit = memo.get(value)
-                            if not (hit or (hit is None and carries_token(value))):
+                            if hit is None:
+                                hit = classify(value)
+                            if not hit or (hit[0] == me and not (hit[1] and wanted(hit))):
                                 continue
                         elif id(value) in seen:
                             continue
@@ -301,7 +331,7 @@ class Walker:
                             if key_type is str and len(key_texts) < _MEMO_LIMIT:
                                 key_texts[key] = text
                         if value_plan is SCAN:
-                            report(values, f"{path}[{text}]", value)
+                            values.extend(found_values(index, f"{path}[{text}]", value))
                         else:
                             enqueue(value, value_plan, f"{path}[{text}]", child)
                 elif container == CONTAINER_SEQUENCE:
@@ -332,17 +362,43 @@ class Walker:
                                 continue
                             if value_plan is SCAN:
                                 hit = memo.get(value)
-                                if hit or (hit is None and carries_token(value)):
-                                    report(values, f"{path}.{name}", value)
+                                if hit is None:
+                                    hit = classify(value)
+                                if hit and (hit[0] != me or (hit[1] and wanted(hit))):
+                                    values.extend(found_values(index, f"{path}.{name}", value))
                             elif id(value) not in seen:
-                                enqueue(value, value_plan, f"{path}.{name}", child)
+                                # enqueue(), inlined: most objects are met as attributes.
+                                if child > max_depth or count >= max_objects:
+                                    truncated = True
+                                    continue
+                                ident = id(value)
+                                seen.add(ident)
+                                count += 1
+                                where = f"{path}.{name}"
+                                if targets is not None and ident in targets:
+                                    found[ident] = where
+                                if value_plan.mutable:
+                                    mutable[ident] = (where, value_plan.type_name)
+                                    if keep_alive is not None:
+                                        keep_alive[ident] = value
+                                append((value, where, child, value_plan))
                 for name, descriptor in plan.slots:
                     try:
-                        value = descriptor.__get__(obj, type(obj))
+                        value = descriptor.__get__(obj, None)
                     except AttributeError:
                         continue
-                    if type(value) not in _LEAVES:
-                        offer(value, f"{path}.{name}", child)
+                    kind = type(value)
+                    value_plan = plans.get(kind) or plan_for(kind)
+                    if value_plan is SKIP:
+                        continue
+                    if value_plan is SCAN:
+                        hit = memo.get(value)
+                        if hit is None:
+                            hit = classify(value)
+                        if hit and (hit[0] != me or (hit[1] and wanted(hit))):
+                            values.extend(found_values(index, f"{path}.{name}", value))
+                    elif id(value) not in seen:
+                        enqueue(value, value_plan, f"{path}.{name}", child)
                 for name in plan.extras:
                     value = getattr(obj, name, None)
                     if type(value) not in _LEAVES:
@@ -352,7 +408,12 @@ class Walker:
                         continue
                     classes_done.add(klass)
                     namespace = klass.__dict__
-                    for name in class_attribute_names(klass):
+                    cached = class_names.get(klass)
+                    if cached is not None and cached[0] == len(namespace):
+                        names = cached[1]
+                    else:
+                        names = class_attribute_names(klass)
+                    for name in names:
                         value = namespace.get(name)
                         kind = type(value)
                         if kind in _LEAVES or plan_for(kind).descriptor:
@@ -381,19 +442,19 @@ def shared_between(
     walks = list(results.values())
     first: dict[int, int] = {}  # id -> position of the first owner that met it
     holders: dict[int, list[int]] = {}  # shared ids only -> owner positions
+    setdefault = first.setdefault
     for position, result in enumerate(walks):
-        met: Set[int] = result.mutable.keys()
+        met: Iterable[int] = result.mutable
         if keep_alive is not None:
-            met = met & keep_alive.keys()
-        common = met & first.keys()
-        for ident in common:
-            seen_by = holders.setdefault(ident, [first[ident]])
-            if seen_by[-1] != position:
-                seen_by.append(position)
-        if common:
-            first.update((ident, position) for ident in met if ident not in common)
-        else:
-            first.update(dict.fromkeys(met, position))
+            met = result.mutable.keys() & keep_alive.keys()
+        for ident in met:  # one pass: first owner of each id, later owners only when shared
+            earlier = setdefault(ident, position)
+            if earlier != position:
+                seen_by = holders.get(ident)
+                if seen_by is None:
+                    holders[ident] = [earlier, position]
+                elif seen_by[-1] != position:
+                    seen_by.append(position)
 
     def order(ident: int) -> tuple[int, str]:
         position = first[ident]

@@ -17,6 +17,8 @@ from harness.model import TERMINAL_EVENTS, Event, SessionRecord, Trace, TurnReco
 __all__ = [
     "CachedScan",
     "TokenLookup",
+    "collect_texts",
+    "TokenOwners",
     "TraceView",
     "event_strings",
     "event_texts",
@@ -51,6 +53,87 @@ class CachedScan:
         if found is None:
             found = self._cache[text] = self._index.scan(text)
         return found
+
+
+_MULTI = None  # TokenOwners signature of a text carrying tokens of two or more owners
+_UNSEEN = "\x00unseen"  # not a signature: no owner id contains NUL
+
+
+class TokenOwners:
+    """Whose tokens a text carries, memoized: ``""`` (none), one owner, or None (several).
+
+    One dict lookup answers "does this text carry a token not owned by ``receiver``?" for
+    every receiver, so scanning a whole trace costs about one lookup per string.
+    """
+
+    __slots__ = ("_scan", "cache")
+
+    def __init__(self, scan: CachedScan) -> None:
+        self._scan = scan
+        self.cache: dict[str, str | None] = {}
+
+    def signature(self, text: str) -> str | None:
+        """``""`` when ``text`` carries no token, its owner when one owner's, None when more."""
+        signature = self.cache.get(text, _UNSEEN)
+        if signature == _UNSEEN:
+            owners = {owner for _token, owner in self._scan(text)}
+            signature = "" if not owners else (owners.pop() if len(owners) == 1 else _MULTI)
+            self.cache[text] = signature
+        return signature
+
+    def foreign(self, text: str, receiver: str) -> bool:
+        """Whether ``text`` carries a token whose owner is not ``receiver``."""
+        signature = self.signature(text)
+        return signature is _MULTI or (signature != "" and signature != receiver)
+
+    def any_foreign(self, texts: list[str], receiver: str) -> bool:
+        """Whether any of ``texts`` carries a token whose owner is not ``receiver``."""
+        cache = self.cache
+        for text in texts:
+            signature = cache.get(text, _UNSEEN)
+            if signature == _UNSEEN:
+                signature = self.signature(text)
+            if signature is _MULTI or (signature != "" and signature != receiver):
+                return True
+        return False
+
+
+_PLAIN = (int, float, bool, type(None))
+
+
+def collect_texts(value: Any, texts: list[str]) -> list[str]:
+    """Append every string of :func:`iter_texts` (``value``) to ``texts``, in no set order.
+
+    The same strings as :func:`iter_texts`, gathered without generators: the clean fast path
+    of a detector that sees every event and result of a run.
+    """
+    add = texts.append
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is str:
+            add(item)
+        elif kind is dict or (kind is not list and isinstance(item, Mapping)):
+            for key, inner in item.items():
+                if isinstance(key, str):
+                    add(key)
+                if type(inner) is str:
+                    add(inner)
+                elif type(inner) not in _PLAIN:
+                    push(inner)
+        elif kind is list or kind is tuple or isinstance(item, list | tuple | set | frozenset):
+            for inner in item:
+                if type(inner) is str:
+                    add(inner)
+                elif type(inner) not in _PLAIN:
+                    push(inner)
+        elif isinstance(item, str):
+            add(item)
+        elif isinstance(item, bytes | bytearray):
+            add(bytes(item).decode("utf-8", "replace"))
+    return texts
 
 
 def iter_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -143,6 +226,9 @@ class TraceView:
         self.trace = trace
         self.index = index
         self.sessions: dict[str, SessionRecord] = {s.session_id: s for s in trace.sessions}
+        self._by_user: dict[str, list[SessionRecord]] = {}
+        for session in trace.sessions:
+            self._by_user.setdefault(session.user_id, []).append(session)
         self.turns_by_run: dict[str, TurnRecord] = {}
         for record in trace.turns:
             self.turns_by_run.setdefault(record.turn.run_id, record)
@@ -162,6 +248,10 @@ class TraceView:
         if self.index.kind(run_id) == "run_id":
             return self.index.owner(run_id)
         return None
+
+    def sessions_of(self, user_id: str) -> list[SessionRecord]:
+        """The sessions of one user, in trace order (per turn, not a scan of every session)."""
+        return self._by_user.get(user_id, [])
 
     def session_owner(self, session_id: str) -> str | None:
         """The user of a session, or None for an unknown session id."""

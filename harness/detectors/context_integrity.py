@@ -40,9 +40,9 @@ def _echoes(view: TraceView, record: TurnRecord) -> Iterator[tuple[str, Any]]:
         for position, entry in enumerate(entries):
             if isinstance(entry, Mapping) and _answered_echo(entry):
                 yield f"tool_results[{position}]", entry.get("result")
-    for session in view.trace.sessions:
-        if session.user_id != record.user_id:
-            continue  # a copy on another user's tab is event-misrouted, not a context swap
+    # Only the turn's user's sessions: a copy on another user's tab is event-misrouted, not a
+    # context swap.
+    for session in view.sessions_of(record.user_id):
         for event in view.events_of(session.session_id, record.turn.run_id):
             if event.type == "tool_completed" and _answered_echo(event.payload):
                 yield f"session {session.session_id} seq {event.seq}", event.payload.get("result")

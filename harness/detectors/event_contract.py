@@ -173,8 +173,8 @@ def _other_tabs(
     agg: FindingAggregator, view: TraceView, record: TurnRecord, got: Counter[str]
 ) -> None:
     run_id = record.turn.run_id
-    for session in view.trace.sessions:
-        if session.user_id != record.user_id or session.session_id == record.session_id:
+    for session in view.sessions_of(record.user_id):
+        if session.session_id == record.session_id:
             continue
         if not _open_throughout(session, record):
             continue

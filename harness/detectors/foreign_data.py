@@ -19,13 +19,13 @@ from harness.detectors._evidence import FindingAggregator
 from harness.detectors._trace_view import (
     CachedScan,
     TokenLookup,
+    TokenOwners,
     TraceView,
+    collect_texts,
     event_strings,
-    event_texts,
     iter_strings,
-    iter_texts,
 )
-from harness.model import Finding, Trace
+from harness.model import Event, Finding, Trace
 
 __all__ = ["detect"]
 
@@ -44,17 +44,18 @@ def _foreign(
                 yield location, token, owner
 
 
-def _any_foreign(scan: CachedScan, texts: Iterable[str], receiver: str) -> bool:
-    """Whether any text carries a token not owned by ``receiver``.
+def _event_foreign(owners: TokenOwners, event: Event, receiver: str) -> bool:
+    """Whether any string of the event (:func:`event_texts`) carries a token not of ``receiver``.
 
     Nearly every event and result is clean; checking them without building a location for
-    every string first keeps the detector's cost near one scan per string.
+    every string first keeps the detector's cost near one dict lookup per string.
     """
-    for text in texts:
-        for _token, owner in scan(text):
-            if owner != receiver:
-                return True
-    return False
+    texts = [
+        text
+        for text in (event.type, event.run_id, event.thread_id, event.user_id, event.raw)
+        if isinstance(text, str)
+    ]
+    return owners.any_foreign(collect_texts(event.payload, texts), receiver)
 
 
 def _describe(index: TokenLookup, token: str, owner: str) -> str:
@@ -75,11 +76,12 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     view = TraceView(trace, index)
     agg = FindingAggregator()
     scan = CachedScan(index)
+    owners = TokenOwners(scan)
 
     for session in trace.sessions:
         receiver = session.user_id
         for event in session.events:
-            if not _any_foreign(scan, event_texts(event), receiver):
+            if not _event_foreign(owners, event, receiver):
                 continue
             for location, token, owner in _foreign(scan, event_strings(event), receiver):
                 agg.add(
@@ -99,9 +101,8 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     for record in trace.turns:
         receiver = record.user_id
         outcome = record.outcome
-        texts = iter_texts(outcome.result)
-        if not _any_foreign(scan, texts, receiver) and (
-            outcome.error is None or not _any_foreign(scan, (outcome.error,), receiver)
+        if not owners.any_foreign(collect_texts(outcome.result, []), receiver) and (
+            outcome.error is None or not owners.foreign(outcome.error, receiver)
         ):
             continue
         strings = list(iter_strings(outcome.result, "result"))

@@ -465,3 +465,62 @@ def test_foreign_canary_deep_in_another_users_graph(index: TokenIndex) -> None:
     ) in paths(walk_a)
     assert all(owner == A_ID for found in walk_a.values for _, owner in index.scan(found.value))
     assert shared_between({A_ID: walk_a, B_ID: walk_b}) == ()
+
+
+# --------------------------------------------------------------------------- owner filter
+
+
+def test_owner_filter_keeps_foreign_mixed_and_inactive_run_strings(index: TokenIndex) -> None:
+    mixed = f"{A_RUN} copied {B_CANARY}"
+    roots = {"engine": Box(me=A_ID, run=A_RUN, mixed=mixed, other=B_ID, plain="no token")}
+    walker = Walker(index)  # one walker: its string verdicts are remembered across walks
+    active = walker.walk(roots, owner=A_ID, active_runs={A_RUN})
+    assert paths(active) == [("engine.mixed", mixed), ("engine.other", B_ID)]
+    # The same strings again, the run no longer active: now the run id is worth reporting.
+    ended = walker.walk(roots, owner=A_ID, active_runs=())
+    assert paths(ended) == [
+        ("engine.run", A_RUN),
+        ("engine.mixed", mixed),
+        ("engine.other", B_ID),
+    ]
+    # Seen from B, everything of A is foreign; without an owner, every token is reported.
+    assert [p for p, _ in paths(walker.walk(roots, owner=B_ID))] == [
+        "engine.me",
+        "engine.run",
+        "engine.mixed",
+    ]
+    assert [p for p, _ in paths(walker.walk(roots))] == [
+        "engine.me",
+        "engine.run",
+        "engine.mixed",
+        "engine.other",
+    ]
+
+
+def test_owner_filter_applies_to_keys_slots_and_sequences(index: TokenIndex) -> None:
+    @dataclass(frozen=True, slots=True)
+    class Context:
+        user_id: str
+
+    roots = {"registry": {A_RUN: [B_CANARY, A_CANARY], B_RUN: Context(user_id=B_ID)}}
+    found = paths(Walker(index).walk(roots, owner=A_ID, active_runs={A_RUN}))
+    assert found == [
+        ("registry{key 1}", B_RUN),
+        ('registry["run_aaaaaaaaaaaa"][0]', B_CANARY),
+        ('registry["run_bbbbbbbbbbbb"].user_id', B_ID),
+    ]
+
+
+def test_shared_between_three_owners_one_object(index: TokenIndex) -> None:
+    common: list[int] = []
+    roots: dict[str, dict[str, object]] = {
+        "u1": {"x": [common, common]},
+        "u2": {"y": {"k": common}},
+        "u3": {"z": Box(c=common)},
+    }
+    walker = Walker(index)
+    results = {owner: walker.walk(owner_roots) for owner, owner_roots in roots.items()}
+    found = shared_between(results)
+    assert [(obj.identity, dict(obj.paths)) for obj in found] == [
+        (1, {"u1": "x[0]", "u2": 'y["k"]', "u3": "z.c"})
+    ]

@@ -87,3 +87,43 @@ def test_clean_multi_tab_trace_with_own_roots_is_silent() -> None:
         ]
     )
     assert _findings(b) == []
+
+
+def test_collect_texts_gathers_the_strings_of_iter_texts() -> None:
+    from collections import Counter
+
+    from harness.detectors._trace_view import collect_texts, iter_texts
+
+    value = {
+        "a": ["x", ("y", {"z": b"bytes"}), {"set"}, frozenset({"frozen"})],
+        "n": {1: "one", "k": None, "f": 1.5},
+        "s": "plain",
+    }
+    assert Counter(collect_texts(value, ["first"])) == Counter(["first", *iter_texts(value)])
+
+
+def test_token_owners_signature_per_receiver() -> None:
+    from harness.detectors._trace_view import CachedScan, TokenOwners
+    from harness.model import SimUser
+    from harness.tokens import TokenIndex
+
+    users = [
+        SimUser(
+            user_id=f"usr_{c * 12}",
+            thread_ids=(f"thread_{c * 12}",),
+            email=f"{c}@example.org",
+            display_name=c,
+            canaries=(f"cnry_{c * 16}",),
+        )
+        for c in "ab"
+    ]
+    owners = TokenOwners(CachedScan(TokenIndex.build(users)))
+    a, b = "usr_aaaaaaaaaaaa", "usr_bbbbbbbbbbbb"
+    assert owners.signature("nothing here") == ""
+    assert owners.signature(f"hi {a}") == a
+    assert owners.signature(f"{a} and {b}") is None
+    assert not owners.foreign(f"hi {a}", a)
+    assert owners.foreign(f"hi {a}", b)
+    assert owners.foreign(f"{a} and {b}", a)
+    assert not owners.any_foreign(["x", a, "cnry_aaaaaaaaaaaaaaaa"], a)
+    assert owners.any_foreign(["x", a, "b@example.org"], a)
