@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence as _Sequence
+
 from harness.errors import FindingsFileError as FindingsFileError
 from harness.errors import HarnessError as HarnessError
 from harness.errors import ProtocolError as ProtocolError
@@ -38,9 +40,22 @@ from harness.runner import run as run
 from harness.target import Session as Session
 from harness.target import Target as Target
 from harness.target import load_target as load_target
-from scenarios import build as build_scenario
 
 __version__ = "0.1.0"
+
+
+def build_scenario(
+    name: str, seed: int, users: int | _Sequence[SimUser], *, salt: str = ""
+) -> Scenario:
+    """Build the named scenario: :func:`scenarios.build`, reachable from ``harness``.
+
+    Imported when called, not with ``harness``: the scenario generators import ``harness``'s
+    modules, so ``import scenarios`` first and ``import harness`` first must both work.
+    """
+    from scenarios import build
+
+    return build(name, seed, users, salt=salt)
+
 
 __all__ = [
     # running

@@ -27,10 +27,13 @@ def parse_seeds(seed: int | None, seeds: str | None) -> list[int]:
     """``--seed N`` or ``--seeds A..B`` (inclusive) as a list of seeds.
 
     Raises:
-        UsageError: both given, or a range that is not ``A..B`` with integers ``0 <= A <= B``.
+        UsageError: both given, a negative seed, or a range that is not ``A..B`` with integers
+            ``0 <= A <= B``.
     """
     if seed is not None and seeds is not None:
         raise UsageError("--seed and --seeds were both given; use one (--seeds 0..19 for a range)")
+    if seed is not None and seed < 0:
+        raise UsageError(f"--seed={seed!r} must be an integer >= 0, e.g. --seed 7")
     if seeds is None:
         return [0 if seed is None else seed]
     start, sep, end = seeds.partition("..")
@@ -54,6 +57,11 @@ def _scenario_names(value: str | None) -> list[str]:
     if value == "all":
         return list(scenario_names())
     names = [part.strip() for part in value.split(",") if part.strip()]
+    if not names:
+        raise UsageError(
+            f"--scenario={value!r} names no scenario. Give one or more names separated by "
+            f"commas, or all. Known scenarios: {', '.join(scenario_names())}."
+        )
     for name in names:
         get_generator(name)  # raises UnknownScenarioError with the known names
     return names
@@ -111,6 +119,18 @@ def _check_run_options(args: argparse.Namespace) -> None:
         )
 
 
+def _prepare_report_dir(directory: Path) -> None:
+    """Create the report directory before any run, so an unusable one fails fast (exit 2)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"--report={str(directory)!r} cannot be used as a report directory "
+            f"({exc.strerror or exc}). Pass a directory that can be created and written, "
+            "e.g. --report reports/mine."
+        ) from exc
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="harness", description="Prove that a multi-tenant agent backend keeps its users apart."
@@ -142,6 +162,7 @@ def command_run(args: argparse.Namespace) -> int:
     seeds = parse_seeds(args.seed, args.seeds)
     names = _scenario_names(args.scenario)
     target = load_target(args.target, fault=args.fault)  # fail fast (exit 2) on a bad target
+    _prepare_report_dir(args.report)
     console = Console(stderr=args.json)
     reporter = TerminalReporter(console)
     salt = args.salt
@@ -165,7 +186,6 @@ def command_run(args: argparse.Namespace) -> int:
             )
             reporter.run_finished(result)
             results.append(result)
-    args.report.mkdir(parents=True, exist_ok=True)
     findings_path = args.report / "findings.json"
     write_findings(findings_path, results)
     failing = next((r for r in results if r.findings), results[0])
@@ -194,9 +214,15 @@ def command_report(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``harness`` console script; returns the exit code."""
+    """Entry point of the ``harness`` console script; returns the exit code.
+
+    With no command, or options but no command, it runs ``harness run``.
+    """
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0].startswith("-") and words[0] not in ("-h", "--help"):
+        words.insert(0, "run")  # `harness --users 10` is `harness run --users 10`
+    args = parser.parse_args(words)
     handlers = {"run": command_run, "report": command_report}
     from harness.explore import COMMANDS
 
@@ -205,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handlers.update(BENCH_COMMANDS)
     if args.command is None:
-        args = parser.parse_args(["run", *(argv or [])])
+        args = parser.parse_args(["run"])
     try:
         return handlers[args.command](args)
     except HarnessError as exc:

@@ -103,7 +103,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         REPORT_OPTION,
         default=None,
         metavar="DIR",
-        help="write findings.json and report.html of every harness test under DIR/<node id>",
+        help="write findings.json, trace.json and report.html of every harness test under "
+        "DIR/<node id>",
     )
     group.addoption(
         STAGING_URL_OPTION,

@@ -86,6 +86,7 @@ class TerminalReporter:
         self.per_kind = per_kind
         self._progress: Progress | None = None
         self._task: int | None = None
+        self._notes_shown: set[str] = set()
 
     # -------------------------------------------------------------- run lifecycle
 
@@ -116,7 +117,7 @@ class TerminalReporter:
             self._progress.refresh()
 
     def run_finished(self, result: RunResult) -> None:
-        """A run ended: close its bar, print one line and each finding."""
+        """A run ended: close its bar, print one line, its notes (once each) and each finding."""
         self._stop_progress()
         status = f"{len(result.findings)} finding(s)" if result.findings else "ok"
         self._line(
@@ -124,6 +125,11 @@ class TerminalReporter:
             f"digest={result.trace_digest[:12]}",
             style="bold red" if result.findings else "green",
         )
+        # Skipped checks and best-effort replays (remote targets): said once, not per run.
+        for note in result.notes:
+            if note not in self._notes_shown:
+                self._notes_shown.add(note)
+                self._line(f"note: {note}", style="yellow")
         shown: dict[str, int] = {}
         for finding in result.findings:
             shown[finding.kind] = shown.get(finding.kind, 0) + 1

@@ -59,9 +59,11 @@ def test_json_prints_the_findings_file(tmp_path: Path, capsys: pytest.CaptureFix
         (["--scenario", "golden-path"], "Did you mean 'golden_path'?"),
         (["--seeds", "5..2"], "--seeds='5..2'"),
         (["--seed", "1", "--seeds", "0..3"], "use one"),
+        (["--seed", "-1"], "--seed=-1 must be an integer >= 0"),
         (["--users", "0"], "--users=0"),
         (["--strategy", "pcy"], "Did you mean 'pct'?"),
         (["--target", "ws://127.0.0.1:9", "--fault", "no-cleanup"], "reference backend only"),
+        (["--scenario", ","], "--scenario=',' names no scenario"),
     ],
 )
 def test_bad_input_exits_two_with_a_clear_message(
@@ -105,3 +107,27 @@ def test_no_arguments_runs_the_default_scenarios(
 
     assert [run["scenario"] for run in data["runs"]] == list(DEFAULT_SCENARIOS)
     assert all(run["stats"]["users"] == 100 for run in data["runs"])
+
+
+def test_an_unusable_report_directory_exits_two_before_any_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    occupied = tmp_path / "a-file"
+    occupied.write_text("not a directory")
+    code = main(["run", "--report", str(occupied), "--scenario", "golden_path", "--users", "2"])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert "cannot be used as a report directory" in captured.err
+    assert "Traceback" not in captured.err
+    assert "run golden_path" not in captured.out  # failed fast: nothing ran
+
+
+def test_options_without_a_command_are_run_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `harness` alone runs `harness run`; so do options given without a command.
+    report = tmp_path / "report"
+    code = main(["--scenario", "golden_path", "--users", "2", "--report", str(report)])
+    assert code == 0
+    assert (report / "findings.json").exists()
+    assert "run golden_path" in capsys.readouterr().out

@@ -55,6 +55,8 @@ def test_options_are_registered_in_the_harness_group(pytester: pytest.Pytester) 
         "--staging-url*",
     ):
         result.stdout.fnmatch_lines([f"*{option}"])
+    # --harness-report writes three files; the help names each (as docs/pytest.md does).
+    assert "findings.json, trace.json and report.html" in " ".join(result.stdout.str().split())
 
 
 def test_harness_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> None:

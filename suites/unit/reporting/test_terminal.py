@@ -141,3 +141,16 @@ def test_a_run_prints_a_few_findings_per_kind_and_counts_the_rest() -> None:
     assert "leak number 2" not in out
     assert "not shown: 5 foreign-data" in out
     assert "event-missing" in out
+
+
+def test_a_runs_notes_are_printed_once_each() -> None:
+    # A remote run's notes say which checks were skipped; a clean summary alone would hide it.
+    reporter, buffer = plain()
+    skipped = "live roots not observed (black-box target): shared-state and retention skipped"
+    result = dataclasses.replace(make_result(make_trace(2)), notes=(skipped, "best-effort"))
+    reporter.run_finished(result)
+    reporter.run_finished(result)
+    lines = buffer.getvalue().splitlines()
+    assert lines.count(f"note: {skipped}") == 1
+    assert lines.count("note: best-effort") == 1
+    assert lines.index(f"note: {skipped}") == 1  # right after the first run's done line

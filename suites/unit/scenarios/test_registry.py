@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -119,3 +121,22 @@ def test_empty_user_sequence_is_a_scenario_error() -> None:
 
     with pytest.raises(ScenarioError, match="scenario 'soak'\nusers=\\(\\) is empty"):
         build("soak", 1, ())
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "from scenarios import build, validate, scenario_names",
+        "import scenarios.strategies",
+        "import scenarios, harness",
+        "import harness, scenarios",
+    ],
+)
+def test_importing_scenarios_first_works(statement: str) -> None:
+    # docs/scenarios.md starts with ``from scenarios import build``: in a fresh interpreter
+    # that imports harness, whose __init__ re-exports scenarios.build (a circular import).
+    code = f"{statement}\nimport scenarios\nassert scenarios.build('golden_path', 1, 2).users"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
