@@ -67,9 +67,10 @@ class ScenarioDriver:
         self.turns: list[TurnRecord] = []
         self.crashes: list[str] = []
         self.notes: list[str] = []
-        # The first refusal of a user's credentials: the run finishes (every other turn is
-        # refused as fast) and then stops with it, as a target error rather than findings.
-        self.refused: TargetAuthError | None = None
+        # The first error that makes the run meaningless (a session that cannot be opened, a
+        # user's credentials refused): the run finishes (every other session fails as fast)
+        # and then raises it, a target error (exit 2) rather than findings about the target.
+        self.fatal: TargetError | None = None
         self.active_turns = 0
         self.observer: Observer | None = None
         self.retention: RetentionRecord | None = None
@@ -123,8 +124,8 @@ class ScenarioDriver:
                 await self.target.stop()
             except Exception as exc:
                 self.crashes.append(f"target.stop() raised {exc!r}")
-        if self.refused is not None:
-            raise self.refused
+        if self.fatal is not None:
+            raise self.fatal
 
     async def drive_session(self, plan: SessionPlan) -> None:
         await asyncio.sleep(plan.opens_at)
@@ -164,8 +165,10 @@ class ScenarioDriver:
                 f"{self.scenario.turn_timeout}s"
             )
             return None
-        except TargetAuthError as exc:
-            self.refused = self.refused or exc
+        except TargetError as exc:
+            # The adapter says it cannot reach or use the target (a refused connection, a
+            # refused token, too few pre-issued tokens): configuration, not the target's bug.
+            self.fatal = self.fatal or exc
             return None
         except Exception as exc:
             self.crashes.append(f"{session_id}: open_session({user_id}) raised {exc!r}")
@@ -290,7 +293,7 @@ class ScenarioDriver:
     def _crash(self, exc: Exception) -> str:
         """Describe a turn's exception; remember a refusal of credentials for the end."""
         if isinstance(exc, TargetAuthError):
-            self.refused = self.refused or exc
+            self.fatal = self.fatal or exc
         return _describe_crash(exc)
 
     def _turns_started(self, session_id: str, turns: Sequence[Turn]) -> None:

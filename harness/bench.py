@@ -97,11 +97,10 @@ def command_bench(args: argparse.Namespace) -> int:
             )
         print(json.dumps(_only(bench, args.only, args.users), indent=2, default=str))
         return 0
-    console = Console(stderr=True)
+    console = Console(stderr=True)  # progress on stderr: stdout stays one JSON object
 
     def progress(name: str) -> None:
-        if not args.json:
-            console.print(f"[dim]bench: {name}...[/dim]", highlight=False)
+        console.print(f"[dim]bench: {name}...[/dim]", highlight=False)
 
     report = bench.run_all(quick=args.quick, progress=progress)
     summary = report.summary()

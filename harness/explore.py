@@ -106,7 +106,7 @@ def _seeds(start: int) -> Iterator[int]:
 def command_explore(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from harness.cli import STRATEGIES, _scenario_names
+    from harness.cli import STRATEGIES, _prepare_report_dir, _scenario_names
     from harness.reporting import write_findings, write_html, write_trace
 
     if args.strategy not in STRATEGIES:
@@ -114,7 +114,9 @@ def command_explore(args: argparse.Namespace) -> int:
     if args.budget <= 0:
         raise UsageError(f"--budget={args.budget!r} must be a positive number of seconds")
     names = _scenario_names(args.scenario)
-    console = Console()
+    _prepare_report_dir(args.report)  # an unusable directory fails now, not after the search
+    # soft_wrap: a replay command is copied whole, never broken at the terminal's width.
+    console = Console(soft_wrap=True)
 
     def progress(result: RunResult, tried: int, spent: float) -> None:
         rate = tried / spent if spent > 0 else 0.0
@@ -139,7 +141,6 @@ def command_explore(args: argparse.Namespace) -> int:
     if found is None:
         console.print(f"no finding in {tried} schedules ({spent:.1f}s, {rate:.1f} schedules/s)")
         return EXIT_CLEAN
-    args.report.mkdir(parents=True, exist_ok=True)
     write_findings(args.report / "findings.json", [found])
     write_trace(args.report / "trace.json", found.trace)
     write_html(args.report / "report.html", [found])

@@ -163,7 +163,9 @@ def run(
         "checkpoints": len(trace.checkpoints),
         **{f"observed_{name}": count for name, count in trace.observed.items()},
         "scheduler_steps": trace.schedule.steps if trace.schedule else 0,
-        "virtual_seconds": max((t.ended_at for t in trace.turns), default=0.0),
+        # Loop seconds from the first session to the last turn: virtual on the seeded loop
+        # (which starts at 0), real over the wire (whose loop clock starts anywhere).
+        "virtual_seconds": _span(trace),
         "statuses": _count(t.outcome.status for t in trace.turns),
         "findings_by_kind": _count(f.kind for f in findings),
     }
@@ -180,6 +182,12 @@ def run(
         stats=stats,
         notes=trace.notes,
     )
+
+
+def _span(trace: Trace) -> float:
+    end = max((t.ended_at for t in trace.turns), default=0.0)
+    start = min((s.opened_at for s in trace.sessions), default=0.0)
+    return round(max(0.0, end - start), 6) if trace.strategy == "asyncio" else end
 
 
 def estimate_steps(target: Target, scenario: Scenario) -> int:

@@ -140,12 +140,13 @@ class WebSocketSession:
         if kind not in _CONTRACT_TYPES:
             return
         payload = message.get("payload")
+        payload = self._target.simulated_ids_in(payload) if isinstance(payload, dict) else {}
         event = Event(
             type=kind,
             run_id=run_id,
             thread_id=message.get("thread_id"),
             user_id=self._target.simulated_id(message.get("user_id")),
-            payload=payload if isinstance(payload, dict) else {},
+            payload=payload,
             seq=len(self._events),
             connection_id=self.connection_id,
             t=self._loop.time(),
@@ -262,6 +263,20 @@ class WebSocketTarget:
     def simulated_id(self, user_id: Any) -> Any:
         """Map a staging user id from a pre-issued token back to its simulated user."""
         return self._to_simulated.get(user_id, user_id) if isinstance(user_id, str) else user_id
+
+    def simulated_ids_in(self, data: Any) -> Any:
+        """``data`` with every string that is exactly a staging user id mapped to its simulated
+        user (the ``user_id`` an ``echo`` result reports, say). One to one, so a foreign id
+        stays foreign; unchanged when tokens are minted (the ids are the simulated ones)."""
+        if not self._to_simulated:
+            return data
+        if isinstance(data, str):
+            return self._to_simulated.get(data, data)
+        if isinstance(data, dict):
+            return {key: self.simulated_ids_in(value) for key, value in data.items()}
+        if isinstance(data, list):
+            return [self.simulated_ids_in(item) for item in data]
+        return data
 
     def token_for(self, user: SimUser) -> str:
         if user.user_id in self._assigned:
