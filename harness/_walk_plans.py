@@ -9,6 +9,7 @@ attributes may hold state, and whether the object counts as mutable for shared-s
 
 from __future__ import annotations
 
+import array
 import asyncio
 import collections
 import concurrent.futures
@@ -32,7 +33,9 @@ import weakref
 from typing import Any
 
 __all__ = [
+    "CONTAINER_BUFFER",
     "CONTAINER_CONTEXT",
+    "CONTAINER_FUNCTION",
     "CONTAINER_MAPPING",
     "CONTAINER_METHOD",
     "CONTAINER_NONE",
@@ -54,6 +57,8 @@ CONTAINER_SET = 3  # set, frozenset
 CONTAINER_PROXY = 4  # types.MappingProxyType: the wrapped mapping
 CONTAINER_METHOD = 5  # bound methods: __self__
 CONTAINER_CONTEXT = 6  # contextvars.Context: values by variable
+CONTAINER_FUNCTION = 7  # plain functions met as values: closure cells and default arguments
+CONTAINER_BUFFER = 8  # bytes, bytearray, array.array: contents scanned as text, never walked
 
 #: Immutable values: never followed, never reported.
 _SCALARS: tuple[type, ...] = (
@@ -62,7 +67,6 @@ _SCALARS: tuple[type, ...] = (
     int,
     float,
     complex,
-    bytes,
     range,
     slice,
     decimal.Decimal,
@@ -78,14 +82,18 @@ _SCALARS: tuple[type, ...] = (
     enum.Enum,
     re.Pattern,
     re.Match,
-    memoryview,
+    memoryview,  # a view: what it shows belongs to (and is scanned in) its exporter
 )
 
-#: Code, types, modules, descriptors and weak references: structure, not state.
+#: Binary buffers: their bytes may carry tokens (an encoded message, a pickled record).
+_BUFFERS: tuple[type, ...] = (bytes, bytearray, array.array)
+
+#: Code, types, modules, descriptors and weak references: structure, not state. Plain functions
+#: are not here: met as a value (a callback, a memo), one can hold state in its closure cells or
+#: default arguments, which the walk follows; functions in a class body are skipped as methods.
 _STRUCTURE: tuple[type, ...] = (
     type,
     types.ModuleType,
-    types.FunctionType,
     types.CodeType,
     types.CellType,
     classmethod,
@@ -205,6 +213,13 @@ def _compute(cls: type) -> TypePlan:
     descriptor = hasattr(cls, "__get__")
     if issubclass(cls, _METHODS):
         return TypePlan(type_name=name, container=CONTAINER_METHOD)
+    if cls is types.FunctionType:
+        return TypePlan(type_name=name, container=CONTAINER_FUNCTION)
+    if issubclass(cls, _BUFFERS):
+        # A bytearray or array is shared state like a list; bytes are a value, only scanned.
+        return TypePlan(
+            type_name=name, container=CONTAINER_BUFFER, mutable=not issubclass(cls, bytes)
+        )
     if cls is types.MappingProxyType:
         return TypePlan(type_name=name, container=CONTAINER_PROXY)
     if cls is contextvars.Context:
@@ -234,6 +249,11 @@ def _compute(cls: type) -> TypePlan:
     if (has_dict or slots) and not frozen and not issubclass(cls, functools.partial):
         mutable = True
     if container == CONTAINER_NONE and not (has_dict or slots or extras or mutable):
+        if cls.__hash__ is None:
+            # An unhashable C object (mmap, a C extension's buffer or table): mutable by the
+            # language's convention, so two users holding one is shared state, even though
+            # the walk cannot read inside it.
+            return TypePlan(type_name=name, mutable=True)
         return SKIP  # an opaque C object: nothing the walk can read
     owners = tuple(k for k in cls.__mro__ if k is not object and k.__module__ != "builtins")
     return TypePlan(
@@ -287,8 +307,8 @@ def class_attribute_names(cls: type) -> tuple[str, ...]:
         if not isinstance(name, str) or (name.startswith("__") and name.endswith("__")):
             continue
         kind = type(value)
-        if issubclass(kind, _STRUCTURE) or plan_for(kind).descriptor:
-            continue
+        if issubclass(kind, _STRUCTURE) or kind is types.FunctionType or plan_for(kind).descriptor:
+            continue  # methods, nested classes, properties: the class's code, not its state
         names.append(name)
     result = tuple(names)
     _CLASS_NAMES[cls] = (len(namespace), result)

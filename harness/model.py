@@ -287,8 +287,9 @@ class RetentionRecord:
     """What survived after every session closed and a garbage collection ran.
 
     ``alive`` maps owner to the root paths whose objects are still alive; ``shared_values`` are
-    tokens found by walking the shared roots; ``reachable`` maps a surviving root path to the path
-    from the shared roots that keeps it alive, when one was found.
+    tokens found by walking the shared roots; ``reachable`` maps ``"owner:root path"`` of a
+    survivor to the path from the shared roots (or a module global of the target's code) that
+    keeps it alive, when one was found.
     """
 
     alive: Mapping[str, tuple[str, ...]]
@@ -296,6 +297,9 @@ class RetentionRecord:
     reachable: Mapping[str, str] = field(default_factory=dict)
     checked: bool = True
     note: str = ""
+    #: Tokens found by walking the module-level globals of the target's code (module caches,
+    #: logs, mutable default arguments), paths starting with the module's name.
+    module_values: tuple[FoundValue, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
+import types
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -33,6 +35,8 @@ from harness.walk import Walker, WalkResult, shared_between
 __all__ = ["Observer", "ObserverStatistics"]
 
 _WALK_ON = frozenset({"tool_executing"})
+#: Top-level packages whose module globals are never the target's state.
+_NOT_TARGET = frozenset({"harness", "builtins", "__main__", "_pytest", "pytest", "pluggy"})
 _CONTAINERS = (dict, list, tuple)
 
 
@@ -109,6 +113,8 @@ class Observer:
         # Root objects seen in walks, by owner, held weakly: id -> (owner, path, ref).
         self._watched: dict[int, tuple[str, str, _Ref]] = {}
         self._unweakable: set[str] = set()
+        # Modules of the classes of the roots met, then of the shared roots: the target's code.
+        self._root_modules: set[str] = {type(obj).__module__ for obj in self._shared.values()}
 
     # ------------------------------------------------------------------ lifecycle
     def session_opened(self, session_id: str, user_id: str, session: Any) -> None:
@@ -209,27 +215,58 @@ class Observer:
             alive.setdefault(owner, []).append(path)
             survivors[id(obj)] = f"{owner}:{path}"
             del obj
+        module_roots = self._module_globals()
         reachable: dict[str, str] = {}
         if survivors:
             objects = [ref() for _, _, ref in self._watched.values()]
             found = self._shared_walker().find_paths(
-                self._shared, [o for o in objects if o is not None]
+                {**self._shared, **module_roots}, [o for o in objects if o is not None]
             )
             del objects
             for ident, shared_path in found.items():
                 if ident in survivors:
                     reachable[survivors[ident]] = shared_path
         shared_walk = self._shared_walker().walk(self._shared)
+        # Module-level state is shared by every user whether or not it was declared: a cache or
+        # a log at module level that still holds user data after close is retention too. The
+        # shared roots are boundaries here: what they hold was reported just above.
+        module_walk = Walker(
+            self.index, boundaries=self._shared.values(), opaque=self._opaque
+        ).walk(module_roots)
+        del module_roots
         note = ""
         if self._unweakable:
             note = "not weak-referenceable, not checked: " + ", ".join(sorted(self._unweakable))
         return RetentionRecord(
             alive={owner: tuple(paths) for owner, paths in alive.items()},
             shared_values=shared_walk.values,
+            module_values=module_walk.values,
             reachable=reachable,
             checked=True,
             note=note,
         )
+
+    def _module_globals(self) -> dict[str, object]:
+        """The module-level state of the target's code, as walk roots named ``module.name``.
+
+        The target's code is every loaded module of the packages that define the classes of
+        the roots the walks met (``backend.engine`` -> every ``backend.*`` module), less the
+        standard library and the harness. Of each, the globals that can hold state: not
+        modules, classes or dunder names.
+        """
+        packages = {name.rpartition(".")[0] or name for name in self._root_modules}
+        roots: dict[str, object] = {}
+        for module_name, module in sorted(sys.modules.items()):
+            top = module_name.partition(".")[0]
+            if module is None or top in _NOT_TARGET or top in sys.stdlib_module_names:
+                continue
+            if not any(module_name == p or module_name.startswith(p + ".") for p in packages):
+                continue
+            for name, value in list(vars(module).items()):
+                if name.startswith("__") or isinstance(value, (type, types.ModuleType)):
+                    continue
+                roots[f"{module_name}.{name}"] = value
+        return roots
 
     # ------------------------------------------------------------------ internals
     def _shared_walker(self) -> Walker:
@@ -252,6 +289,7 @@ class Observer:
         ident = id(obj)
         if ident in self._watched or obj is None or isinstance(obj, (str, int, float, bool)):
             return
+        self._root_modules.add(type(obj).__module__)
         try:
             ref = _Ref(obj, self._forget)
         except TypeError:

@@ -3,8 +3,12 @@
 The harness's eyes on a target in the same process. A :class:`Walker` starts from named roots
 (``engine``, ``context``, ``agents``...) and follows instance attributes (``__dict__``),
 ``__slots__`` over the MRO, containers (dict keys and values, list, tuple, set, frozenset,
-deque, the mapping inside a ``MappingProxyType``), a bound method's ``__self__`` and the
-class-level attributes of the classes it meets (a class-level dict is shared by every instance).
+deque, the mapping inside a ``MappingProxyType``, read-only: seen through the view it does not
+count as shared), a bound method's ``__self__``, a plain function's closure cells and default
+arguments (a memo closed over by a callback is state like any dict), and the class-level
+attributes of the classes it meets (a class-level dict is shared by every instance). Bytes,
+bytearrays and arrays are scanned like strings (decoded as Latin-1); a bytearray, an array or an
+unhashable C object counts as mutable even where the walk cannot read inside it.
 It stops at boundaries (the target's shared roots) and skips modules, functions, types,
 immutable scalars, weak references and opaque infrastructure (event loops, futures and tasks,
 coroutines, generators, frames, locks, logging objects, and whatever the caller lists).
@@ -12,7 +16,8 @@ coroutines, generators, frames, locks, logging objects, and whatever the caller 
 Strings are not followed but scanned: every string met (values and dict keys) that carries a
 harness token is recorded as a :class:`~harness.model.FoundValue` with its path, written like
 code from the root name: ``engine.execution_registry._runs["run_ab12..."].request.message``,
-``engine.tools[2]``, ``{set item 0}``, ``x{key 3}`` (the fourth key of dict ``x``) and
+``engine.tools[2]``, ``{set item 0}``, ``x{key 3}`` (the fourth key of dict ``x``),
+``engine.memo{closure seen}`` (a closure cell), ``f{default cache}`` (a default argument) and
 ``ScriptedAgent._instances`` for class-level attributes.
 
 The walk is breadth first (the first path to an object is a shortest one) and deterministic:
@@ -25,6 +30,7 @@ between the walks), or pass a ``keep_alive`` dict that pins the objects in betwe
 
 from __future__ import annotations
 
+import array
 import gc
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Mapping
@@ -34,7 +40,9 @@ from harness._walk_paths import MAX_VALUE_CHARS, found_values, key_text, stable_
 from harness._walk_plans import (
     _CLASS_NAMES,
     _PLANS,
+    CONTAINER_BUFFER,
     CONTAINER_CONTEXT,
+    CONTAINER_FUNCTION,
     CONTAINER_MAPPING,
     CONTAINER_METHOD,
     CONTAINER_PROXY,
@@ -52,15 +60,21 @@ from harness.model import FoundObject, FoundValue
 from harness.tokens import TokenIndex
 
 __all__ = [
+    "MAX_BUFFER_BYTES",
     "MAX_VALUE_CHARS",
     "WalkResult",
     "Walker",
+    "buffer_text",
+    "function_state",
     "shared_between",
 ]
 
 _MEMO_LIMIT = 200_000  # strings remembered per walker (scan verdicts), cleared past this
 _MEMO_MAX_LEN = 512  # longer strings are scanned every time, never remembered
 _LEAVES = frozenset({int, float, bool, type(None)})
+
+#: Bytes of a buffer (bytes, bytearray, array) scanned for tokens; the rest is not read.
+MAX_BUFFER_BYTES = 256 * 1024
 _ID_KINDS = frozenset({"user_id", "thread_id", "run_id", "canary"})  # fixed-shape tokens
 _NOBODY = object()  # compared with string signatures: equal to none
 #: What the walker remembers of a string: False (no token) or (sole owner or None, run ids).
@@ -301,6 +315,16 @@ class Walker:
                 obj, path, depth, plan = queue.popleft()
                 child = depth + 1
                 container = plan.container
+                if container == CONTAINER_PROXY:
+                    # A read-only view: walk what it shows, but the mapping behind it was not
+                    # handed out for writing, so it is not counted as shared through the view
+                    # (a writable path to it, if any, still counts).
+                    inner = gc.get_referents(obj)
+                    if len(inner) == 1 and isinstance(inner[0], dict):
+                        obj, container = inner[0], CONTAINER_MAPPING
+                    else:
+                        for item in inner:
+                            offer(item, path, depth)
                 if container == CONTAINER_MAPPING:
                     for position, (key, value) in enumerate(list(dict.items(obj))):
                         key_type = type(key)
@@ -341,14 +365,21 @@ class Walker:
                 elif container == CONTAINER_SET:
                     for position, item in enumerate(sorted(list(obj), key=stable_key)):
                         offer(item, f"{path}{{set item {position}}}", child)
-                elif container == CONTAINER_PROXY:
-                    for inner in gc.get_referents(obj):
-                        offer(inner, path, depth)
                 elif container == CONTAINER_METHOD:
                     offer(getattr(obj, "__self__", None), f"{path}.__self__", child)
                 elif container == CONTAINER_CONTEXT:
                     for variable, value in list(obj.items()):
                         offer(value, f"{path}[{variable.name!r}]", child)
+                elif container == CONTAINER_FUNCTION:
+                    for name, value in function_state(obj):
+                        if type(value) not in _LEAVES:
+                            offer(value, f"{path}{{{name}}}", child)
+                elif container == CONTAINER_BUFFER:
+                    text = buffer_text(obj)
+                    hit = classify(text) if text else False
+                    if hit and (hit[0] != me or (hit[1] and wanted(hit))):
+                        values.extend(found_values(index, path, text))
+                    continue  # nothing else to read in a buffer
                 if plan.has_dict:
                     try:
                         attributes = object.__getattribute__(obj, "__dict__")
@@ -424,6 +455,41 @@ class Walker:
                 gc.enable()
         result = WalkResult(tuple(values), mutable, count, truncated)
         return result, found
+
+
+def function_state(function: Any) -> list[tuple[str, object]]:
+    """``(label, value)`` for the state a plain function carries: closure cells, then defaults.
+
+    Labels name the variable: ``closure seen``, ``default cache``, ``kwdefault limit``. The
+    function's globals and code are not state of one user and are never followed.
+    """
+    code = function.__code__
+    state: list[tuple[str, object]] = []
+    for name, cell in zip(code.co_freevars, function.__closure__ or (), strict=False):
+        try:
+            state.append((f"closure {name}", cell.cell_contents))
+        except ValueError:  # an empty cell: the variable is not bound yet
+            continue
+    defaults = function.__defaults__ or ()
+    if defaults:
+        names = code.co_varnames[code.co_argcount - len(defaults) : code.co_argcount]
+        state.extend((f"default {n}", v) for n, v in zip(names, defaults, strict=False))
+    for name, value in (function.__kwdefaults__ or {}).items():
+        state.append((f"kwdefault {name}", value))
+    return state
+
+
+def buffer_text(buffer: Any) -> str:
+    """The first :data:`MAX_BUFFER_BYTES` of a bytes-like object as text, for the token scan.
+
+    Latin-1 maps every byte to one character, so an ASCII token encoded in UTF-8 (or any
+    ASCII-compatible encoding) reads back as itself; a unicode ``array`` is read as text.
+    """
+    if isinstance(buffer, array.array):
+        if buffer.typecode in ("u", "w"):
+            return buffer[:MAX_BUFFER_BYTES].tounicode()
+        buffer = buffer.tobytes()
+    return bytes(buffer[:MAX_BUFFER_BYTES]).decode("latin-1")
 
 
 def shared_between(

@@ -7,7 +7,9 @@ exposes no objects), yields nothing: the runner says so in its notes.
 - every owner with root paths still alive is one finding, with the path from the shared roots
   that keeps each one alive when the walker found it;
 - every token of a user found by walking the shared roots is user data kept by shared
-  infrastructure: one finding per owner.
+  infrastructure: one finding per owner;
+- likewise every token found in the module-level globals of the target's code (a module cache,
+  a log list, a mutable default argument): state every user shares, declared or not.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     agg = FindingAggregator()
     for owner, paths in sorted(record.alive.items()):
         for path in paths:
-            keeper = record.reachable.get(path)
+            # Keyed "owner:path" (two users' roots can share a path such as "engine").
+            keeper = record.reachable.get(f"{owner}:{path}") or record.reachable.get(path)
             kept = f" (kept alive by {keeper})" if keeper else ""
             agg.add(
                 KIND,
@@ -66,6 +69,20 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 headline=f"data of {owner} is reachable from the shared roots after close",
                 plural=f"{{n}} values of {owner} are reachable from the shared roots after close",
                 expected=f"no data of {owner} in shared infrastructure",
+                actual=f"{found.path} = {token}",
+            )
+    for found in record.module_values:
+        for token, owner in index.scan(found.value):
+            agg.add(
+                KIND,
+                (owner,),
+                "module values",
+                f"module global {found.path} = {index.kind(token) or 'token'} {token!r} of {owner}",
+                step=step,
+                key=(found.path, token),
+                headline=f"data of {owner} is kept in module-level state after close",
+                plural=f"{{n}} values of {owner} are kept in module-level state after close",
+                expected=f"no data of {owner} in module globals (caches, logs, default arguments)",
                 actual=f"{found.path} = {token}",
             )
     return agg.findings()

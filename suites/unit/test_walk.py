@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import array
 import asyncio
 import collections
 import enum
@@ -57,7 +58,15 @@ class Box:
 
 
 def test_public_names() -> None:
-    assert walk.__all__ == ["MAX_VALUE_CHARS", "WalkResult", "Walker", "shared_between"]
+    assert walk.__all__ == [
+        "MAX_BUFFER_BYTES",
+        "MAX_VALUE_CHARS",
+        "WalkResult",
+        "Walker",
+        "buffer_text",
+        "function_state",
+        "shared_between",
+    ]
 
 
 # --------------------------------------------------------------------------- following rules
@@ -99,12 +108,29 @@ def test_slots_across_the_mro_including_private_names(index: TokenIndex) -> None
     assert list(result.mutable.values()) == [("obj", "Child")]
 
 
-def test_mappingproxy_reaches_the_wrapped_dict(index: TokenIndex) -> None:
+def test_mappingproxy_reaches_the_wrapped_dict_read_only(index: TokenIndex) -> None:
     inner = {"owner": B_ID}
     proxy = types.MappingProxyType(inner)
     result = Walker(index).walk({"meta": Box(view=proxy)})
     assert paths(result) == [('meta.view["owner"]', B_ID)]
-    assert result.mutable[id(inner)] == ("meta.view", "dict")
+    # Seen through a read-only view, the dict was not handed out for writing...
+    assert id(inner) not in result.mutable
+    # ...but a writable path to it still counts.
+    both = Walker(index).walk({"meta": Box(view=proxy, raw=inner)})
+    assert both.mutable[id(inner)] == ("meta.raw", "dict")
+
+
+def test_a_read_only_view_shared_by_two_users_is_not_shared_state(index: TokenIndex) -> None:
+    table = types.MappingProxyType({"echo": ["name", "params"]})
+    walker = Walker(index)
+    keep: dict[int, object] = {}
+    results = {
+        A_ID: walker.walk({"engine": Box(tools=table)}, keep_alive=keep),
+        B_ID: walker.walk({"engine": Box(tools=table)}, keep_alive=keep),
+    }
+    shared = shared_between(results, keep_alive=keep)
+    # The list inside is writable by whoever holds it, view or not: that one is shared.
+    assert [found.paths[A_ID] for found in shared] == ['engine.tools["echo"]']
 
 
 def test_bound_method_self_is_followed(index: TokenIndex) -> None:
@@ -113,7 +139,86 @@ def test_bound_method_self_is_followed(index: TokenIndex) -> None:
     assert paths(result) == [("cb.__self__.secret", A_CANARY)]
 
 
-def test_modules_functions_types_and_weakrefs_are_skipped(index: TokenIndex) -> None:
+def test_closure_cells_and_default_arguments_are_followed(index: TokenIndex) -> None:
+    def make_memo() -> Any:
+        seen: dict[str, str] = {}
+
+        def remember(run_id: str, text: str) -> None:
+            seen[run_id] = text
+
+        return remember, seen
+
+    remember, seen = make_memo()
+    remember(B_RUN, B_CANARY)
+
+    def note(text: str, _log: list[str] = [B_CANARY], *, last: str = A_CANARY) -> None:  # noqa: B006
+        return None
+
+    wrapped = functools.partial(note)  # a partial's func is followed as before
+    result = Walker(index).walk({"engine": Box(memo=remember, note=wrapped)})
+    assert paths(result) == [
+        ("engine.memo{closure seen}{key 0}", B_RUN),
+        ('engine.memo{closure seen}["run_bbbbbbbbbbbb"]', B_CANARY),
+        ("engine.note.func{kwdefault last}", A_CANARY),  # breadth first: before the list's
+        ("engine.note.func{default _log}[0]", B_CANARY),
+    ]
+    assert result.mutable[id(seen)] == ("engine.memo{closure seen}", "dict")
+
+
+def test_a_memo_shared_through_a_closure_is_shared_state(index: TokenIndex) -> None:
+    def make_memo() -> Any:
+        seen: dict[str, str] = {}
+        return lambda run_id, text: seen.__setitem__(run_id, text)
+
+    memo = make_memo()
+    walker = Walker(index)
+    keep: dict[int, object] = {}
+    results = {
+        A_ID: walker.walk({"runner": Box(memo=memo)}, keep_alive=keep),
+        B_ID: walker.walk({"runner": Box(memo=memo)}, keep_alive=keep),
+    }
+    (found,) = shared_between(results, keep_alive=keep)
+    assert found.type_name == "dict"
+    assert found.paths == {A_ID: "runner.memo{closure seen}", B_ID: "runner.memo{closure seen}"}
+
+
+def test_a_functions_globals_and_code_are_not_followed(index: TokenIndex) -> None:
+    def reads_a_constant() -> str:
+        return B_CANARY  # in the code's constants: the function's text, not its state
+
+    graph = Box(function=reads_a_constant, module_function=make_user)
+    assert paths(Walker(index).walk({"g": graph})) == []
+
+
+def test_bytes_buffers_and_arrays_are_scanned(index: TokenIndex) -> None:
+    encoded = f"message of {B_CANARY}".encode()
+    frame = bytearray(b"prefix " + B_RUN.encode())
+    numbers = array.array("b", A_CANARY.encode())
+    text = array.array("u", B_ID)
+    result = Walker(index).walk({"g": Box(raw=encoded, frame=frame, numbers=numbers, text=text)})
+    assert paths(result) == [
+        ("g.raw", f"message of {B_CANARY}"),
+        ("g.frame", f"prefix {B_RUN}"),
+        ("g.numbers", A_CANARY),
+        ("g.text", B_ID),
+    ]
+    # A bytearray and an array can be written to: they count as mutable; bytes do not.
+    assert result.mutable[id(frame)] == ("g.frame", "bytearray")
+    assert result.mutable[id(numbers)] == ("g.numbers", "array")
+    assert id(encoded) not in result.mutable
+
+
+def test_an_unhashable_object_with_nothing_to_read_is_still_mutable(index: TokenIndex) -> None:
+    class Table:  # stands for a C object such as an ndarray: no __dict__, unhashable
+        __slots__ = ()
+        __hash__ = None  # type: ignore[assignment]
+
+    table = Table()
+    result = Walker(index).walk({"engine": Box(table=table)})
+    assert result.mutable[id(table)] == ("engine.table", "Table")
+
+
+def test_modules_types_and_weakrefs_are_skipped(index: TokenIndex) -> None:
     def closure() -> str:
         return B_CANARY
 
@@ -134,7 +239,7 @@ def test_modules_functions_types_and_weakrefs_are_skipped(index: TokenIndex) -> 
         kind=Holder,  # ...but a type met as a value is not entered
         ref=weakref.ref(referent),
         proxy=weakref.proxy(referent),
-        numbers=(1, 2.0, None, True, b"cnry_bbbbbbbbbbbbbbbb"),
+        numbers=(1, 2.0, None, True, b"no token here"),
     )
     assert paths(Walker(index).walk({"g": graph})) == []
     assert paths(Walker(index).walk({"h": Holder()})) == [("Holder.token", A_CANARY)]

@@ -51,6 +51,7 @@ BUGS: frozenset[str] = frozenset(
         "reply-to-last",  # the hub replies to the connection that spoke last
         "null-notifier",  # the runner forgets to pass the tool notifier (defaults to None)
         "closure-memo",  # runners share a dict through a closure
+        "default-arg",  # runners share a function whose mutable default argument is the memo
         "class-default",  # Outbox.sent is a class-level list
         "dataclass-default",  # a dataclass field defaults to one shared object
         "never-forget",  # the pipeline keeps every runner it made
@@ -102,6 +103,8 @@ def reset_module_state() -> None:
     """Forget every module-level cache (test hygiene between runs of one process)."""
     _RESULT_CACHE.clear()
     _RUNNER_LOG.clear()
+    (_seen,) = _note_with_default.__defaults__ or ({},)
+    _seen.clear()
     _cached_answer.cache_clear()
     CURRENT_REQUEST.__init__()  # type: ignore[misc]
 
@@ -308,6 +311,11 @@ class ToolBox:
             }
         )
 
+    @property
+    def catalog(self) -> Mapping[str, ToolFn]:
+        """The tool table, read-only."""
+        return self._tools
+
     def _acting(self) -> Workspace:
         if "current-request" in self._bugs:
             slot = CURRENT_REQUEST
@@ -376,6 +384,11 @@ def _append_line(lines: list[str], run_id: str, text: str) -> None:
     lines.append(f"{run_id} {text}")
 
 
+def _note_with_default(run_id: str, text: str, _seen: dict[str, str] = {}) -> None:  # noqa: B006
+    """Remembers every message "for this runner" in a default argument: one dict for all."""
+    _seen[run_id] = text
+
+
 def _closure_memo() -> Callable[[str, str], None]:
     seen: dict[str, str] = {}
 
@@ -424,13 +437,12 @@ def _write_array(h: object, run_id: str, text: str) -> None:
     h.frombytes(f"{run_id} {text}".encode())  # type: ignore[attr-defined]
 
 
-_KEEP: list[_Remember] = []
-
-
 def _write_weak(h: object, run_id: str, text: str) -> None:
     note = _Remember(f"{run_id} {text}")
-    _KEEP.append(note)
-    del _KEEP[:-64]
+    # The holder pins its own values (a module-level pin list would be retention of its own).
+    pinned: list[_Remember] = vars(h).setdefault("pinned", [])
+    pinned.append(note)
+    del pinned[:-64]
     h[run_id] = note  # type: ignore[index]
 
 
@@ -459,6 +471,11 @@ SCRATCH_KINDS: Mapping[str, tuple[Callable[[], object], Writer]] = types.Mapping
 class Runner:
     """Runs one turn's plan for one user."""
 
+    #: A class-level lookup table, read-only: shared by every runner, and harmless.
+    STEP_KINDS: Mapping[str, str] = types.MappingProxyType(
+        {"Think": "agent_thinking", "CallTool": "tool_executing", "Fail": "agent_error"}
+    )
+
     def __init__(
         self,
         workspace: Workspace,
@@ -474,6 +491,7 @@ class Runner:
         self.workspace = workspace
         self.outbox = outbox
         self.toolbox = toolbox
+        self.tools = toolbox.catalog  # a read-only view of the shared table: harmless
         self.profile = profile
         self.scratch = scratch
         self.memo = memo
@@ -585,13 +603,20 @@ class Pipeline:
             profile=self.profile_for(user_id, email),
             scratch=scratch,
             write=write,
-            memo=self._memo if "closure-memo" in self._bugs else _closure_memo(),
+            memo=self._memo_for_runner(),
         )
         if "never-forget" in self._bugs:
             self._made.append(runner)
         if "module-registry" in self._bugs:
             _RUNNER_LOG.append(runner)
         return runner
+
+    def _memo_for_runner(self) -> Callable[[str, str], None]:
+        if "closure-memo" in self._bugs:
+            return self._memo
+        if "default-arg" in self._bugs:
+            return _note_with_default
+        return _closure_memo()
 
     async def execute(self, runner: Runner, message: str, plan: tuple[Any, ...]) -> dict[str, Any]:
         if "shared-context" in self._bugs:

@@ -39,6 +39,8 @@ SEEN_SCRATCH_KINDS = (
     "bound-method",
     "bytearray",
     "weakvaluedict",
+    "closure",
+    "array",
 )
 
 
@@ -107,6 +109,9 @@ def test_a_tool_result_cache_keyed_by_params_leaks_foreign_data() -> None:
     text = _evidence(found)
     assert "['ranked_for']" in text and "user_id" in text
     assert all(len(f.users) == 2 and f.users[0] != f.users[1] for f in found)
+    # The cache is module-level state nobody declared: after close it still holds user data.
+    kept = _evidence(_of(result, "retention"))
+    assert "module global suites.integration.alien.backends._RESULT_CACHE" in kept
 
 
 def test_an_lru_cached_answer_that_reads_the_ambient_user_leaks_foreign_data() -> None:
@@ -207,15 +212,37 @@ def test_a_pipeline_that_keeps_every_runner_retains_user_data() -> None:
     result = _run(AlienTarget(["never-forget"]), "burst")
     text = _evidence(_of(result, "retention"))
     assert "pipeline._made[" in text
-    assert "still alive after close" in text
+    assert "still alive after close (kept alive by pipeline._made[" in text
 
 
 def test_a_module_level_runner_log_keeps_roots_alive() -> None:
-    # Held from a module global the walks never enter: the weak references still say "alive".
+    # Held from a module global: the weak references say "alive", the module walk says by what.
     result = _run(AlienTarget(["module-registry"]), "burst")
     found = _of(result, "retention")
-    assert "engine[" in _evidence(found) and "still alive after close" in _evidence(found)
+    text = _evidence(found)
+    assert (
+        "still alive after close (kept alive by suites.integration.alien.backends._RUNNER_LOG["
+        in text
+    )
     assert len({f.users[0] for f in found}) == 8
+
+
+def test_a_memo_shared_through_a_closure_is_shared_state() -> None:
+    # Every runner gets the pipeline's closure; the dict it closes over collects every message.
+    result = _run(AlienTarget(["closure-memo"]), "burst")
+    assert ".memo{closure seen}" in _evidence(_of(result, "shared-state"))
+    assert ".memo{closure seen}" in _evidence(_of(result, "foreign-data"))
+    assert "pipeline._memo{closure seen}" in _evidence(_of(result, "retention"))
+
+
+def test_a_mutable_default_argument_is_shared_state_and_retention() -> None:
+    # def note(run_id, text, _seen={}): one dict for every runner, kept by the module forever.
+    result = _run(AlienTarget(["default-arg"]), "burst")
+    assert ".memo{default _seen}" in _evidence(_of(result, "shared-state"))
+    kept = _evidence(_of(result, "retention"))
+    assert (
+        "module global suites.integration.alien.backends._note_with_default{default _seen}" in kept
+    )
 
 
 def test_a_check_then_await_limit_is_breached_by_a_burst() -> None:

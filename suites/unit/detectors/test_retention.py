@@ -18,7 +18,7 @@ def test_alive_roots_after_close_with_the_path_that_keeps_them() -> None:
     record = RetentionRecord(
         alive={user_a.user_id: ("engine", "emitter")},
         shared_values=(),
-        reachable={"engine": 'registry._engines["k"]'},
+        reachable={f"{user_a.user_id}:engine": 'registry._engines["k"]'},
     )
     (finding,) = _findings(b, b.build(retention=record))
     assert finding.kind == "retention"
