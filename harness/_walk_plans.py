@@ -44,9 +44,12 @@ __all__ = [
     "CONTAINER_SET",
     "SCAN",
     "SKIP",
+    "MAX_BUFFER_BYTES",
     "TypePlan",
+    "buffer_text",
     "class_attribute_names",
     "display_name",
+    "function_state",
     "plan_for",
 ]
 
@@ -59,6 +62,9 @@ CONTAINER_METHOD = 5  # bound methods: __self__
 CONTAINER_CONTEXT = 6  # contextvars.Context: values by variable
 CONTAINER_FUNCTION = 7  # plain functions met as values: closure cells and default arguments
 CONTAINER_BUFFER = 8  # bytes, bytearray, array.array: contents scanned as text, never walked
+
+#: Bytes of a buffer (bytes, bytearray, array) scanned for tokens; the rest is not read.
+MAX_BUFFER_BYTES = 256 * 1024
 
 #: Immutable values: never followed, never reported.
 _SCALARS: tuple[type, ...] = (
@@ -313,3 +319,38 @@ def class_attribute_names(cls: type) -> tuple[str, ...]:
     result = tuple(names)
     _CLASS_NAMES[cls] = (len(namespace), result)
     return result
+
+
+def function_state(function: Any) -> list[tuple[str, object]]:
+    """``(label, value)`` for the state a plain function carries: closure cells, then defaults.
+
+    Labels name the variable: ``closure seen``, ``default cache``, ``kwdefault limit``. The
+    function's globals and code are not state of one user and are never followed.
+    """
+    code = function.__code__
+    state: list[tuple[str, object]] = []
+    for name, cell in zip(code.co_freevars, function.__closure__ or (), strict=False):
+        try:
+            state.append((f"closure {name}", cell.cell_contents))
+        except ValueError:  # an empty cell: the variable is not bound yet
+            continue
+    defaults = function.__defaults__ or ()
+    if defaults:
+        names = code.co_varnames[code.co_argcount - len(defaults) : code.co_argcount]
+        state.extend((f"default {n}", v) for n, v in zip(names, defaults, strict=False))
+    for name, value in (function.__kwdefaults__ or {}).items():
+        state.append((f"kwdefault {name}", value))
+    return state
+
+
+def buffer_text(buffer: Any) -> str:
+    """The first :data:`MAX_BUFFER_BYTES` of a bytes-like object as text, for the token scan.
+
+    Latin-1 maps every byte to one character, so an ASCII token encoded in UTF-8 (or any
+    ASCII-compatible encoding) reads back as itself; a unicode ``array`` is read as text.
+    """
+    if isinstance(buffer, array.array):
+        if buffer.typecode in ("u", "w"):
+            return buffer[:MAX_BUFFER_BYTES].tounicode()
+        buffer = buffer.tobytes()
+    return bytes(buffer[:MAX_BUFFER_BYTES]).decode("latin-1")

@@ -30,7 +30,6 @@ between the walks), or pass a ``keep_alive`` dict that pins the objects in betwe
 
 from __future__ import annotations
 
-import array
 import gc
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Mapping
@@ -48,15 +47,19 @@ from harness._walk_plans import (
     CONTAINER_PROXY,
     CONTAINER_SEQUENCE,
     CONTAINER_SET,
+    MAX_BUFFER_BYTES,
     SCAN,
     SKIP,
     TypePlan,
+    buffer_text,
     class_attribute_names,
     display_name,
+    function_state,
     plan_for,
 )
+from harness._walk_shared import shared_between
 from harness.errors import UsageError
-from harness.model import FoundObject, FoundValue
+from harness.model import FoundValue
 from harness.tokens import TokenIndex
 
 __all__ = [
@@ -72,9 +75,6 @@ __all__ = [
 _MEMO_LIMIT = 200_000  # strings remembered per walker (scan verdicts), cleared past this
 _MEMO_MAX_LEN = 512  # longer strings are scanned every time, never remembered
 _LEAVES = frozenset({int, float, bool, type(None)})
-
-#: Bytes of a buffer (bytes, bytearray, array) scanned for tokens; the rest is not read.
-MAX_BUFFER_BYTES = 256 * 1024
 _ID_KINDS = frozenset({"user_id", "thread_id", "run_id", "canary"})  # fixed-shape tokens
 _NOBODY = object()  # compared with string signatures: equal to none
 #: What the walker remembers of a string: False (no token) or (sole owner or None, run ids).
@@ -455,82 +455,3 @@ class Walker:
                 gc.enable()
         result = WalkResult(tuple(values), mutable, count, truncated)
         return result, found
-
-
-def function_state(function: Any) -> list[tuple[str, object]]:
-    """``(label, value)`` for the state a plain function carries: closure cells, then defaults.
-
-    Labels name the variable: ``closure seen``, ``default cache``, ``kwdefault limit``. The
-    function's globals and code are not state of one user and are never followed.
-    """
-    code = function.__code__
-    state: list[tuple[str, object]] = []
-    for name, cell in zip(code.co_freevars, function.__closure__ or (), strict=False):
-        try:
-            state.append((f"closure {name}", cell.cell_contents))
-        except ValueError:  # an empty cell: the variable is not bound yet
-            continue
-    defaults = function.__defaults__ or ()
-    if defaults:
-        names = code.co_varnames[code.co_argcount - len(defaults) : code.co_argcount]
-        state.extend((f"default {n}", v) for n, v in zip(names, defaults, strict=False))
-    for name, value in (function.__kwdefaults__ or {}).items():
-        state.append((f"kwdefault {name}", value))
-    return state
-
-
-def buffer_text(buffer: Any) -> str:
-    """The first :data:`MAX_BUFFER_BYTES` of a bytes-like object as text, for the token scan.
-
-    Latin-1 maps every byte to one character, so an ASCII token encoded in UTF-8 (or any
-    ASCII-compatible encoding) reads back as itself; a unicode ``array`` is read as text.
-    """
-    if isinstance(buffer, array.array):
-        if buffer.typecode in ("u", "w"):
-            return buffer[:MAX_BUFFER_BYTES].tounicode()
-        buffer = buffer.tobytes()
-    return bytes(buffer[:MAX_BUFFER_BYTES]).decode("latin-1")
-
-
-def shared_between(
-    results: Mapping[str, WalkResult], *, keep_alive: Mapping[int, object] | None = None
-) -> tuple[FoundObject, ...]:
-    """Mutable objects met by the walks of two or more owners, as FoundObjects.
-
-    ``results`` maps owner (user id) to its walk, all taken at ONE checkpoint (one instant, no
-    ``await`` in between), so that equal ids mean the same object. When ``keep_alive`` is given
-    (the dict filled by :meth:`Walker.walk`), ids it does not pin are not trusted and ignored.
-
-    Identities are numbered from 1 in the order of (first owner in mapping order, its path);
-    ``paths`` maps each owner to its path, in mapping order. Ordered by identity.
-    """
-    owners = list(results)
-    walks = list(results.values())
-    first: dict[int, int] = {}  # id -> position of the first owner that met it
-    holders: dict[int, list[int]] = {}  # shared ids only -> owner positions
-    setdefault = first.setdefault
-    for position, result in enumerate(walks):
-        met: Iterable[int] = result.mutable
-        if keep_alive is not None:
-            met = result.mutable.keys() & keep_alive.keys()
-        for ident in met:  # one pass: first owner of each id, later owners only when shared
-            earlier = setdefault(ident, position)
-            if earlier != position:
-                seen_by = holders.get(ident)
-                if seen_by is None:
-                    holders[ident] = [earlier, position]
-                elif seen_by[-1] != position:
-                    seen_by.append(position)
-
-    def order(ident: int) -> tuple[int, str]:
-        position = first[ident]
-        return (position, walks[position].mutable[ident][0])
-
-    shared = sorted(holders, key=order)
-    found: list[FoundObject] = []
-    for number, ident in enumerate(shared, start=1):
-        position = first[ident]
-        paths = {owners[p]: walks[p].mutable[ident][0] for p in holders[ident]}
-        type_name = walks[position].mutable[ident][1]
-        found.append(FoundObject(identity=number, type_name=type_name, paths=paths))
-    return tuple(found)

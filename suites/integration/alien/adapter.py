@@ -9,7 +9,6 @@ from typing import Any
 from harness.model import Event, SimUser, Turn, TurnOutcome
 from suites.integration.alien.backends import (
     BUGS,
-    SCRATCH_KINDS,
     Hub,
     Link,
     Pipeline,
@@ -17,6 +16,7 @@ from suites.integration.alien.backends import (
     Runner,
     reset_module_state,
 )
+from suites.integration.alien.scratch import SCRATCH_KINDS
 
 __all__ = ["AlienTab", "AlienTarget"]
 

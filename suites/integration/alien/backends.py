@@ -15,21 +15,24 @@ zoo of shared containers). Nothing here imports ``backend`` or the harness.
 
 from __future__ import annotations
 
-import array
 import asyncio
-import collections
 import contextvars
 import dataclasses
 import functools
 import hashlib
 import types
-import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from suites.integration.alien.scratch import (
+    SCRATCH_KINDS,
+    Writer,
+    closure_memo,
+    note_with_default,
+)
+
 __all__ = [
     "BUGS",
-    "SCRATCH_KINDS",
     "Hub",
     "Link",
     "Outbox",
@@ -103,7 +106,7 @@ def reset_module_state() -> None:
     """Forget every module-level cache (test hygiene between runs of one process)."""
     _RESULT_CACHE.clear()
     _RUNNER_LOG.clear()
-    (_seen,) = _note_with_default.__defaults__ or ({},)
+    (_seen,) = note_with_default.__defaults__ or ({},)
     _seen.clear()
     _cached_answer.cache_clear()
     CURRENT_REQUEST.__init__()  # type: ignore[misc]
@@ -357,114 +360,6 @@ class ToolBox:
         return {"name": name, "params": dict(params), "result": result, "error": error}
 
 
-# ----------------------------------------------------------------------------- shared scratch zoo
-
-
-class RecentRuns(collections.OrderedDict[str, str]):
-    """An LRU of recent runs (an OrderedDict subclass)."""
-
-
-class Tally:
-    """A ``__slots__``-only holder of the last thing written."""
-
-    __slots__ = ("last",)
-
-    def __init__(self) -> None:
-        self.last: tuple[str, str] = ("", "")
-
-
-class _Remember:
-    """Anything weak-referenceable, for the WeakValueDictionary holder."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-
-def _append_line(lines: list[str], run_id: str, text: str) -> None:
-    lines.append(f"{run_id} {text}")
-
-
-def _note_with_default(run_id: str, text: str, _seen: dict[str, str] = {}) -> None:  # noqa: B006
-    """Remembers every message "for this runner" in a default argument: one dict for all."""
-    _seen[run_id] = text
-
-
-def _closure_memo() -> Callable[[str, str], None]:
-    seen: dict[str, str] = {}
-
-    def remember(run_id: str, text: str) -> None:
-        seen[run_id] = text
-
-    return remember
-
-
-Writer = Callable[[object, str, str], None]
-
-
-def _write_defaultdict(h: object, run_id: str, text: str) -> None:
-    h[run_id].append(text)  # type: ignore[index]
-
-
-def _write_mapping(h: object, run_id: str, text: str) -> None:
-    h[run_id] = text  # type: ignore[index]
-
-
-def _write_deque(h: object, run_id: str, text: str) -> None:
-    h.append(f"{run_id} {text}")  # type: ignore[attr-defined]
-
-
-def _write_slots(h: object, run_id: str, text: str) -> None:
-    h.last = (run_id, text)  # type: ignore[attr-defined]
-
-
-def _write_namespace(h: object, run_id: str, text: str) -> None:
-    setattr(h, "last", f"{run_id} {text}")  # noqa: B010
-
-
-def _write_call(h: object, run_id: str, text: str) -> None:
-    h(run_id, text)  # type: ignore[operator]
-
-
-def _write_append_call(h: object, run_id: str, text: str) -> None:
-    h(f"{run_id} {text}")  # type: ignore[operator]
-
-
-def _write_bytes(h: object, run_id: str, text: str) -> None:
-    h.extend(f"{run_id} {text}".encode())  # type: ignore[attr-defined]
-
-
-def _write_array(h: object, run_id: str, text: str) -> None:
-    h.frombytes(f"{run_id} {text}".encode())  # type: ignore[attr-defined]
-
-
-def _write_weak(h: object, run_id: str, text: str) -> None:
-    note = _Remember(f"{run_id} {text}")
-    # The holder pins its own values (a module-level pin list would be retention of its own).
-    pinned: list[_Remember] = vars(h).setdefault("pinned", [])
-    pinned.append(note)
-    del pinned[:-64]
-    h[run_id] = note  # type: ignore[index]
-
-
-#: kind -> (make a holder, write into it). Every holder is mutable state.
-SCRATCH_KINDS: Mapping[str, tuple[Callable[[], object], Writer]] = types.MappingProxyType(
-    {
-        "defaultdict": (lambda: collections.defaultdict(list), _write_defaultdict),
-        "ordereddict-subclass": (RecentRuns, _write_mapping),
-        "deque": (lambda: collections.deque(maxlen=64), _write_deque),
-        "slots-object": (Tally, _write_slots),
-        "simplenamespace": (types.SimpleNamespace, _write_namespace),
-        "chainmap": (lambda: collections.ChainMap({}), _write_mapping),
-        "partial": (lambda: functools.partial(_append_line, []), _write_call),
-        "bound-method": (lambda: [].append, _write_append_call),
-        "bytearray": (bytearray, _write_bytes),
-        "weakvaluedict": (weakref.WeakValueDictionary, _write_weak),
-        "closure": (_closure_memo, _write_call),
-        "array": (lambda: array.array("b"), _write_array),
-    }
-)
-
-
 # ----------------------------------------------------------------------------- the engine
 
 
@@ -561,7 +456,7 @@ class Pipeline:
         self._active: dict[str, int] = {}
         self._profiles: dict[str, Profile] = {}
         self._made: list[Runner] = []
-        self._memo = _closure_memo()
+        self._memo = closure_memo()
         make, _write = SCRATCH_KINDS[scratch]
         self._shared_scratch = make() if "shared-scratch" in bugs else None
         # One context for every run: "cheaper than copying a context per run" (shared-context).
@@ -615,8 +510,8 @@ class Pipeline:
         if "closure-memo" in self._bugs:
             return self._memo
         if "default-arg" in self._bugs:
-            return _note_with_default
-        return _closure_memo()
+            return note_with_default
+        return closure_memo()
 
     async def execute(self, runner: Runner, message: str, plan: tuple[Any, ...]) -> dict[str, Any]:
         if "shared-context" in self._bugs:

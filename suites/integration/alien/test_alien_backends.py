@@ -240,9 +240,7 @@ def test_a_mutable_default_argument_is_shared_state_and_retention() -> None:
     result = _run(AlienTarget(["default-arg"]), "burst")
     assert ".memo{default _seen}" in _evidence(_of(result, "shared-state"))
     kept = _evidence(_of(result, "retention"))
-    assert (
-        "module global suites.integration.alien.backends._note_with_default{default _seen}" in kept
-    )
+    assert "note_with_default{default _seen}" in kept
 
 
 def test_a_check_then_await_limit_is_breached_by_a_burst() -> None:
