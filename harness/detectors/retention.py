@@ -57,32 +57,36 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 expected="garbage after close",
                 actual=f"{path} alive" + (f" via {keeper}" if keeper else ""),
             )
-    for found in record.shared_values:
-        for token, owner in index.scan(found.value):
-            agg.add(
-                KIND,
-                (owner,),
-                "shared values",
-                f"shared {found.path} = {index.kind(token) or 'token'} {token!r} of {owner}",
-                step=step,
-                key=(found.path, token),
-                headline=f"data of {owner} is reachable from the shared roots after close",
-                plural=f"{{n}} values of {owner} are reachable from the shared roots after close",
-                expected=f"no data of {owner} in shared infrastructure",
-                actual=f"{found.path} = {token}",
-            )
-    for found in record.module_values:
-        for token, owner in index.scan(found.value):
-            agg.add(
-                KIND,
-                (owner,),
-                "module values",
-                f"module global {found.path} = {index.kind(token) or 'token'} {token!r} of {owner}",
-                step=step,
-                key=(found.path, token),
-                headline=f"data of {owner} is kept in module-level state after close",
-                plural=f"{{n}} values of {owner} are kept in module-level state after close",
-                expected=f"no data of {owner} in module globals (caches, logs, default arguments)",
-                actual=f"{found.path} = {token}",
-            )
+    #: (values, group, evidence prefix, where the data is kept, what that place should hold)
+    places = (
+        (
+            record.shared_values,
+            "shared values",
+            "shared",
+            "reachable from the shared roots",
+            "shared infrastructure",
+        ),
+        (
+            record.module_values,
+            "module values",
+            "module global",
+            "kept in module-level state",
+            "module globals (caches, logs, default arguments)",
+        ),
+    )
+    for values, group, prefix, kept, place in places:
+        for found in values:
+            for token, owner in index.scan(found.value):
+                agg.add(
+                    KIND,
+                    (owner,),
+                    group,
+                    f"{prefix} {found.path} = {index.kind(token) or 'token'} {token!r} of {owner}",
+                    step=step,
+                    key=(found.path, token),
+                    headline=f"data of {owner} is {kept} after close",
+                    plural=f"{{n}} values of {owner} are {kept} after close",
+                    expected=f"no data of {owner} in {place}",
+                    actual=f"{found.path} = {token}",
+                )
     return agg.findings()

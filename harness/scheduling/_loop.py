@@ -369,19 +369,7 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
                 reversed([handle for index, handle in enumerate(batch) if index not in chosen])
             )
         for index in order:
-            handle = batch[index]
-            if handle._cancelled:
-                continue
-            self._steps += 1
-            if base._debug:
-                try:
-                    base._current_handle = handle
-                    handle._run()
-                finally:
-                    base._current_handle = None
-            else:
-                handle._run()
-        handle = None  # Needed to break cycles when an exception occurs (as CPython).
+            self._run_handle(batch[index])
 
     def _run_serial(self, queue: ReadyQueue) -> None:
         # The one-at-a-time iteration without rebuilding the batch: the queue holds what the
@@ -424,18 +412,22 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
             handle._key = 0
         if count > 1:
             self._record(count, (index,))
-        if handle._cancelled:
+        self._run_handle(handle)
+
+    def _run_handle(self, handle: asyncio.Handle) -> None:
+        """Run one chosen callback, as the stock loop's ``_run_once`` does (unless cancelled)."""
+        if handle._cancelled:  # type: ignore[attr-defined]
             return
         self._steps += 1
+        base: Any = self
         if base._debug:
             try:
                 base._current_handle = handle
-                handle._run()
+                handle._run()  # type: ignore[attr-defined]
             finally:
                 base._current_handle = None
         else:
-            handle._run()
-        handle = None  # Needed to break cycles when an exception occurs (as CPython).
+            handle._run()  # type: ignore[attr-defined]
 
     def _sweep_untracked(self, queue: ReadyQueue) -> None:
         kept = []

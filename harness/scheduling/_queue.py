@@ -21,34 +21,33 @@ __all__ = ["ReadyQueue", "TrackedHandle", "TrackedTimerHandle"]
 _MIN_CAPACITY = 1024
 
 
-class TrackedHandle(asyncio.Handle):
+class _CancelTracking:
+    """Mixin: tell the loop when the handle is cancelled while queued, so the queue drops it."""
+
+    __slots__ = ()
+
+    def cancel(self) -> None:
+        """Cancel as the handle class does, then drop the callback from the loop's queue."""
+        handle: Any = self
+        if not handle._cancelled:
+            super().cancel()  # type: ignore[misc]
+            handle._loop._queued_handle_cancelled(self)
+
+
+class TrackedHandle(_CancelTracking, asyncio.Handle):
     """A :class:`asyncio.Handle` that tells its loop when it is cancelled while queued."""
 
     __slots__ = ("_key",)
     #: The handle's key in the loop's queue while it is queued, else 0.
     _key: int
 
-    def cancel(self) -> None:
-        """Cancel as :meth:`asyncio.Handle.cancel`, then drop the callback from the loop's queue."""
-        if not self._cancelled:  # type: ignore[attr-defined]
-            super().cancel()
-            loop: Any = self._loop  # type: ignore[attr-defined]
-            loop._queued_handle_cancelled(self)
 
-
-class TrackedTimerHandle(asyncio.TimerHandle):
+class TrackedTimerHandle(_CancelTracking, asyncio.TimerHandle):
     """A :class:`asyncio.TimerHandle` that tells its loop when it is cancelled while queued."""
 
     __slots__ = ("_key",)
     #: The handle's key in the loop's queue while it is queued, else 0.
     _key: int
-
-    def cancel(self) -> None:
-        """Cancel as :meth:`asyncio.TimerHandle.cancel`, then drop it from the loop's queue."""
-        if not self._cancelled:  # type: ignore[attr-defined]
-            super().cancel()
-            loop: Any = self._loop  # type: ignore[attr-defined]
-            loop._queued_handle_cancelled(self)
 
 
 class ReadyQueue:
