@@ -80,11 +80,11 @@ def _tool_results(record: TurnRecord) -> list[Any] | None:
 def _required_steps(record: TurnRecord) -> tuple[list[str] | None, int | None]:
     """Tool names (in order) and Think count the plan requires; None where unknowable."""
     plan = record.turn.plan
-    fail_at = next((i for i, step in enumerate(plan) if isinstance(step, Fail)), None)
-    if record.outcome.status == "completed":
+    fail_at = _fail_step(record)
+    if fail_at is not None:
+        ran = list(plan[:fail_at])  # a plan stops at its Fail step, whatever the outcome says
+    elif record.outcome.status == "completed":
         ran = list(plan)
-    elif fail_at is not None:
-        ran = list(plan[:fail_at])
     else:
         # An error without a Fail step: where the plan stopped is known only from tool_results.
         entries = _tool_results(record)
@@ -92,6 +92,11 @@ def _required_steps(record: TurnRecord) -> tuple[list[str] | None, int | None]:
         return ([n for n in names if isinstance(n, str)] if entries is not None else None), None
     tools = [step.name for step in ran if isinstance(step, CallTool)]
     return tools, sum(isinstance(step, Think) for step in ran)
+
+
+def _fail_step(record: TurnRecord) -> int | None:
+    """Index of the plan's first Fail step, or None."""
+    return next((i for i, step in enumerate(record.turn.plan) if isinstance(step, Fail)), None)
 
 
 def _unmatched(required: list[str], events: list[Event]) -> list[str]:
@@ -128,7 +133,12 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
         if "agent_started" not in types:
             lacks.append("agent_started")
         terminal = "agent_completed" if record.outcome.status == "completed" else "agent_error"
-        if terminal not in types:
+        fail_at = _fail_step(record) if scripted else None
+        if fail_at is not None and terminal == "agent_completed":
+            # The scripted agent was told to fail: a completed turn swallowed the failure, and
+            # the user never hears that the run went wrong.
+            lacks.append(f"agent_error (plan step {fail_at + 1} is Fail)")
+        elif terminal not in types:
             lacks.append(terminal)
         required_tools, thinks = _required_steps(record)
         tool_events = [e for e in events if e.type in ("tool_executing", "tool_completed")]

@@ -229,6 +229,12 @@ def test_think_steps_that_emit_nothing_are_missing_events() -> None:
     assert {f.kind for f in result.findings} == {"event-missing"}
 
 
+def test_a_failure_swallowed_into_agent_completed_is_a_missing_agent_error() -> None:
+    result = _run(BrokerTarget(["swallow-fail"]), "tool_failure")
+    assert "missing agent_error (plan step" in _evidence(_of(result, "event-missing"))
+    assert result.stats["statuses"].get("error", 0) == 0  # the backend says all went well
+
+
 # ----------------------------------------------------------------------------- retention, limits
 
 

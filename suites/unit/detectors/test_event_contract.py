@@ -159,6 +159,28 @@ def test_error_turn_needs_only_the_steps_before_fail() -> None:
     assert "search" not in finding.evidence[0]
 
 
+def test_a_completed_turn_whose_plan_fails_swallowed_the_failure() -> None:
+    b = TraceBuilder(1)
+    (user,) = b.users
+    tab = b.open(user)
+    plan = (CallTool("echo"), Fail("stop"), CallTool("search"))
+    run = b.run(tab, plan, status="completed", drop={"agent_error"})
+    b.event(tab, "agent_completed", run, {"result": {}}, user_id=user.user_id)
+    (finding,) = _findings(b)
+    assert finding.kind == "event-missing"
+    assert "missing agent_error (plan step 2 is Fail)" in finding.evidence[0]
+    assert "search" not in finding.evidence[0]  # the steps after Fail were never owed
+
+
+def test_a_failed_plan_without_a_scripted_agent_is_not_judged_by_its_steps() -> None:
+    b = TraceBuilder(1, capabilities=frozenset({"tools"}))
+    (user,) = b.users
+    tab = b.open(user)
+    run = b.run(tab, (Think("x"), Fail("stop")), status="completed", drop={"agent_error"})
+    b.event(tab, "agent_completed", run, {"result": {}}, user_id=user.user_id)
+    assert _findings(b) == []  # a real LLM ignores our plan: completing is its right
+
+
 def test_other_tab_open_for_the_whole_turn_must_get_every_event() -> None:
     b = TraceBuilder(1)
     (user_a,) = b.users
