@@ -20,6 +20,7 @@ import decimal
 import enum
 import fractions
 import functools
+import gc
 import io
 import logging
 import pathlib
@@ -34,6 +35,8 @@ from typing import Any
 
 __all__ = [
     "CONTAINER_BUFFER",
+    "CONTAINER_CACHE",
+    "CONTAINER_THREAD_LOCAL",
     "CONTAINER_CONTEXT",
     "CONTAINER_FUNCTION",
     "CONTAINER_MAPPING",
@@ -47,6 +50,8 @@ __all__ = [
     "MAX_BUFFER_BYTES",
     "TypePlan",
     "buffer_text",
+    "cached_results",
+    "thread_local_attributes",
     "class_attribute_names",
     "display_name",
     "function_state",
@@ -62,6 +67,10 @@ CONTAINER_METHOD = 5  # bound methods: __self__
 CONTAINER_CONTEXT = 6  # contextvars.Context: values by variable
 CONTAINER_FUNCTION = 7  # plain functions met as values: closure cells and default arguments
 CONTAINER_BUFFER = 8  # bytes, bytearray, array.array: contents scanned as text, never walked
+CONTAINER_CACHE = 9  # functools.lru_cache wrappers: the cached keys and results
+CONTAINER_THREAD_LOCAL = 10  # threading.local: the attributes the current thread sees
+
+_LRU_WRAPPER = type(functools.lru_cache(maxsize=None)(lambda: None))
 
 #: Bytes of a buffer (bytes, bytearray, array) scanned for tokens; the rest is not read.
 MAX_BUFFER_BYTES = 256 * 1024
@@ -130,10 +139,12 @@ _OPAQUE: tuple[type, ...] = (
     types.AsyncGeneratorType,
     types.FrameType,
     types.TracebackType,
-    logging.Filterer,
+    # Loggers are the process-wide logging tree (every module's, pytest's capture included):
+    # infrastructure. Handlers and adapters are walked: an audit handler that keeps formatted
+    # lines, a MemoryHandler's buffer of records or an adapter's ``extra`` hold user data.
+    logging.Logger,
     logging.Manager,
     logging.PlaceHolder,
-    logging.LoggerAdapter,
     logging.Formatter,
     io.IOBase,
     socket.socket,
@@ -221,6 +232,14 @@ def _compute(cls: type) -> TypePlan:
         return TypePlan(type_name=name, container=CONTAINER_METHOD)
     if cls is types.FunctionType:
         return TypePlan(type_name=name, container=CONTAINER_FUNCTION)
+    if cls is _LRU_WRAPPER:
+        # A function, not state of its own (so not counted as mutable); its cache is read, and
+        # its __dict__ leads to the wrapped function's closure and defaults.
+        return TypePlan(type_name=name, container=CONTAINER_CACHE, has_dict=True, descriptor=True)
+    if issubclass(cls, threading.local):
+        # The current thread's attributes; a "per-request" thread-local shared by every task on
+        # the loop's one thread is shared state like any object.
+        return TypePlan(type_name=name, container=CONTAINER_THREAD_LOCAL, mutable=True)
     if issubclass(cls, _BUFFERS):
         # A bytearray or array is shared state like a list; bytes are a value, only scanned.
         return TypePlan(
@@ -354,3 +373,31 @@ def buffer_text(buffer: Any) -> str:
             return buffer[:MAX_BUFFER_BYTES].tounicode()
         buffer = buffer.tobytes()
     return bytes(buffer[:MAX_BUFFER_BYTES]).decode("latin-1")
+
+
+def cached_results(wrapper: Any) -> dict[Any, Any]:
+    """The cache of a ``functools.lru_cache`` wrapper: key -> result, or link for bounded ones.
+
+    The C wrapper keeps its cache out of ``__dict__``; ``gc.get_referents`` is the one way in.
+    A bounded cache maps keys to links ``[prev, next, key, result]`` of its recency list.
+    """
+    attributes = getattr(wrapper, "__dict__", None)
+    for referent in gc.get_referents(wrapper):
+        if type(referent) is dict and referent is not attributes:
+            return referent
+    return {}
+
+
+def thread_local_attributes(local: Any) -> dict[str, Any]:
+    """The attributes a ``threading.local`` holds for the current thread (the walk's own)."""
+    # dir() lists class attributes too; the per-thread ones are those the class does not have.
+    klass = type(local)
+    attributes: dict[str, Any] = {}
+    for name in sorted(dir(local)):
+        if hasattr(klass, name):
+            continue
+        try:
+            attributes[name] = getattr(local, name)
+        except Exception:  # a subclass's __getattr__ that raises: nothing readable there
+            continue
+    return attributes

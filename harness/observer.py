@@ -40,6 +40,23 @@ _NOT_TARGET = frozenset({"harness", "builtins", "__main__", "_pytest", "pytest",
 _CONTAINERS = (dict, list, tuple)
 
 
+def _class_state(prefix: str, klass: type) -> dict[str, object]:
+    """What a class body holds that can keep data: class attributes, and its functions (for
+    their default arguments and closures) and cached functions, static and class methods
+    unwrapped. Properties and other descriptors are code, not state."""
+    state: dict[str, object] = {}
+    for name, value in list(vars(klass).items()):
+        if name.startswith("__"):
+            continue
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+        elif isinstance(value, (property, types.MemberDescriptorType, types.GetSetDescriptorType)):
+            continue
+        if not isinstance(value, (type, types.ModuleType)):
+            state[f"{prefix}.{name}"] = value
+    return state
+
+
 class ObserverStatistics:
     """Counts of what the observer did (read by ``harness bench`` and the run stats)."""
 
@@ -251,8 +268,8 @@ class Observer:
 
         The target's code is every loaded module of the packages that define the classes of
         the roots the walks met (``backend.engine`` -> every ``backend.*`` module), less the
-        standard library and the harness. Of each, the globals that can hold state: not
-        modules, classes or dunder names.
+        standard library and the harness. Of each, the globals that can hold state (not modules
+        or dunder names), and what the classes defined there hold in their bodies.
         """
         packages = {name.rpartition(".")[0] or name for name in self._root_modules}
         roots: dict[str, object] = {}
@@ -263,7 +280,11 @@ class Observer:
             if not any(module_name == p or module_name.startswith(p + ".") for p in packages):
                 continue
             for name, value in list(vars(module).items()):
-                if name.startswith("__") or isinstance(value, (type, types.ModuleType)):
+                if name.startswith("__") or isinstance(value, types.ModuleType):
+                    continue
+                if isinstance(value, type):
+                    if value.__module__ == module_name:  # defined here, not imported
+                        roots.update(_class_state(f"{module_name}.{name}", value))
                     continue
                 roots[f"{module_name}.{name}"] = value
         return roots

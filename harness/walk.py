@@ -5,20 +5,24 @@ The harness's eyes on a target in the same process. A :class:`Walker` starts fro
 ``__slots__`` over the MRO, containers (dict keys and values, list, tuple, set, frozenset,
 deque, the mapping inside a ``MappingProxyType``, read-only: seen through the view it does not
 count as shared), a bound method's ``__self__``, a plain function's closure cells and default
-arguments (a memo closed over by a callback is state like any dict), and the class-level
-attributes of the classes it meets (a class-level dict is shared by every instance). Bytes,
-bytearrays and arrays are scanned like strings (decoded as Latin-1); a bytearray, an array or an
-unhashable C object counts as mutable even where the walk cannot read inside it.
-It stops at boundaries (the target's shared roots) and skips modules, functions, types,
+arguments (a memo closed over by a callback is state like any dict), an ``lru_cache``'s keys and
+(unbounded) results, a ``threading.local``'s attributes for the walking thread, logging handlers
+and adapters (an audit handler's lines, a ``MemoryHandler``'s records, an adapter's ``extra``),
+and the class-level attributes of the classes it meets (a class-level dict is shared by every
+instance). Bytes, bytearrays and arrays are scanned like strings (decoded as Latin-1); a
+bytearray, an array or an unhashable C object counts as mutable even where the walk cannot read
+inside it. It stops at boundaries (the target's shared roots) and skips modules, code, types,
 immutable scalars, weak references and opaque infrastructure (event loops, futures and tasks,
-coroutines, generators, frames, locks, logging objects, and whatever the caller lists).
+coroutines, generators, frames, locks, loggers and the logging tree, formatters, I/O, and
+whatever the caller lists).
 
 Strings are not followed but scanned: every string met (values and dict keys) that carries a
 harness token is recorded as a :class:`~harness.model.FoundValue` with its path, written like
 code from the root name: ``engine.execution_registry._runs["run_ab12..."].request.message``,
 ``engine.tools[2]``, ``{set item 0}``, ``x{key 3}`` (the fourth key of dict ``x``),
-``engine.memo{closure seen}`` (a closure cell), ``f{default cache}`` (a default argument) and
-``ScriptedAgent._instances`` for class-level attributes.
+``engine.memo{closure seen}`` (a closure cell), ``f{default cache}`` (a default argument),
+``f{cache key 0}`` / ``f{cache value 0}`` (an lru_cache entry) and ``ScriptedAgent._instances``
+for class-level attributes.
 
 The walk is breadth first (the first path to an object is a shortest one) and deterministic:
 dict and list order, set elements ordered by a stable key, never by ``id()`` or hash.
@@ -40,6 +44,7 @@ from harness._walk_plans import (
     _CLASS_NAMES,
     _PLANS,
     CONTAINER_BUFFER,
+    CONTAINER_CACHE,
     CONTAINER_CONTEXT,
     CONTAINER_FUNCTION,
     CONTAINER_MAPPING,
@@ -47,15 +52,18 @@ from harness._walk_plans import (
     CONTAINER_PROXY,
     CONTAINER_SEQUENCE,
     CONTAINER_SET,
+    CONTAINER_THREAD_LOCAL,
     MAX_BUFFER_BYTES,
     SCAN,
     SKIP,
     TypePlan,
     buffer_text,
+    cached_results,
     class_attribute_names,
     display_name,
     function_state,
     plan_for,
+    thread_local_attributes,
 )
 from harness._walk_shared import shared_between
 from harness.errors import UsageError
@@ -374,6 +382,13 @@ class Walker:
                     for name, value in function_state(obj):
                         if type(value) not in _LEAVES:
                             offer(value, f"{path}{{{name}}}", child)
+                elif container == CONTAINER_CACHE:
+                    for position, (key, value) in enumerate(list(cached_results(obj).items())):
+                        offer(key, f"{path}{{cache key {position}}}", child)
+                        offer(value, f"{path}{{cache value {position}}}", child)
+                elif container == CONTAINER_THREAD_LOCAL:
+                    for name, value in thread_local_attributes(obj).items():
+                        offer(value, f"{path}.{name}", child)
                 elif container == CONTAINER_BUFFER:
                     text = buffer_text(obj)
                     hit = classify(text) if text else False

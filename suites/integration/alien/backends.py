@@ -108,6 +108,7 @@ def reset_module_state() -> None:
     _RUNNER_LOG.clear()
     (_seen,) = note_with_default.__defaults__ or ({},)
     _seen.clear()
+    LeakyOutbox.sent.clear()
     _cached_answer.cache_clear()
     CURRENT_REQUEST.__init__()  # type: ignore[misc]
 

@@ -179,6 +179,9 @@ def test_a_class_level_list_default_is_shared_state() -> None:
     result = _run(AlienTarget(["class-default"]), "burst")
     assert "LeakyOutbox.sent" in _evidence(_of(result, "shared-state"))
     assert "LeakyOutbox.sent" in _evidence(_of(result, "foreign-data"))
+    # The class body is module-level state: after close the list still holds every message.
+    kept = _evidence(_of(result, "retention"))
+    assert "module global suites.integration.alien.backends.LeakyOutbox.sent[" in kept
 
 
 def test_a_dataclass_default_instance_is_shared_state() -> None:

@@ -173,6 +173,11 @@ def test_a_cache_whose_key_ignores_the_email_serves_another_users_prompt() -> No
     text = _evidence(found)
     assert "agent_started payload['system']: email" in text
     assert len({f.users[0] for f in found}) == 1
+    # The cache lives on in the class body: its results keep the users' e-mails after close.
+    kept = _evidence(_of(result, "retention"))
+    assert (
+        "module global suites.integration.alien2.workers.Worker.system_prompt{cache value" in kept
+    )
 
 
 def test_scopes_registered_by_task_id_and_never_removed_reach_later_tasks() -> None:
@@ -190,8 +195,24 @@ def test_a_thread_local_current_scope_is_shared_by_every_task_on_the_loop() -> N
     result = _run(BrokerTarget(["thread-local"]), "burst")
     mismatch = _crossing(_of(result, "context-mismatch"))
     assert "echo in tool_results[" in _evidence(mismatch)
-    # The last scope set stays in the local after close.
-    assert "is still alive after close" in _evidence(_of(result, "retention"))
+    # The last scope set stays in the local after close, and the walk says what keeps it.
+    kept = _evidence(_of(result, "retention"))
+    assert (
+        "is still alive after close (kept alive by suites.integration.alien2.workers._LOCAL" in kept
+    )
+
+
+def test_an_audit_handler_at_module_level_keeps_every_message() -> None:
+    # A logging.Handler subclass whose emit() appends the formatted line to a list.
+    result = _run(BrokerTarget(["audit-handler"]), "golden_path")
+    kept = _evidence(_of(result, "retention"))
+    assert "module global suites.integration.alien2.workers._AUDIT.lines[" in kept
+    assert {f.kind for f in result.findings} == {"retention"}
+
+
+def test_a_logger_adapter_whose_extra_tracks_the_last_user_keeps_it() -> None:
+    result = _run(BrokerTarget(["audit-adapter"]), "golden_path")
+    assert 'shared broker.audit.extra["user"] = email' in _evidence(_of(result, "retention"))
 
 
 # ----------------------------------------------------------------------------- events
