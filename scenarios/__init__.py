@@ -29,6 +29,7 @@ from scenarios._registry import scenario_names as scenario_names
 from scenarios._tabs import cancel as cancel
 from scenarios._tabs import multi_tab as multi_tab
 from scenarios._tabs import reconnect as reconnect
+from scenarios._tabs import tab_burst as tab_burst
 from scenarios._validation import validate as validate
 
 __all__ = [
@@ -49,5 +50,6 @@ __all__ = [
     "noisy_neighbor",
     "reconnect",
     "soak",
+    "tab_burst",
     "tool_failure",
 ]

@@ -13,7 +13,7 @@ from harness.model import Scenario, SimUser
 from harness.users import UserFactory
 from scenarios._everyday import burst, golden_path, soak
 from scenarios._pressure import limit_pressure, noisy_neighbor, tool_failure
-from scenarios._tabs import cancel, multi_tab, reconnect
+from scenarios._tabs import cancel, multi_tab, reconnect, tab_burst
 
 __all__ = [
     "DEFAULT_SCENARIOS",
@@ -36,6 +36,7 @@ _GENERATORS: tuple[ScenarioGenerator, ...] = (
     noisy_neighbor,
     reconnect,
     soak,
+    tab_burst,
     tool_failure,
 )
 

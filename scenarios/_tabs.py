@@ -8,7 +8,12 @@ from collections.abc import Sequence
 from harness.model import Scenario, SessionPlan, SimUser, Turn
 from scenarios._building import ScenarioBuilder, arrival_spread, plan_duration, require_users
 
-__all__ = ["cancel", "multi_tab", "reconnect"]
+__all__ = ["cancel", "multi_tab", "reconnect", "tab_burst"]
+
+#: Tabs each user bursts from at once in ``tab_burst``, and turns per tab: each tab alone stays
+#: within a per-user limit of 2 plus one, the user's total does not.
+TAB_BURST_TABS = 2
+TAB_BURST_TURNS = 3
 
 # Extra loop seconds an idle tab stays open past the sending tab's planned work, so it sees
 # every event even when the scheduler delays the turn.
@@ -132,4 +137,40 @@ def cancel(rng: random.Random, users: Sequence[SimUser]) -> Scenario:
         users=people,
         sessions=tuple(sessions),
         description="each user: a turn cancelled mid-tool, then a short turn that completes",
+    )
+
+
+def tab_burst(rng: random.Random, users: Sequence[SimUser]) -> Scenario:
+    """Each user opens two tabs at the same instant and bursts 3 turns on each: 6 at once.
+
+    A per-user limit must hold across the user's connections: a target that counts engines per
+    connection (or per socket, per tab id) lets this user run twice its limit, which one tab
+    alone never shows. Presses limits keyed by the connection instead of the user
+    (``limit-breach``), and registration races between two tabs of one user.
+    """
+    people = require_users("tab_burst", users)
+    builder = ScenarioBuilder(rng)
+    spread = arrival_spread(len(people))
+    sessions: list[SessionPlan] = []
+    for user in people:
+        opens_at = builder.arrival(spread)
+        for _ in range(TAB_BURST_TABS):
+            turns = []
+            for _ in range(TAB_BURST_TURNS):
+                plan = (
+                    builder.think(user),
+                    builder.echo(user),
+                    builder.pause(0.1, 0.3),
+                    builder.echo(user),  # after the pause: a context swapped meanwhile shows
+                )
+                turns.append(builder.turn(user, plan))
+            sessions.append(builder.session(user, turns, opens_at=opens_at, burst=True))
+    return Scenario(
+        name="tab_burst",
+        seed=0,
+        users=people,
+        sessions=tuple(sessions),
+        description=(
+            f"each user: {TAB_BURST_TABS} tabs bursting {TAB_BURST_TURNS} turns each at once"
+        ),
     )

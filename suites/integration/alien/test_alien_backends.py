@@ -25,6 +25,7 @@ CLEAN_SCENARIOS = (
     "cancel",
     "reconnect",
     "noisy_neighbor",
+    "tab_burst",
 )
 
 #: Shared scratch holders the walk sees through (each becomes a shared-state finding).
@@ -68,7 +69,7 @@ def test_the_correct_alien_backend_is_clean(scenario: str) -> None:
     # Not clean by blindness: the roots were walked and the turns really ran.
     assert result.trace.observed["walks"] > 0
     assert result.stats["statuses"].get("completed", 0) > 0
-    if scenario == "limit_pressure":
+    if scenario in ("limit_pressure", "tab_burst"):
         assert result.stats["statuses"].get("rejected", 0) > 0
 
 

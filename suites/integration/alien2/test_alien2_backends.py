@@ -9,14 +9,11 @@ each bug must give the finding kind that names it, with evidence pointing at the
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
-from harness.model import Finding, RunResult, Scenario, SessionPlan
+from harness.model import Finding, RunResult
 from harness.runner import run
-from harness.users import UserFactory
-from scenarios import ScenarioBuilder, build
+from scenarios import build
 from suites.integration.alien2.adapter import BrokerTarget
 from suites.integration.alien2.workers import BUGS
 
@@ -30,6 +27,7 @@ CLEAN_SCENARIOS = (
     "reconnect",
     "noisy_neighbor",
     "soak",
+    "tab_burst",
 )
 MODULE = "suites.integration.alien2.workers"
 
@@ -51,35 +49,6 @@ def _evidence(findings: list[Finding]) -> str:
 def _crossing(findings: list[Finding]) -> list[Finding]:
     """The findings naming two different users (data or context of one reached the other)."""
     return [f for f in findings if len(f.users) == 2 and f.users[0] != f.users[1]]
-
-
-def two_tab_burst(seed: int, users: int) -> Scenario:
-    """Each user opens two tabs at once and bursts 3 turns on each: 6 overlapping turns.
-
-    No built-in scenario has one user bursting on two connections at the same time, which is
-    what tells a per-user limit from a per-connection one.
-    """
-    rng = random.Random(f"two_tab_burst/{seed}")
-    people = UserFactory(rng).users(users)
-    builder = ScenarioBuilder(rng)
-    sessions: list[SessionPlan] = []
-    for user in people:
-        for _ in range(2):
-            turns = [
-                builder.turn(
-                    user,
-                    (builder.think(user), builder.echo(user), builder.pause(0.1, 0.3)),
-                )
-                for _ in range(3)
-            ]
-            sessions.append(builder.session(user, turns, opens_at=0.0, burst=True))
-    return Scenario(
-        name="two_tab_burst",
-        seed=seed,
-        users=tuple(people),
-        sessions=tuple(sessions),
-        description="each user: two tabs bursting 3 turns each at once",
-    )
 
 
 # ----------------------------------------------------------------------------- correct variant
@@ -106,7 +75,7 @@ def test_the_correct_broker_backend_is_clean_under_other_schedules(strategy: str
 
 
 def test_the_correct_broker_limits_each_user_across_connections() -> None:
-    result = run(BrokerTarget(), two_tab_burst(0, 4), strategy="random")
+    result = run(BrokerTarget(), build("tab_burst", 0, 4), strategy="random")
     assert result.findings == (), [(f.kind, f.summary) for f in result.findings]
     # 6 turns per user, 2 slots per user: 2 complete, 4 are refused.
     assert result.stats["statuses"] == {"completed": 8, "rejected": 16}
@@ -269,7 +238,7 @@ def test_weak_key_metadata_that_points_back_at_its_key_keeps_jobs_alive() -> Non
 
 
 def test_a_limit_counted_per_connection_lets_a_user_with_two_tabs_double_it() -> None:
-    result = run(BrokerTarget(["per-channel-limit"]), two_tab_burst(0, 4), strategy="random")
+    result = run(BrokerTarget(["per-channel-limit"]), build("tab_burst", 0, 4), strategy="random")
     found = _of(result, "limit-breach")
     assert len({f.users[0] for f in found}) == 4
     assert "4 turns of" in _evidence(found) and "engines_per_user=2" in found[0].summary

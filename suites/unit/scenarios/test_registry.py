@@ -21,6 +21,7 @@ EXPECTED = (
     "noisy_neighbor",
     "reconnect",
     "soak",
+    "tab_burst",
     "tool_failure",
 )
 
