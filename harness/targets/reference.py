@@ -20,6 +20,7 @@ from typing import Any
 from harness.errors import TargetError, TargetLoadError, did_you_mean
 from harness.model import Event, SimUser, Turn, TurnOutcome
 from harness.serialization import to_data
+from harness.target import event_from_message
 
 __all__ = ["ReferenceSession", "ReferenceTarget"]
 
@@ -57,16 +58,8 @@ class ReferenceSession:
 
     # ---------------------------------------------------------------- what the backend calls
     def _receive(self, message: dict[str, Any]) -> None:
-        payload = message.get("payload")
-        event = Event(
-            type=str(message.get("type")),
-            run_id=message.get("run_id"),
-            thread_id=message.get("thread_id"),
-            user_id=message.get("user_id"),
-            payload=dict(payload) if isinstance(payload, Mapping) else {},
-            seq=len(self._events),
-            connection_id=self.connection_id,
-            t=self._loop.time(),
+        event = event_from_message(
+            message, seq=len(self._events), connection_id=self.connection_id, t=self._loop.time()
         )
         self._events.append(event)
         if self.on_event is not None:

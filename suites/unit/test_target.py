@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.errors import TargetLoadError
-from harness.target import describe, load_target
+from harness.target import describe, event_from_message, load_target
 from harness.targets.reference import ReferenceTarget
 
 
@@ -85,3 +85,26 @@ def test_an_unknown_fault_lists_the_known_ones() -> None:
         load_target("reference", fault="shared-engines")
     assert "Did you mean 'shared-engine'?" in str(info.value)
     assert "register-race" in str(info.value)
+
+
+def test_an_event_from_a_message_keeps_what_the_target_sent() -> None:
+    message = {
+        "type": "tool_completed",
+        "run_id": "run_000000000001",
+        "user_id": "usr_000000000002",  # another user's: kept, so misrouting shows
+        "payload": {"name": "echo"},
+    }
+    event = event_from_message(message, seq=4, connection_id="c1", t=1.5)
+    assert (event.type, event.run_id, event.user_id, event.thread_id) == (
+        "tool_completed",
+        "run_000000000001",
+        "usr_000000000002",
+        None,  # absent in the message: never filled in from the connection
+    )
+    assert (event.payload, event.seq, event.connection_id, event.t) == (
+        {"name": "echo"},
+        4,
+        "c1",
+        1.5,
+    )
+    assert event_from_message({"type": "agent_started", "payload": [1]}, seq=0).payload == {}

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from harness.model import Event, SimUser, Turn, TurnOutcome
+from harness.target import event_from_message
 from suites.integration.alien.backends import (
     BUGS,
     Hub,
@@ -39,13 +40,8 @@ class AlienTab:
         return self._link
 
     def _receive(self, message: dict[str, Any]) -> None:
-        payload = message.get("payload")
-        event = Event(
-            type=str(message.get("type")),
-            run_id=message.get("run_id"),
-            thread_id=message.get("thread_id"),
-            user_id=message.get("user_id"),
-            payload=dict(payload) if isinstance(payload, Mapping) else {},
+        event = event_from_message(
+            message,
             seq=len(self._events),
             connection_id=self._connection_id,
             t=asyncio.get_running_loop().time(),
