@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -40,6 +42,26 @@ __all__ = [
 ]
 
 DEFAULT_CAPABILITIES: frozenset[str] = frozenset({"scripted_plan", "tools", "live_roots"})
+
+
+def _import_target_module(spec: str, module_name: str) -> Any:
+    """Import ``module_name`` as ``python -m`` would: the current directory comes first.
+
+    The ``harness`` console script does not put the current directory on ``sys.path``, so an
+    adapter in the project one runs from (``--target mypkg.adapters:MyTarget``) would not be
+    found without an install; it is looked for there, as pytest and uvicorn do.
+    """
+    here = os.getcwd()
+    if here not in sys.path and "" not in sys.path:
+        sys.path.insert(0, here)
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        raise TargetLoadError(
+            f"target={spec!r}: could not import module {module_name!r} ({exc}). "
+            f"Check the module path (looked in the current directory {here!r} and in the "
+            "installed packages) and that its package is installed in this environment."
+        ) from exc
 
 
 def event_from_message(
@@ -198,13 +220,7 @@ def load_target(
             "Give the module and the attribute, e.g. --target mypkg.adapters:MyTarget."
         )
     module_name, _, attr = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise TargetLoadError(
-            f"target={spec!r}: could not import module {module_name!r} ({exc}). "
-            "Check the module path and that its package is installed in this environment."
-        ) from exc
+    module = _import_target_module(spec, module_name)
     obj: Any = module
     for part in attr.split("."):
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,18 @@ def test_an_event_from_a_message_keeps_what_the_target_sent() -> None:
         1.5,
     )
     assert event_from_message({"type": "agent_started", "payload": [1]}, seq=0).payload == {}
+
+
+def test_an_adapter_in_the_current_directory_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `harness` is a console script: the directory it runs from is not on sys.path by itself.
+    (tmp_path / "local_adapter.py").write_text(
+        "from harness.targets.reference import ReferenceTarget\nTARGET = ReferenceTarget()\n"
+    )
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "local_adapter", raising=False)
+    monkeypatch.chdir(tmp_path)
+    target = load_target("local_adapter:TARGET")
+    assert isinstance(target, ReferenceTarget)
+    assert sys.path[0] == str(tmp_path)
