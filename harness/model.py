@@ -124,12 +124,18 @@ Step: TypeAlias = Think | CallTool | Pause | Fail
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """One chat turn: a message carrying a canary and the plan a scripted agent executes."""
+    """One chat turn: a message carrying a canary and the plan a scripted agent executes.
+
+    ``victim`` is set only on an intrusion: a turn sent on a thread of another user (that
+    user's id), which the target must refuse (outcome ``rejected``) without running anything or
+    telling the intruder anything about the thread.
+    """
 
     run_id: str
     thread_id: str
     message: str
     plan: tuple[Step, ...] = ()
+    victim: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

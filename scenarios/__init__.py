@@ -17,6 +17,7 @@ from scenarios._building import plan_duration as plan_duration
 from scenarios._everyday import burst as burst
 from scenarios._everyday import golden_path as golden_path
 from scenarios._everyday import soak as soak
+from scenarios._intrusion import intrusion as intrusion
 from scenarios._pressure import limit_pressure as limit_pressure
 from scenarios._pressure import noisy_neighbor as noisy_neighbor
 from scenarios._pressure import tool_failure as tool_failure
@@ -45,6 +46,7 @@ __all__ = [
     "burst",
     "cancel",
     "golden_path",
+    "intrusion",
     "limit_pressure",
     "multi_tab",
     "noisy_neighbor",

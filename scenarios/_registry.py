@@ -12,6 +12,7 @@ from harness.errors import UnknownScenarioError, UsageError, did_you_mean
 from harness.model import Scenario, SimUser
 from harness.users import UserFactory
 from scenarios._everyday import burst, golden_path, soak
+from scenarios._intrusion import intrusion
 from scenarios._pressure import limit_pressure, noisy_neighbor, tool_failure
 from scenarios._tabs import cancel, multi_tab, reconnect, tab_burst
 
@@ -31,6 +32,7 @@ _GENERATORS: tuple[ScenarioGenerator, ...] = (
     burst,
     cancel,
     golden_path,
+    intrusion,
     limit_pressure,
     multi_tab,
     noisy_neighbor,

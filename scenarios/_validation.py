@@ -127,10 +127,17 @@ class _Checker:
             )
         for field, turns in (("turns", session.turns), ("reopen_turns", session.reopen_turns)):
             for position, turn in enumerate(turns):
-                self.check_turn(f"{field}[{position}]", turn, user, run_ids)
+                self.check_turn(f"{field}[{position}]", turn, user, run_ids, users)
         self.context.pop()
 
-    def check_turn(self, where: str, turn: Turn, user: SimUser, run_ids: set[str]) -> None:
+    def check_turn(
+        self,
+        where: str,
+        turn: Turn,
+        user: SimUser,
+        run_ids: set[str],
+        users: Mapping[str, SimUser],
+    ) -> None:
         self.context.append(f"turn {turn.run_id!r} ({where})")
         if not isinstance(turn.run_id, str) or not turn.run_id:
             raise self.fail(
@@ -143,7 +150,9 @@ class _Checker:
                 "scenario. Fix: draw a fresh run id for every turn."
             )
         run_ids.add(turn.run_id)
-        if turn.thread_id not in user.thread_ids:
+        if turn.victim is not None:
+            self.check_intrusion(turn, user, users)
+        elif turn.thread_id not in user.thread_ids:
             raise self.fail(
                 f"rule: thread_id={turn.thread_id!r} is a thread the user does not own; "
                 f"{user.user_id!r} owns {list(user.thread_ids)!r}. "
@@ -158,6 +167,21 @@ class _Checker:
         for number, step in enumerate(turn.plan):
             self.check_step(number, step, last, turn)
         self.context.pop()
+
+    def check_intrusion(self, turn: Turn, user: SimUser, users: Mapping[str, SimUser]) -> None:
+        """An intrusion names its victim, another user of the scenario who owns the thread."""
+        victim = users.get(turn.victim) if isinstance(turn.victim, str) else None
+        if victim is None or victim.user_id == user.user_id:
+            raise self.fail(
+                f"rule: victim={turn.victim!r} must be another user of the scenario (the owner "
+                "of thread_id). Fix: name the user whose thread the intrusion turn uses."
+            )
+        if turn.thread_id not in victim.thread_ids:
+            raise self.fail(
+                f"rule: thread_id={turn.thread_id!r} of an intrusion must be a thread of its "
+                f"victim {victim.user_id!r}, who owns {list(victim.thread_ids)!r}. "
+                "Fix: use one of the victim's thread_ids."
+            )
 
     def check_step(self, number: int, step: object, last: int, turn: Turn) -> None:
         if not isinstance(step, _STEP_TYPES):

@@ -5,7 +5,10 @@ canaries, auth tokens) whose owner is not B:
 
 - the events received on B's sessions: their fields, payload (keys too) and raw frame;
 - B's turn outcomes: ``result`` (recursively) and ``error``;
-- the values found by walks of B's roots at every checkpoint.
+- the values found by walks of B's roots at every checkpoint;
+- B's intrusion turns (a turn on A's thread, ``Turn.victim``): one the target did not refuse
+  let B act on A's conversation. B named A's thread itself, so that id in the refusal or in the
+  events of that one run is not a leak; anywhere else it is.
 
 The contract allows no exception between users. Findings are aggregated per (owner, receiver)
 and channel, so one leak repeated on every turn is one finding.
@@ -33,15 +36,36 @@ KIND = "foreign-data"
 
 
 def _foreign(
-    scan: CachedScan, strings: Iterable[tuple[str, str]], receiver: str
+    scan: CachedScan,
+    strings: Iterable[tuple[str, str]],
+    receiver: str,
+    named: str | None = None,
 ) -> Iterator[tuple[str, str, str]]:
-    """Yield ``(location, token, owner)`` once per foreign token, at its first location."""
+    """Yield ``(location, token, owner)`` once per foreign token, at its first location.
+
+    ``named`` is a token the receiver itself sent (an intrusion's thread id): not a leak.
+    """
     seen: set[str] = set()
     for location, text in strings:
         for token, owner in scan(text):
-            if owner != receiver and token not in seen:
+            if owner != receiver and token not in seen and token != named:
                 seen.add(token)
                 yield location, token, owner
+
+
+def _intrusions(trace: Trace) -> dict[str, tuple[str, str]]:
+    """``run_id -> (intruder, the victim's thread id it named)`` for every intrusion turn."""
+    return {
+        record.turn.run_id: (record.user_id, record.turn.thread_id)
+        for record in trace.turns
+        if record.turn.victim is not None
+    }
+
+
+def _named(intrusions: dict[str, tuple[str, str]], run_id: object, receiver: str) -> str | None:
+    """The thread id ``receiver`` named itself in run ``run_id``, when that run is its intrusion."""
+    probe = intrusions.get(run_id) if isinstance(run_id, str) else None
+    return probe[1] if probe is not None and probe[0] == receiver else None
 
 
 def _event_foreign(owners: TokenOwners, event: Event, receiver: str) -> bool:
@@ -77,13 +101,15 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     agg = FindingAggregator()
     scan = CachedScan(index)
     owners = TokenOwners(scan)
+    intrusions = _intrusions(trace)
 
     for session in trace.sessions:
         receiver = session.user_id
         for event in session.events:
             if not _event_foreign(owners, event, receiver):
                 continue
-            for location, token, owner in _foreign(scan, event_strings(event), receiver):
+            named = _named(intrusions, event.run_id, receiver)
+            for location, token, owner in _foreign(scan, event_strings(event), receiver, named):
                 agg.add(
                     KIND,
                     (owner, receiver),
@@ -108,7 +134,8 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
         strings = list(iter_strings(outcome.result, "result"))
         if outcome.error is not None:
             strings.append(("error", outcome.error))
-        for location, token, owner in _foreign(scan, strings, receiver):
+        named = _named(intrusions, record.turn.run_id, receiver)
+        for location, token, owner in _foreign(scan, strings, receiver, named):
             agg.add(
                 KIND,
                 (owner, receiver),
@@ -122,6 +149,25 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 expected=f"only {receiver}'s data in {receiver}'s results",
                 actual=_describe(index, token, owner),
             )
+
+    for record in trace.turns:
+        victim = record.turn.victim
+        if victim is None or record.outcome.status not in ("completed", "error"):
+            continue  # refused (or never answered: a hang, judged elsewhere)
+        intruder = record.user_id
+        agg.add(
+            KIND,
+            (victim, intruder),
+            "intrusions",
+            f"run {record.turn.run_id} (session {record.session_id}) on {victim}'s thread "
+            f"{record.turn.thread_id}: {record.outcome.status}, not rejected",
+            step=record.step,
+            key=(record.turn.run_id,),
+            headline=f"{intruder} ran a turn on a thread of {victim}",
+            plural=f"{{n}} turns of {intruder} ran on threads of {victim}",
+            expected=f"rejected: the thread belongs to {victim}",
+            actual=record.outcome.status,
+        )
 
     reported: set[tuple[str, str, str]] = set()
     for checkpoint in trace.checkpoints:

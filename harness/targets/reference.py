@@ -68,6 +68,9 @@ class ReferenceSession:
     # ---------------------------------------------------------------- the Session contract
     async def run_turn(self, turn: Turn) -> TurnOutcome:
         factory = self._target.factory
+        refused = self._target.claim(self.user.user_id, turn)
+        if refused is not None:
+            return refused
         context = self._make_context(turn)
         try:
             engine = await factory.create_for_user(context)
@@ -78,8 +81,14 @@ class ReferenceSession:
     async def burst(self, turns: Sequence[Turn]) -> list[TurnOutcome]:
         """Create every turn's engine before any turn runs, to press the per-user limit."""
         factory = self._target.factory
-        creations: list[asyncio.Task[Any]] = []
+        creations: list[asyncio.Future[Any]] = []
         for turn in turns:
+            refused = self._target.claim(self.user.user_id, turn)
+            if refused is not None:
+                done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                done.set_result(refused)
+                creations.append(done)
+                continue
             creations.append(
                 asyncio.ensure_future(factory.create_for_user(self._make_context(turn)))
             )
@@ -88,7 +97,9 @@ class ReferenceSession:
         engines = await asyncio.gather(*creations, return_exceptions=True)
         runs: list[Any] = []
         for turn, engine in zip(turns, engines, strict=True):
-            if isinstance(engine, self._target.limit_error):
+            if isinstance(engine, TurnOutcome):
+                runs.append(engine)  # refused before any engine: another user's thread
+            elif isinstance(engine, self._target.limit_error):
                 runs.append(TurnOutcome(run_id=turn.run_id, status="rejected", error=str(engine)))
             elif isinstance(engine, BaseException):
                 raise engine
@@ -206,6 +217,7 @@ class ReferenceTarget:
         self._idle_timeout = idle_timeout
         self._factory: Any = None
         self._connections: Any = None
+        self._ownership: Any = None
         self._sessions = 0
 
     @property
@@ -221,7 +233,10 @@ class ReferenceTarget:
     async def start(self) -> None:
         from backend.connections import ConnectionRegistry
         from backend.factory import ExecutionEngineFactory
+        from backend.protocol import OwnershipTable
 
+        # What backend.server checks before any turn: who first used each thread and run id.
+        self._ownership = OwnershipTable(capacity=1_000_000)
         self._connections = ConnectionRegistry()
         self._factory = ExecutionEngineFactory(
             connections=self._connections,
@@ -235,6 +250,17 @@ class ReferenceTarget:
             await self._factory.shutdown()
         self._factory = None
         self._connections = None
+        self._ownership = None
+
+    def claim(self, user_id: str, turn: Turn) -> TurnOutcome | None:
+        """Check the turn's thread and run ids as the server does; a refusal is the outcome."""
+        from backend.protocol import ProtocolError
+
+        try:
+            self._ownership.claim(user_id, turn.thread_id, turn.run_id)
+        except ProtocolError as exc:
+            return TurnOutcome(run_id=turn.run_id, status="rejected", error=f"{exc.code}: {exc}")
+        return None
 
     async def open_session(self, user: SimUser) -> ReferenceSession:
         self._sessions += 1

@@ -16,6 +16,8 @@ SCENARIOS = (
     "limit_pressure",
     "reconnect",
     "cancel",
+    "tab_burst",
+    "intrusion",
 )
 
 
@@ -26,6 +28,8 @@ def test_scenario_is_isolated_over_websockets(run_scenario: RunScenario, name: s
     statuses = result.stats["statuses"]
     assert sum(statuses.values()) > 0, f"{name}: no turn ran over {result.target}"
     assert_isolated(result)
+    if name == "intrusion":  # every turn sent on another user's thread was refused
+        assert statuses.get("rejected", 0) == USERS // 2, dict(statuses)
     # Every user's events arrived on a connection of that user only: the runs went through.
     received = {s.user_id for s in result.trace.sessions if s.events}
     assert len(received) == USERS, (

@@ -51,6 +51,7 @@ class AlienTab:
             self.on_event(event)
 
     async def _open(self, turn: Turn) -> Runner:
+        self._target.check_thread(self.user.user_id, turn.thread_id)
         self._target.hub.heard_from(self.link)
         return await self._target.pipeline.open_runner(
             self.user.user_id, self.user.email, turn.thread_id, turn.run_id
@@ -138,6 +139,9 @@ class AlienTarget:
         self._hub: Hub | None = None
         self._pipeline: Pipeline | None = None
         self._tabs = 0
+        # The gateway's record of who opened each thread (a database in a real deployment):
+        # adapter scaffolding, not state of the backend under test.
+        self._thread_owners: dict[str, str] = {}
 
     @property
     def hub(self) -> Hub:
@@ -152,8 +156,18 @@ class AlienTarget:
     def hub_has(self, user_id: str) -> bool:
         return self.hub.has(user_id)
 
+    def check_thread(self, user_id: str, thread_id: str) -> None:
+        """Refuse a turn on a thread another user opened (unless the any-thread bug is on)."""
+        owner = self._thread_owners.setdefault(thread_id, user_id)
+        if owner != user_id and "any-thread" not in self.bugs:
+            raise Refused(f"thread_id={thread_id!r} belongs to another user")
+
+    def adapter_objects(self) -> tuple[object, ...]:
+        return (self._thread_owners,)
+
     async def start(self) -> None:
         reset_module_state()
+        self._thread_owners.clear()
         self._hub = Hub(self.bugs)
         self._pipeline = Pipeline(self._hub, self.bugs, per_user=2, scratch=self.scratch)
 

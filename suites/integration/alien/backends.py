@@ -62,6 +62,7 @@ BUGS: frozenset[str] = frozenset(
         "racy-limit",  # limit checked, then an await, then counted
         "finally-terminal",  # a finally block always sends agent_completed
         "domain-profile",  # profiles cached by e-mail domain
+        "any-thread",  # the gateway never checks who owns the thread a turn names
         "shared-scratch",  # one scratch holder (see SCRATCH_KINDS) for every runner
         "deferred-notify",  # tool_completed is sent fire-and-forget (loop.call_soon)
     }

@@ -26,6 +26,7 @@ CLEAN_SCENARIOS = (
     "reconnect",
     "noisy_neighbor",
     "tab_burst",
+    "intrusion",
 )
 
 #: Shared scratch holders the walk sees through (each becomes a shared-state finding).
@@ -69,7 +70,7 @@ def test_the_correct_alien_backend_is_clean(scenario: str) -> None:
     # Not clean by blindness: the roots were walked and the turns really ran.
     assert result.trace.observed["walks"] > 0
     assert result.stats["statuses"].get("completed", 0) > 0
-    if scenario in ("limit_pressure", "tab_burst"):
+    if scenario in ("limit_pressure", "tab_burst", "intrusion"):
         assert result.stats["statuses"].get("rejected", 0) > 0
 
 
@@ -207,6 +208,15 @@ def test_one_scratch_holder_for_every_runner_is_shared_state(kind: str) -> None:
     found = _of(result, "shared-state")
     assert ".scratch" in _evidence(found)
     assert any(len(f.users) >= 2 for f in found)
+
+
+def test_a_gateway_that_never_checks_thread_ownership_lets_intruders_in() -> None:
+    result = _run(AlienTarget(["any-thread"]), "intrusion")
+    found = _of(result, "foreign-data")
+    text = _evidence(found)
+    assert "'s thread thread_" in text and "completed, not rejected" in text
+    assert any(f.summary.endswith(f"ran a turn on a thread of {f.users[0]}") for f in found)
+    assert result.stats["statuses"].get("rejected", 0) == 0
 
 
 # ----------------------------------------------------------------------------- retention, limits

@@ -20,6 +20,7 @@ class BrokerTab:
     def __init__(self, target: BrokerTarget, user: SimUser, number: int) -> None:
         self.user = user
         self.on_event: Any = None
+        self._target = target
         self._broker = target.broker
         self._connection_id = f"conn-{number:04d}"
         self._events: list[Event] = []
@@ -42,6 +43,10 @@ class BrokerTab:
 
     def _submit(self, turn: Turn) -> Job:
         assert self._channel is not None, "tab closed"
+        if turn.thread_id not in self.user.thread_ids:
+            # The client opens a conversation it does not show yet: catch the tab up on it.
+            self._broker.replay(self._channel, [turn.thread_id])
+        self._target.check_thread(self.user.user_id, turn.thread_id)
         ticket = Ticket(
             user_id=self.user.user_id,
             email=self.user.email,
@@ -132,14 +137,27 @@ class BrokerTarget:
         self.name = "alien2" + (f"[{','.join(sorted(chosen))}]" if chosen else "")
         self._broker: Broker | None = None
         self._tabs = 0
+        # The gateway's record of who opened each thread (a database in a real deployment):
+        # adapter scaffolding, not state of the backend under test.
+        self._thread_owners: dict[str, str] = {}
 
     @property
     def broker(self) -> Broker:
         assert self._broker is not None, "not started"
         return self._broker
 
+    def check_thread(self, user_id: str, thread_id: str) -> None:
+        """Refuse a turn on a thread another user opened."""
+        owner = self._thread_owners.setdefault(thread_id, user_id)
+        if owner != user_id:
+            raise Refused(f"thread_id={thread_id!r} belongs to another user")
+
+    def adapter_objects(self) -> tuple[object, ...]:
+        return (self._thread_owners,)
+
     async def start(self) -> None:
         reset_module_state()
+        self._thread_owners.clear()
         install_audit("audit-handler" in self.bugs)
         self._broker = Broker(self.bugs, per_user=2)
         self._broker.dispatcher.start()

@@ -28,6 +28,7 @@ CLEAN_SCENARIOS = (
     "noisy_neighbor",
     "soak",
     "tab_burst",
+    "intrusion",
 )
 MODULE = "suites.integration.alien2.workers"
 
@@ -223,6 +224,17 @@ def test_a_failure_swallowed_into_agent_completed_is_a_missing_agent_error() -> 
     result = _run(BrokerTarget(["swallow-fail"]), "tool_failure")
     assert "missing agent_error (plan step" in _evidence(_of(result, "event-missing"))
     assert result.stats["statuses"].get("error", 0) == 0  # the backend says all went well
+
+
+def test_opening_another_users_thread_replays_its_running_events() -> None:
+    # The turn itself is refused, but "catch the tab up on the thread it opens" never asked
+    # whose thread it was: the victim's events in flight reach the intruder.
+    result = _run(BrokerTarget(["replay-any-owner"]), "intrusion")
+    misrouted = _of(result, "event-misrouted")
+    for finding in misrouted:
+        victim, intruder = finding.users
+        assert f"of {intruder} seq" in finding.evidence[0] and f"of {victim}" in finding.evidence[0]
+    assert result.stats["statuses"].get("rejected", 0) == 3  # the turns were still refused
 
 
 # ----------------------------------------------------------------------------- retention, limits

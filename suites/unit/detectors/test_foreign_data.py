@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 from harness.detectors import foreign_data
-from harness.model import CallTool, Finding
+from harness.model import CallTool, Finding, SimUser, Think, Trace, TurnStatus
 from suites.unit.detectors.trace_builder import TraceBuilder
 
 
@@ -127,3 +129,58 @@ def test_token_owners_signature_per_receiver() -> None:
     assert owners.foreign(f"{a} and {b}", a)
     assert not owners.any_foreign(["x", a, "cnry_aaaaaaaaaaaaaaaa"], a)
     assert owners.any_foreign(["x", a, "b@example.org"], a)
+
+
+def _intrusion(
+    b: TraceBuilder, status: TurnStatus, error: str | None
+) -> tuple[Trace, SimUser, SimUser, str]:
+    """B sends a turn on A's thread; the record says how the target answered."""
+    user_a, user_b = b.users
+    tab_b = b.open(user_b)
+    run = b.run(tab_b, (Think("x"),), status="rejected", emit=False)
+    trace = b.build()
+    thread = user_a.thread_ids[0]
+    turns = tuple(
+        replace(
+            record,
+            turn=replace(record.turn, thread_id=thread, victim=user_a.user_id),
+            outcome=replace(record.outcome, status=status, error=error, result=None),
+        )
+        if record.turn.run_id == run
+        else record
+        for record in trace.turns
+    )
+    return replace(trace, turns=turns), user_a, user_b, thread
+
+
+def test_a_refused_intrusion_may_name_the_thread_it_was_refused() -> None:
+    b = TraceBuilder(2)
+    trace, _, _, thread = _intrusion(
+        b, "rejected", f"forbidden: thread_id={thread_of(b)!r} is not yours"
+    )
+    assert list(foreign_data.detect(trace, b.index(trace))) == []
+    assert thread in trace.turns[0].outcome.error  # type: ignore[operator]
+
+
+def test_an_accepted_intrusion_is_foreign_data_naming_both_users() -> None:
+    b = TraceBuilder(2)
+    trace, user_a, user_b, thread = _intrusion(b, "completed", None)
+    (finding,) = foreign_data.detect(trace, b.index(trace))
+    assert finding.users == (user_a.user_id, user_b.user_id)
+    assert f"on {user_a.user_id}'s thread {thread}: completed, not rejected" in finding.evidence[0]
+    assert finding.expected == f"rejected: the thread belongs to {user_a.user_id}"
+
+
+def test_the_named_thread_is_foreign_again_in_any_other_run_of_the_intruder() -> None:
+    b = TraceBuilder(2)
+    user_a, user_b = b.users
+    tab_b = b.open(user_b)
+    later = b.run(tab_b)
+    b.event(tab_b, "agent_thinking", later, {"text": user_a.thread_ids[0]}, user_id=user_b.user_id)
+    trace, *_ = _intrusion(b, "rejected", None)
+    (finding,) = foreign_data.detect(trace, b.index(trace))
+    assert "agent_thinking" in finding.evidence[0] and user_a.thread_ids[0] in finding.evidence[0]
+
+
+def thread_of(b: TraceBuilder) -> str:
+    return b.users[0].thread_ids[0]

@@ -16,6 +16,7 @@ EXPECTED = (
     "burst",
     "cancel",
     "golden_path",
+    "intrusion",
     "limit_pressure",
     "multi_tab",
     "noisy_neighbor",

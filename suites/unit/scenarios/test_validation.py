@@ -63,6 +63,24 @@ def test_turn_on_a_thread_the_user_does_not_own(scenario: Scenario) -> None:
     assert lines[3].startswith(f"rule: thread_id={foreign!r} is a thread the user does not own")
 
 
+def test_an_intrusion_names_the_owner_of_the_thread_as_victim(scenario: Scenario) -> None:
+    other = scenario.sessions[1]
+    victim = next(u for u in scenario.users if u.user_id != other.user_id)
+    thread = victim.thread_ids[0]
+    intrusion = dataclasses.replace(other.turns[0], thread_id=thread, victim=victim.user_id)
+    validate(with_session(scenario, 1, turns=(intrusion,)))
+    for wrong, rule in (
+        (other.user_id, "must be another user of the scenario"),
+        ("usr_000000000000", "must be another user of the scenario"),
+    ):
+        bad = dataclasses.replace(intrusion, victim=wrong)
+        with pytest.raises(ScenarioError, match=rule):
+            validate(with_session(scenario, 1, turns=(bad,)))
+    own_thread = dataclasses.replace(intrusion, thread_id=other.turns[0].thread_id)
+    with pytest.raises(ScenarioError, match="of an intrusion must be a thread of its victim"):
+        validate(with_session(scenario, 1, turns=(own_thread,)))
+
+
 def test_duplicate_run_ids(scenario: Scenario) -> None:
     first_run = scenario.sessions[0].turns[0].run_id
     turn = dataclasses.replace(scenario.sessions[1].turns[0], run_id=first_run)
