@@ -164,7 +164,12 @@ def tab_burst(rng: random.Random, users: Sequence[SimUser]) -> Scenario:
                     builder.echo(user),  # after the pause: a context swapped meanwhile shows
                 )
                 turns.append(builder.turn(user, plan))
-            sessions.append(builder.session(user, turns, opens_at=opens_at, burst=True))
+            # Each tab must see every event of the other's runs: it stays open past them.
+            busy = sum(plan_duration(turn.plan) for turn in turns)
+            keep_open = round(2 * busy + _KEEP_OPEN_MARGIN, 3)
+            sessions.append(
+                builder.session(user, turns, opens_at=opens_at, burst=True, keep_open=keep_open)
+            )
     return Scenario(
         name="tab_burst",
         seed=0,
