@@ -23,7 +23,6 @@ __all__ = [
     "event_strings",
     "event_texts",
     "iter_strings",
-    "iter_texts",
     "normalize",
     "root_key",
 ]
@@ -102,10 +101,10 @@ _PLAIN = (int, float, bool, type(None))
 
 
 def collect_texts(value: Any, texts: list[str]) -> list[str]:
-    """Append every string of :func:`iter_texts` (``value``) to ``texts``, in no set order.
+    """Append every string of :func:`iter_strings` (``value``) to ``texts``, in no set order.
 
-    The same strings as :func:`iter_texts`, gathered without generators: the clean fast path
-    of a detector that sees every event and result of a run.
+    The same strings, without their paths and gathered without generators: the clean fast
+    path of a detector that sees every event and result of a run.
     """
     add = texts.append
     stack = [value]
@@ -155,36 +154,14 @@ def iter_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from iter_strings(item, f"{path}[{position}]")
 
 
-def iter_texts(value: Any) -> Iterator[str]:
-    """Every string of :func:`iter_strings`, without building paths (the clean fast path)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, bytes | bytearray):
-        yield bytes(value).decode("utf-8", "replace")
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            if isinstance(key, str):
-                yield key
-            if isinstance(item, str):
-                yield item
-            elif not isinstance(item, int | float | bool | None):
-                yield from iter_texts(item)
-    elif isinstance(value, list | tuple | set | frozenset):
-        for item in value:
-            if isinstance(item, str):
-                yield item
-            elif not isinstance(item, int | float | bool | None):
-                yield from iter_texts(item)
-
-
-def event_texts(event: Event) -> Iterator[str]:
-    """Every string of :func:`event_strings`, without locations."""
-    for text in (event.type, event.run_id, event.thread_id, event.user_id):
-        if isinstance(text, str):
-            yield text
-    yield from iter_texts(event.payload)
-    if event.raw is not None:
-        yield event.raw
+def event_texts(event: Event) -> list[str]:
+    """Every string of :func:`event_strings`, without locations (the clean fast path)."""
+    texts = [
+        text
+        for text in (event.type, event.run_id, event.thread_id, event.user_id, event.raw)
+        if isinstance(text, str)
+    ]
+    return collect_texts(event.payload, texts)
 
 
 def event_strings(event: Event) -> Iterator[tuple[str, str]]:

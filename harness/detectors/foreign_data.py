@@ -26,6 +26,7 @@ from harness.detectors._trace_view import (
     TraceView,
     collect_texts,
     event_strings,
+    event_texts,
     iter_strings,
 )
 from harness.model import Event, Finding, Trace
@@ -74,12 +75,7 @@ def _event_foreign(owners: TokenOwners, event: Event, receiver: str) -> bool:
     Nearly every event and result is clean; checking them without building a location for
     every string first keeps the detector's cost near one dict lookup per string.
     """
-    texts = [
-        text
-        for text in (event.type, event.run_id, event.thread_id, event.user_id, event.raw)
-        if isinstance(text, str)
-    ]
-    return owners.any_foreign(collect_texts(event.payload, texts), receiver)
+    return owners.any_foreign(event_texts(event), receiver)
 
 
 def _describe(index: TokenLookup, token: str, owner: str) -> str:

@@ -91,17 +91,39 @@ def test_clean_multi_tab_trace_with_own_roots_is_silent() -> None:
     assert _findings(b) == []
 
 
-def test_collect_texts_gathers_the_strings_of_iter_texts() -> None:
+def test_collect_texts_gathers_the_strings_of_iter_strings() -> None:
     from collections import Counter
 
-    from harness.detectors._trace_view import collect_texts, iter_texts
+    from harness.detectors._trace_view import collect_texts, iter_strings
 
     value = {
         "a": ["x", ("y", {"z": b"bytes"}), {"set"}, frozenset({"frozen"})],
         "n": {1: "one", "k": None, "f": 1.5},
         "s": "plain",
     }
-    assert Counter(collect_texts(value, ["first"])) == Counter(["first", *iter_texts(value)])
+    with_paths = [text for _path, text in iter_strings(value, "v")]
+    assert Counter(collect_texts(value, ["first"])) == Counter(["first", *with_paths])
+    assert "bytes" in with_paths and "one" in with_paths  # the comparison is not vacuous
+
+
+def test_event_texts_are_the_strings_of_event_strings() -> None:
+    from collections import Counter
+
+    from harness.detectors._trace_view import event_strings, event_texts
+    from harness.model import Event
+
+    event = Event(
+        type="tool_completed",
+        run_id="run_000000000001",
+        thread_id=None,
+        user_id="usr_000000000001",
+        payload={"name": "echo", "result": {"notes": ["a", b"b"]}},
+        seq=0,
+        raw='{"type": "tool_completed"}',
+    )
+    texts = event_texts(event)
+    assert Counter(texts) == Counter(text for _where, text in event_strings(event))
+    assert {"tool_completed", "echo", "b", '{"type": "tool_completed"}'} <= set(texts)
 
 
 def test_token_owners_signature_per_receiver() -> None:
