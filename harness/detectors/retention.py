@@ -44,7 +44,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     for owner, paths in sorted(record.alive.items()):
         for path in paths:
             # Keyed "owner:path" (two users' roots can share a path such as "engine").
-            keeper = record.reachable.get(f"{owner}:{path}") or record.reachable.get(path)
+            keeper = record.reachable.get(f"{owner}:{path}")
             kept = f" (kept alive by {keeper})" if keeper else ""
             agg.add(
                 KIND,
