@@ -28,6 +28,7 @@ import jwt
 from harness.errors import ProtocolError, TargetAuthError, TargetError, TargetLoadError
 from harness.model import EVENT_TYPES, Event, SimUser, Turn, TurnOutcome, TurnStatus
 from harness.serialization import to_data
+from harness.target import event_from_message
 from harness.users import sign_token
 
 __all__ = [
@@ -139,14 +140,9 @@ class WebSocketSession:
             return
         if kind not in _CONTRACT_TYPES:
             return
-        payload = message.get("payload")
-        payload = self._target.simulated_ids_in(payload) if isinstance(payload, dict) else {}
-        event = Event(
-            type=kind,
-            run_id=run_id,
-            thread_id=message.get("thread_id"),
-            user_id=self._target.simulated_id(message.get("user_id")),
-            payload=payload,
+        event = event_from_message(
+            # Staging ids (pre-issued tokens) back to simulated ones: user_id and payload alike.
+            self._target.simulated_ids_in(message),
             seq=len(self._events),
             connection_id=self.connection_id,
             t=self._loop.time(),
@@ -271,7 +267,7 @@ class WebSocketTarget:
         if not self._to_simulated:
             return data
         if isinstance(data, str):
-            return self._to_simulated.get(data, data)
+            return self.simulated_id(data)
         if isinstance(data, dict):
             return {key: self.simulated_ids_in(value) for key, value in data.items()}
         if isinstance(data, list):
