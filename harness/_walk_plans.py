@@ -231,11 +231,14 @@ def _compute(cls: type) -> TypePlan:
     if issubclass(cls, _METHODS):
         return TypePlan(type_name=name, container=CONTAINER_METHOD)
     if cls is types.FunctionType:
-        return TypePlan(type_name=name, container=CONTAINER_FUNCTION)
+        # A descriptor like any method: in a class body it is code, skipped with the others.
+        return TypePlan(type_name=name, container=CONTAINER_FUNCTION, descriptor=descriptor)
     if cls is _LRU_WRAPPER:
         # A function, not state of its own (so not counted as mutable); its cache is read, and
         # its __dict__ leads to the wrapped function's closure and defaults.
-        return TypePlan(type_name=name, container=CONTAINER_CACHE, has_dict=True, descriptor=True)
+        return TypePlan(
+            type_name=name, container=CONTAINER_CACHE, has_dict=True, descriptor=descriptor
+        )
     if issubclass(cls, threading.local):
         # The current thread's attributes; a "per-request" thread-local shared by every task on
         # the loop's one thread is shared state like any object.
@@ -332,7 +335,7 @@ def class_attribute_names(cls: type) -> tuple[str, ...]:
         if not isinstance(name, str) or (name.startswith("__") and name.endswith("__")):
             continue
         kind = type(value)
-        if issubclass(kind, _STRUCTURE) or kind is types.FunctionType or plan_for(kind).descriptor:
+        if issubclass(kind, _STRUCTURE) or plan_for(kind).descriptor:
             continue  # methods, nested classes, properties: the class's code, not its state
         names.append(name)
     result = tuple(names)
@@ -376,10 +379,11 @@ def buffer_text(buffer: Any) -> str:
 
 
 def cached_results(wrapper: Any) -> dict[Any, Any]:
-    """The cache of a ``functools.lru_cache`` wrapper: key -> result, or link for bounded ones.
+    """The cache of a ``functools.lru_cache`` wrapper: key -> result, or -> link when bounded.
 
     The C wrapper keeps its cache out of ``__dict__``; ``gc.get_referents`` is the one way in.
-    A bounded cache maps keys to links ``[prev, next, key, result]`` of its recency list.
+    A bounded cache maps keys to links of its recency list, C objects whose result Python
+    cannot read: only its keys are seen.
     """
     attributes = getattr(wrapper, "__dict__", None)
     for referent in gc.get_referents(wrapper):
