@@ -4,7 +4,7 @@ Each module judges one part of the contract and exposes
 ``detect(trace, index) -> Iterable[Finding]``; :data:`DETECTORS` lists them in order and
 :func:`run_detectors` runs them, sorts, deduplicates and caps the findings. Detectors are general:
 they see only the :class:`~harness.model.Trace` (and a token index built from its users and
-turns), never a name special to one backend.
+turns), never a name special to one target.
 
 Example:
     >>> from harness.detectors import run_detectors

@@ -1,6 +1,6 @@
 """Turning many observations of one bug into one finding.
 
-A broken backend repeats its bug on every turn of every user: a null notifier drops the tool
+A broken target repeats its bug on every turn of every user: a null notifier drops the tool
 events of thousands of turns. Detectors therefore never build :class:`~harness.model.Finding`
 records one by one; they feed observations to a :class:`FindingAggregator`, which keeps one
 finding per (kind, users, cause), the first :data:`MAX_EVIDENCE` evidence lines and a count.
