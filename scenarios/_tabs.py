@@ -22,6 +22,13 @@ _KEEP_OPEN_MARGIN = 1.0
 _SENDER_OFFSET = 0.005
 
 
+def _listening_time(turns: Sequence[Turn], gap: float = 0.0) -> float:
+    """How long a tab stays open to see every event of ``turns``: twice their planned work
+    (a scheduler may delay them) plus a margin."""
+    busy = sum(plan_duration(turn.plan) for turn in turns) + gap * len(turns)
+    return round(2 * busy + _KEEP_OPEN_MARGIN, 3)
+
+
 def multi_tab(rng: random.Random, users: Sequence[SimUser]) -> Scenario:
     """Each user opens 2-3 tabs together; one sends the turns, the others stay open and listen.
 
@@ -38,8 +45,7 @@ def multi_tab(rng: random.Random, users: Sequence[SimUser]) -> Scenario:
         tabs = rng.randint(2, 3)
         turns = [builder.turn(user, builder.standard_plan(user)) for _ in range(rng.randint(1, 2))]
         gap = builder.seconds(0.01, 0.05)
-        busy = sum(plan_duration(turn.plan) for turn in turns) + gap * len(turns)
-        keep_open = round(2 * busy + _KEEP_OPEN_MARGIN, 3)
+        keep_open = _listening_time(turns, gap)
         for _ in range(tabs - 1):
             sessions.append(builder.session(user, (), opens_at=opens_at, keep_open=keep_open))
         sessions.append(
@@ -165,8 +171,7 @@ def tab_burst(rng: random.Random, users: Sequence[SimUser]) -> Scenario:
                 )
                 turns.append(builder.turn(user, plan))
             # Each tab must see every event of the other's runs: it stays open past them.
-            busy = sum(plan_duration(turn.plan) for turn in turns)
-            keep_open = round(2 * busy + _KEEP_OPEN_MARGIN, 3)
+            keep_open = _listening_time(turns)
             sessions.append(
                 builder.session(user, turns, opens_at=opens_at, burst=True, keep_open=keep_open)
             )
