@@ -47,12 +47,12 @@ __version__ = "0.1.0"
 def build_scenario(
     name: str, seed: int, users: int | _Sequence[SimUser], *, salt: str = ""
 ) -> Scenario:
-    """Build the named scenario: :func:`scenarios.build`, reachable from ``harness``.
+    """Build the named scenario: :func:`harness.scenarios.build`, reachable from ``harness``.
 
     Imported when called, not with ``harness``: the scenario generators import ``harness``'s
     modules, so ``import scenarios`` first and ``import harness`` first must both work.
     """
-    from scenarios import build
+    from harness.scenarios import build
 
     return build(name, seed, users, salt=salt)
 

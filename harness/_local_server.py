@@ -1,6 +1,6 @@
 """Start the reference WebSocket server as a child process, for tests and benchmarks.
 
-``python -m backend.server --host 127.0.0.1 --port 0`` picks a free port and prints
+``python -m harness_backend.server --host 127.0.0.1 --port 0`` picks a free port and prints
 ``listening on ws://HOST:PORT`` once it serves; :func:`local_server` waits for that line (bounded),
 yields where it listens and the secret its tokens are signed with, and stops it with SIGTERM.
 """
@@ -33,11 +33,11 @@ def local_server(
     stop_timeout: float = 10.0,
     cwd: Path | None = None,
 ) -> Iterator[tuple[str, str]]:
-    """Run ``backend.server`` on 127.0.0.1 for the ``with`` block; yield ``(url, secret)``.
+    """Run ``harness_backend.server`` on 127.0.0.1 for the ``with`` block; yield ``(url, secret)``.
 
     Args:
         secret: the JWT signing secret (>= 32 bytes); a fresh one when omitted.
-        faults: ``backend.faults`` names to switch on in the server.
+        faults: ``harness_backend.faults`` names to switch on in the server.
         start_timeout: seconds the server gets to print its address.
         stop_timeout: seconds it gets to exit after SIGTERM before it is killed.
 
@@ -49,7 +49,7 @@ def local_server(
         ...     run(url, build("golden_path", 0, 4))
     """
     secret = secret or _secrets.token_urlsafe(48)
-    command = [sys.executable, "-m", "backend.server", "--host", "127.0.0.1", "--port", "0"]
+    command = [sys.executable, "-m", "harness_backend.server", "--host", "127.0.0.1", "--port", "0"]
     for fault in faults:
         command += ["--fault", fault]
     process = subprocess.Popen(

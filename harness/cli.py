@@ -50,7 +50,7 @@ def parse_seeds(seed: int | None, seeds: str | None) -> list[int]:
 
 
 def _scenario_names(value: str | None) -> list[str]:
-    from scenarios import DEFAULT_SCENARIOS, get_generator, scenario_names
+    from harness.scenarios import DEFAULT_SCENARIOS, get_generator, scenario_names
 
     if value is None:
         return list(DEFAULT_SCENARIOS)
@@ -71,8 +71,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target", default="reference", help="reference (default), ws://... or module:attr"
     )
-    from backend.faults import FAULTS
-    from scenarios import DEFAULT_SCENARIOS, scenario_names
+    from harness_backend.faults import FAULTS
+    from harness.scenarios import DEFAULT_SCENARIOS, scenario_names
 
     parser.add_argument(
         "--scenario",
@@ -143,7 +143,7 @@ def _build_parser() -> argparse.ArgumentParser:
     from harness.explore import add_commands
 
     add_commands(commands)
-    from harness.bench import add_commands as add_bench_commands
+    from harness.bench_cli import add_commands as add_bench_commands
 
     add_bench_commands(commands)
     return parser
@@ -156,7 +156,7 @@ def command_run(args: argparse.Namespace) -> int:
     from harness.reporting import TerminalReporter, write_findings, write_html, write_trace
     from harness.runner import run
     from harness.target import describe, load_target
-    from scenarios import build
+    from harness.scenarios import build
 
     _check_run_options(args)
     seeds = parse_seeds(args.seed, args.seeds)
@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from harness.explore import COMMANDS
 
     handlers.update(COMMANDS)
-    from harness.bench import COMMANDS as BENCH_COMMANDS
+    from harness.bench_cli import COMMANDS as BENCH_COMMANDS
 
     handlers.update(BENCH_COMMANDS)
     if args.command is None:

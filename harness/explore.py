@@ -77,7 +77,7 @@ def explore(
         (the first failing result or None, schedules tried, seconds spent).
     """
     from harness.runner import run
-    from scenarios import build
+    from harness.scenarios import build
 
     began = clock()
     tried = 0
@@ -196,7 +196,7 @@ def command_replay(args: argparse.Namespace) -> int:
 def _scenario_of(recorded: Any) -> Scenario:
     from harness.errors import FindingsFileError
     from harness.serialization import from_data
-    from scenarios import build
+    from harness.scenarios import build
 
     if recorded.scenario_spec is not None:
         spec = recorded.scenario_spec

@@ -267,7 +267,7 @@ class Observer:
         """The module-level state of the target's code, as walk roots named ``module.name``.
 
         The target's code is every loaded module of the packages that define the classes of
-        the roots the walks met (``backend.engine`` -> every ``backend.*`` module), less the
+        the roots the walks met (``harness_backend.engine`` -> every ``harness_backend.*`` module), less the
         standard library and the harness. Of each, the globals that can hold state (not modules
         or dunder names), and what the classes defined there hold in their bodies.
         """

@@ -321,7 +321,7 @@ def run_scenario(
         fault: str | None = None,
     ) -> RunResult:
         from harness.runner import replay_command, run
-        from scenarios import build
+        from harness.scenarios import build
 
         chosen = strategy or harness_settings.strategy
         if chosen not in STRATEGIES:

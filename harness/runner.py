@@ -12,7 +12,7 @@ Targets without live roots (remote servers) run on the stock asyncio loop in rea
 
 Example:
     >>> from harness.runner import run
-    >>> from scenarios import build
+    >>> from harness.scenarios import build
     >>> result = run("reference", build("golden_path", seed=0, users=4), strategy="random")
     >>> result.findings
     ()

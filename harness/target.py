@@ -184,7 +184,7 @@ def load_target(
 
     Args:
         spec: what ``--target`` was given.
-        fault: a ``backend.faults`` name; only the reference target accepts one.
+        fault: a ``harness_backend.faults`` name; only the reference target accepts one.
         options: extra keyword arguments for the built-in adapters.
 
     Raises:

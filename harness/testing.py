@@ -54,7 +54,7 @@ class IsolationFailure(HarnessError, AssertionError):
 class StagingServer:
     """Where a staging server is and the secret its tokens are signed with, when known.
 
-    ``local`` is True for a ``backend.server`` the test session started itself.
+    ``local`` is True for a ``harness_backend.server`` the test session started itself.
     """
 
     url: str

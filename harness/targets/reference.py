@@ -1,13 +1,13 @@
-"""The in-process adapter for the embedded reference backend (``backend/``).
+"""The in-process adapter for the embedded reference backend (``harness_backend/``).
 
 Each :class:`ReferenceSession` is one connection of its user, registered in the backend's
-connection registry exactly as a WebSocket connection of ``backend.server`` would be: it receives
+connection registry exactly as a WebSocket connection of ``harness_backend.server`` would be: it receives
 every event the backend routes to that user, whichever tab started the turn. ``roots()`` exposes
 the live per-user objects of the turns running on this connection (engine, context, execution
 registry, tool dispatcher, emitter and agent instances); ``shared_roots()`` the factory, its
 immutable agent and tool registries and the connection registry.
 
-A fault from ``backend.faults`` can be switched on by name (``--fault NAME``) to prove that the
+A fault from ``harness_backend.faults`` can be switched on by name (``--fault NAME``) to prove that the
 detectors fire.
 """
 
@@ -150,7 +150,7 @@ class ReferenceSession:
         )
 
     async def _run_on(self, engine: Any, turn: Turn) -> TurnOutcome:
-        from backend.agents import AgentRequest
+        from harness_backend.agents import AgentRequest
 
         request = AgentRequest(
             user_id=self.user.user_id,
@@ -178,7 +178,7 @@ class ReferenceTarget:
     """The embedded reference backend, in this process, optionally with a fault switched on.
 
     Args:
-        fault: one ``backend.faults`` name, e.g. ``"shared-engine"``.
+        fault: one ``harness_backend.faults`` name, e.g. ``"shared-engine"``.
         faults: several fault names.
         max_engines_per_user: the factory's per-user engine limit.
 
@@ -199,8 +199,8 @@ class ReferenceTarget:
         max_engines_per_user: int = 2,
         idle_timeout: float = 300.0,
     ) -> None:
-        from backend.errors import EngineLimitExceeded
-        from backend.faults import FAULTS
+        from harness_backend.errors import EngineLimitExceeded
+        from harness_backend.faults import FAULTS
 
         names = tuple(faults) + ((fault,) if fault else ())
         for name in names:
@@ -231,11 +231,11 @@ class ReferenceTarget:
         return self._connections
 
     async def start(self) -> None:
-        from backend.connections import ConnectionRegistry
-        from backend.factory import ExecutionEngineFactory
-        from backend.protocol import OwnershipTable
+        from harness_backend.connections import ConnectionRegistry
+        from harness_backend.factory import ExecutionEngineFactory
+        from harness_backend.protocol import OwnershipTable
 
-        # What backend.server checks before any turn: who first used each thread and run id.
+        # What harness_backend.server checks before any turn: who first used each thread and run id.
         self._ownership = OwnershipTable(capacity=1_000_000)
         self._connections = ConnectionRegistry()
         self._factory = ExecutionEngineFactory(
@@ -254,7 +254,7 @@ class ReferenceTarget:
 
     def claim(self, user_id: str, turn: Turn) -> TurnOutcome | None:
         """Check the turn's thread and run ids as the server does; a refusal is the outcome."""
-        from backend.protocol import ProtocolError
+        from harness_backend.protocol import ProtocolError
 
         try:
             self._ownership.claim(user_id, turn.thread_id, turn.run_id)

@@ -1,4 +1,4 @@
-"""The remote adapter: any server that speaks the wire protocol of ``backend.server``.
+"""The remote adapter: any server that speaks the wire protocol of ``harness_backend.server``.
 
 Black-box: ``roots()`` and ``shared_roots()`` are empty, so the detectors that need live objects
 say they were skipped, and everything else is judged from what each connection received. Runs go
@@ -210,7 +210,7 @@ class WebSocketSession:
 
 
 class WebSocketTarget:
-    """A server at ``url`` speaking the protocol of ``backend.server``.
+    """A server at ``url`` speaking the protocol of ``harness_backend.server``.
 
     Args:
         url: ``ws://host:port/path`` or ``wss://...``.

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from backend import AgentRequest, ConnectionRegistry, ExecutionEngineFactory
+from harness_backend import AgentRequest, ConnectionRegistry, ExecutionEngineFactory
 
 USERS = 100
 TABS = 2

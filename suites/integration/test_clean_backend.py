@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.runner import run
-from scenarios import build, scenario_names
+from harness.scenarios import build, scenario_names
 
 
 @pytest.mark.parametrize("name", scenario_names())

@@ -8,7 +8,7 @@ import pytest
 
 from harness.runner import run
 from harness.serialization import canonical_json, to_data
-from scenarios import build
+from harness.scenarios import build
 
 
 @pytest.mark.parametrize("strategy", ["fifo", "random", "pct"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.runner import run
-from scenarios import build
+from harness.scenarios import build
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "targets.md"
 

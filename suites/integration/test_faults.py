@@ -11,7 +11,7 @@ import pytest
 
 from harness.model import RunResult
 from harness.runner import run
-from scenarios import build
+from harness.scenarios import build
 
 USERS = 8
 

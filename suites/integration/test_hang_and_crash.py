@@ -12,7 +12,7 @@ from typing import Any
 from harness.model import SimUser, Turn, TurnOutcome
 from harness.runner import run
 from harness.targets.reference import ReferenceSession, ReferenceTarget
-from scenarios import build
+from harness.scenarios import build
 
 
 class _LostWakeupTarget(ReferenceTarget):

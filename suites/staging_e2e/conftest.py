@@ -2,7 +2,7 @@
 
 With ``--staging-url`` (or ``HARNESS_STAGING_URL``) the tests talk to that deployment; valid
 tokens then need its signing secret in ``HARNESS_JWT_SECRET`` (tests that need one skip, saying
-so, when it is missing). Without a URL the session starts ``python -m backend.server`` on
+so, when it is missing). Without a URL the session starts ``python -m harness_backend.server`` on
 127.0.0.1 with a fresh secret, hands the same secret to the harness's WebSocket adapter through
 ``HARNESS_JWT_SECRET``, and stops the server with SIGTERM at the end.
 """
@@ -21,7 +21,7 @@ from harness.testing import local_server
 
 @pytest.fixture(scope="session")
 def staging(pytestconfig: pytest.Config) -> Iterator[Staging]:
-    """The staging server: the given URL, or a local ``backend.server`` for the session."""
+    """The staging server: the given URL, or a local ``harness_backend.server`` for the session."""
     from harness.pytest_plugin import settings_from_config
 
     url = settings_from_config(pytestconfig).staging_url

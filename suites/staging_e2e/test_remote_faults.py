@@ -1,6 +1,6 @@
 """Black-box detection: the faults a client can see are caught over real WebSockets.
 
-These tests start their own ``backend.server`` with a fault switched on (a staging deployment
+These tests start their own ``harness_backend.server`` with a fault switched on (a staging deployment
 cannot be asked to misbehave), so they run the same with or without ``--staging-url``. Over the
 wire there are no live objects: only events, outcomes and echo results speak.
 """
@@ -13,7 +13,7 @@ from harness.errors import TargetAuthError
 from harness.runner import run
 from harness.targets.websocket import WebSocketTarget
 from harness.testing import local_server
-from scenarios import build
+from harness.scenarios import build
 
 USERS = 20
 

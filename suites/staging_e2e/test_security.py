@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from backend.auth import mint_token
+from harness_backend.auth import mint_token
 from harness.testing import StagingServer as Staging
 from harness.users import UserFactory
 

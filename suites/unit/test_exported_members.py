@@ -10,7 +10,7 @@ import types
 import pytest
 
 #: Packages whose ``__init__`` only re-exports: ``__all__`` must be exactly their public names.
-REEXPORTING = ["harness", "harness.scheduling", "harness.reporting", "backend", "scenarios"]
+REEXPORTING = ["harness", "harness.scheduling", "harness.reporting", "harness_backend", "harness.scenarios", "harness.bench"]
 #: Modules with code of their own: every name in ``__all__`` must exist, without duplicates.
 DEFINING = ["harness.detectors", "harness.model", "harness.errors", "harness.target"]
 

@@ -7,7 +7,7 @@ import io
 
 from rich.console import Console
 
-from backend.clock import LoopClock, ManualClock
+from harness_backend.clock import LoopClock, ManualClock
 from harness.protocols import Backend, Clock, Reporter
 from harness.reporting import TerminalReporter
 from harness.targets.reference import ReferenceTarget

@@ -1,4 +1,4 @@
-"""An "alien" multi-tenant agent backend, written without looking at ``backend/``.
+"""An "alien" multi-tenant agent backend, written without looking at ``harness_backend/``.
 
 Its own vocabulary: a :class:`Pipeline` (the factory) hands out one :class:`Runner` per turn, the
 runner owns a :class:`Workspace` (who and what the turn is about) and an :class:`Outbox` (events

@@ -103,7 +103,7 @@ def test_no_arguments_runs_the_default_scenarios(
     monkeypatch.chdir(tmp_path)
     assert main([]) == 0
     data = json.loads((tmp_path / "reports" / "latest" / "findings.json").read_text())
-    from scenarios import DEFAULT_SCENARIOS
+    from harness.scenarios import DEFAULT_SCENARIOS
 
     assert [run["scenario"] for run in data["runs"]] == list(DEFAULT_SCENARIOS)
     assert all(run["stats"]["users"] == 100 for run in data["runs"])

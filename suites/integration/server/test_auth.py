@@ -5,8 +5,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-import backend.auth
-from backend.auth import (
+import harness_backend.auth
+from harness_backend.auth import (
     AuthError,
     Claims,
     mint_token,
@@ -21,7 +21,7 @@ USER = "usr_0123456789ab"
 
 
 def test_all_lists_the_public_names() -> None:
-    assert set(backend.auth.__all__) == {
+    assert set(harness_backend.auth.__all__) == {
         "ALGORITHM",
         "REQUIRED_CLAIMS",
         "SUBPROTOCOL_PREFIX",

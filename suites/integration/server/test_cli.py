@@ -1,4 +1,4 @@
-"""``python -m backend.server`` as a subprocess: start, serve a turn, stop on SIGTERM/SIGINT."""
+"""``python -m harness_backend.server`` as a subprocess: start, serve a turn, stop on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from websockets.asyncio.client import connect
 
-from backend.auth import SECRET_ENV, mint_token
+from harness_backend.auth import SECRET_ENV, mint_token
 
 SECRET = "cli-secret-0123456789abcdef-0123456789abcdef"
 USER = "usr_c11000000001"
@@ -32,7 +32,7 @@ async def start(*arguments: str, env: dict[str, str]) -> asyncio.subprocess.Proc
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "backend.server",
+        "harness_backend.server",
         *arguments,
         cwd=ROOT,
         env=env,

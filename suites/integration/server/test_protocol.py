@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-import backend.protocol
-from backend.protocol import (
+import harness_backend.protocol
+from harness_backend.protocol import (
     ChatMessage,
     OwnershipTable,
     Ping,
@@ -48,7 +48,7 @@ def refused(raw: str | bytes) -> ProtocolError:
 
 
 def test_all_lists_the_public_names() -> None:
-    assert set(backend.protocol.__all__) == {
+    assert set(harness_backend.protocol.__all__) == {
         "ERROR_CODES",
         "MESSAGE_TYPES",
         "STEP_KINDS",

@@ -15,10 +15,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-import backend.server
-from backend.auth import mint_token
-from backend.factory import ExecutionEngineFactory
-from backend.server import BackendServer, ServerLimits, serve
+import harness_backend.server
+from harness_backend.auth import mint_token
+from harness_backend.factory import ExecutionEngineFactory
+from harness_backend.server import BackendServer, ServerLimits, serve
 
 SECRET = "integration-secret-0123456789abcdef-0123456789"
 ALICE = "usr_a11ce0000001"
@@ -119,7 +119,7 @@ OpenClient = Callable[[str], Awaitable[ClientConnection]]
 
 
 def test_all_lists_the_public_names() -> None:
-    assert set(backend.server.__all__) == {
+    assert set(harness_backend.server.__all__) == {
         "AUTH_CLOSE_CODE",
         "ServerLimits",
         "ServerStatistics",

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from backend import ConnectionRegistry, UserEventEmitter
+from harness_backend import ConnectionRegistry, UserEventEmitter
 
 ALICE = "usr_a1a1a1a1a1a1"
 BOB = "usr_b2b2b2b2b2b2"

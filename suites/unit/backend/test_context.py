@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from backend import PLACEHOLDER_IDS, InvalidContextError, UserExecutionContext
+from harness_backend import PLACEHOLDER_IDS, InvalidContextError, UserExecutionContext
 
 USER = "usr_0123456789ab"
 THREAD = "thread_0123456789ab"

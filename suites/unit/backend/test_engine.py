@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from backend import (
+from harness_backend import (
     AgentRegistry,
     AgentRequest,
     ConnectionRegistry,
@@ -15,7 +15,7 @@ from backend import (
     UnknownAgentError,
     UserMismatchError,
 )
-from backend.agents import ScriptedAgent
+from harness_backend.agents import ScriptedAgent
 
 ALICE = "usr_a1a1a1a1a1a1"
 BOB = "usr_b2b2b2b2b2b2"

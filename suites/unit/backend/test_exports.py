@@ -4,9 +4,9 @@ import ast
 import dataclasses
 from pathlib import Path
 
-import backend
+import harness_backend
 
-BACKEND = Path(backend.__file__).parent
+BACKEND = Path(harness_backend.__file__).parent
 CORE_MODULES = (
     "agents",
     "clock",
@@ -23,22 +23,22 @@ CORE_MODULES = (
 
 
 def test_all_lists_exactly_the_public_names() -> None:
-    public = {name for name in vars(backend) if not name.startswith("_")}
-    modules = {name for name in public if type(getattr(backend, name)).__name__ == "module"}
-    assert set(backend.__all__) == public - modules
-    assert len(backend.__all__) == len(set(backend.__all__))
+    public = {name for name in vars(harness_backend) if not name.startswith("_")}
+    modules = {name for name in public if type(getattr(harness_backend, name)).__name__ == "module"}
+    assert set(harness_backend.__all__) == public - modules
+    assert len(harness_backend.__all__) == len(set(harness_backend.__all__))
 
 
 def test_every_error_derives_from_backend_error() -> None:
-    for name in backend.__all__:
-        value = getattr(backend, name)
+    for name in harness_backend.__all__:
+        value = getattr(harness_backend, name)
         if isinstance(value, type) and issubclass(value, Exception):
-            assert issubclass(value, backend.BackendError), name
+            assert issubclass(value, harness_backend.BackendError), name
 
 
 def test_records_are_frozen_and_slotted() -> None:
-    for name in backend.__all__:
-        value = getattr(backend, name)
+    for name in harness_backend.__all__:
+        value = getattr(harness_backend, name)
         if isinstance(value, type) and dataclasses.is_dataclass(value):
             assert value.__dataclass_params__.frozen, name  # type: ignore[attr-defined]
             assert "__slots__" in value.__dict__, name

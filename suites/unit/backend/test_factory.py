@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from backend import (
+from harness_backend import (
     AgentRequest,
     EngineLimitExceeded,
     ExecutionEngineFactory,
@@ -48,7 +48,7 @@ def _contains(root: object, needle: str) -> list[str]:
         elif isinstance(value, list | tuple | deque | set | frozenset):
             for index, item in enumerate(value):
                 queue.append((f"{path}[{index}]", item))
-        elif type(value).__module__.startswith("backend"):
+        elif type(value).__module__.startswith("harness_backend"):
             slots = [s for c in type(value).__mro__ for s in getattr(c, "__slots__", ())]
             for name in slots:
                 if hasattr(value, name):

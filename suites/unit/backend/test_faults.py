@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from backend import (
+from harness_backend import (
     FAULTS,
     AgentRequest,
     ConnectionRegistry,

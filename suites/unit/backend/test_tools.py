@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from backend import (
+from harness_backend import (
     ConnectionRegistry,
     MissingNotifierError,
     ToolDefinition,

@@ -11,7 +11,7 @@ import pytest
 from harness.pytest_plugin import report_dirname
 from harness.runner import run
 from harness.testing import derive_seed
-from scenarios import build
+from harness.scenarios import build
 
 TESTS = """
 from harness.testing import assert_isolated

@@ -11,7 +11,7 @@ import harness.testing
 from harness.model import Finding, RunResult
 from harness.runner import run
 from harness.testing import IsolationFailure, assert_isolated, derive_seed, format_findings
-from scenarios import build
+from harness.scenarios import build
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pytest
 
 from harness.model import CallTool, Fail, Pause, Scenario, SessionPlan, Turn
 from harness.users import RUN_ID_PATTERN
-from scenarios import SCENARIOS, build, plan_duration, validate
-from scenarios._building import COMMON_QUERIES, COMMON_QUESTIONS
+from harness.scenarios import SCENARIOS, build, plan_duration, validate
+from harness.scenarios._building import COMMON_QUERIES, COMMON_QUESTIONS
 
 NAMES = tuple(SCENARIOS)
 

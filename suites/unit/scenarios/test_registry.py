@@ -6,11 +6,12 @@ import sys
 
 import pytest
 
-import scenarios
+import harness
+import harness.scenarios
 from harness.errors import UnknownScenarioError, UsageError
 from harness.model import Scenario
 from harness.users import UserFactory
-from scenarios import DEFAULT_SCENARIOS, SCENARIOS, build, get_generator, scenario_names
+from harness.scenarios import DEFAULT_SCENARIOS, SCENARIOS, build, get_generator, scenario_names
 
 EXPECTED = (
     "burst",
@@ -29,9 +30,9 @@ EXPECTED = (
 
 def test_all_lists_the_public_names() -> None:
     # "@py..." names come from pytest's assertion rewriting of the installed package.
-    public = {name for name in vars(scenarios) if not name.startswith(("_", "@"))}
+    public = {name for name in vars(harness.scenarios) if not name.startswith(("_", "@"))}
     modules = {"annotations", "strategies"}
-    assert set(scenarios.__all__) == public - modules
+    assert set(harness.scenarios.__all__) == public - modules
 
 
 def test_registry_is_ordered_by_name_and_read_only() -> None:
@@ -53,7 +54,7 @@ def test_default_scenarios_are_registered() -> None:
 
 
 def test_get_generator_returns_the_function() -> None:
-    assert get_generator("multi_tab") is scenarios.multi_tab
+    assert get_generator("multi_tab") is harness.scenarios.multi_tab
 
 
 def test_unknown_scenario_lists_names_and_suggests() -> None:
@@ -128,16 +129,16 @@ def test_empty_user_sequence_is_a_scenario_error() -> None:
 @pytest.mark.parametrize(
     "statement",
     [
-        "from scenarios import build, validate, scenario_names",
-        "import scenarios.strategies",
-        "import scenarios, harness",
-        "import harness, scenarios",
+        "from harness.scenarios import build, validate, scenario_names",
+        "import harness.scenarios.strategies",
+        "import harness.scenarios, harness",
+        "import harness, harness.scenarios",
     ],
 )
 def test_importing_scenarios_first_works(statement: str) -> None:
-    # docs/scenarios.md starts with ``from scenarios import build``: in a fresh interpreter
-    # that imports harness, whose __init__ re-exports scenarios.build (a circular import).
-    code = f"{statement}\nimport scenarios\nassert scenarios.build('golden_path', 1, 2).users"
+    # docs/scenarios.md starts with ``from harness.scenarios import build``: in a fresh interpreter
+    # that imports harness, whose __init__ re-exports harness.scenarios.build (a circular import).
+    code = f"{statement}\nimport harness.scenarios\nassert harness.scenarios.build('golden_path', 1, 2).users"
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )

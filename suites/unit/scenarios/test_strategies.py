@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import scenarios.strategies
+import harness.scenarios.strategies
 from harness.model import Fail, Scenario, SimUser, Step, Turn
 from harness.users import (
     CANARY_PATTERN,
@@ -11,12 +11,12 @@ from harness.users import (
     THREAD_ID_PATTERN,
     USER_ID_PATTERN,
 )
-from scenarios import validate
-from scenarios.strategies import plans, scenarios_, sim_users, steps, turns_for
+from harness.scenarios import validate
+from harness.scenarios.strategies import plans, scenarios_, sim_users, steps, turns_for
 
 
 def test_all_lists_the_strategies() -> None:
-    assert set(scenarios.strategies.__all__) == {
+    assert set(harness.scenarios.strategies.__all__) == {
         "sim_users",
         "durations",
         "steps",

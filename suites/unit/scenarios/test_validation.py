@@ -7,7 +7,7 @@ import pytest
 
 from harness.errors import ScenarioError
 from harness.model import CallTool, Fail, Pause, Scenario, SessionPlan, Think, Turn
-from scenarios import build, validate
+from harness.scenarios import build, validate
 
 
 @pytest.fixture

@@ -239,6 +239,6 @@ def validate(scenario: Scenario) -> None:
     if not isinstance(scenario, Scenario):
         raise ScenarioError(
             f"scenario={scenario!r} (type {type(scenario).__name__}) is not a Scenario. "
-            "Fix: build one with scenarios.build(name, seed, users)."
+            "Fix: build one with harness.scenarios.build(name, seed, users)."
         )
     _Checker(scenario).run()

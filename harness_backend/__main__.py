@@ -1,4 +1,4 @@
-"""Command line of the WebSocket server: ``python -m backend.server`` or ``python -m backend``.
+"""Command line of the WebSocket server: ``python -m harness_backend.server`` or ``python -m backend``.
 
 Prints ``listening on ws://HOST:PORT`` once ready (``--port 0`` picks a free port and prints the
 real one), serves until SIGINT or SIGTERM, then closes every connection with 1001 and exits 0.
@@ -16,9 +16,9 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from backend.auth import SECRET_ENV
-from backend.errors import BackendError
-from backend.server import ServerLimits, serve
+from harness_backend.auth import SECRET_ENV
+from harness_backend.errors import BackendError
+from harness_backend.server import ServerLimits, serve
 
 __all__ = ["main"]
 
@@ -26,7 +26,7 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     defaults = ServerLimits()
     parser = argparse.ArgumentParser(
-        prog="python -m backend.server",
+        prog="python -m harness_backend.server",
         description="Serve the reference backend over WebSockets until SIGINT or SIGTERM.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME",
-        help="switch a fault on (repeatable); see backend.faults.FAULTS",
+        help="switch a fault on (repeatable); see harness_backend.faults.FAULTS",
     )
     parser.add_argument("--max-engines-per-user", type=int, default=2, metavar="N")
     parser.add_argument("--jwt-secret", default=None, help=f"HS256 secret (default: ${SECRET_ENV})")
@@ -77,14 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     secret = arguments.jwt_secret or os.environ.get(SECRET_ENV)
     if not secret:
         print(
-            f"backend.server: no JWT secret: set {SECRET_ENV} or pass --jwt-secret SECRET",
+            f"harness_backend.server: no JWT secret: set {SECRET_ENV} or pass --jwt-secret SECRET",
             file=sys.stderr,
         )
         return 2
     try:
         asyncio.run(_serve_until_signalled(arguments, secret))
     except (BackendError, ValueError, OSError) as error:
-        print(f"backend.server: cannot start: {error}", file=sys.stderr)
+        print(f"harness_backend.server: cannot start: {error}", file=sys.stderr)
         return 2
     return 0
 

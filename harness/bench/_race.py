@@ -58,7 +58,7 @@ def _needed(
     strategy: str, start: int, *, scenario: str, users: int, fault: str, kind: str, limit: int
 ) -> int | None:
     from harness.runner import run
-    from scenarios import build
+    from harness.scenarios import build
 
     for offset in range(limit):
         built = build(scenario, start + offset, users)

@@ -1,6 +1,6 @@
 """Turns per second and connections held over real WebSockets on loopback.
 
-Starts ``python -m backend.server --host 127.0.0.1 --port 0`` with a fresh JWT secret, runs the
+Starts ``python -m harness_backend.server --host 127.0.0.1 --port 0`` with a fresh JWT secret, runs the
 bench scenario against ``ws://127.0.0.1:PORT`` (every detector that applies to a black box),
 then stops the server with SIGTERM. Bounded: the server must announce itself within
 ``start_timeout`` seconds and the run is one burst of ``users`` turns.
@@ -22,7 +22,7 @@ from harness.errors import HarnessError
 
 __all__ = ["WebSocketRun", "websocket_throughput"]
 
-_ROOT = Path(__file__).resolve().parents[1]
+_ROOT = Path(__file__).resolve().parents[2]
 _BANNER = "listening on "
 
 
@@ -47,7 +47,7 @@ class WebSocketRun:
 def _start_server(secret: str, timeout: float) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "BACKEND_JWT_SECRET": secret}
     server = subprocess.Popen(
-        [sys.executable, "-m", "backend.server", "--host", "127.0.0.1", "--port", "0"],
+        [sys.executable, "-m", "harness_backend.server", "--host", "127.0.0.1", "--port", "0"],
         cwd=_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -69,8 +69,8 @@ def _start_server(secret: str, timeout: float) -> tuple[subprocess.Popen[str], s
     if not found:
         _stop_server(server)
         raise HarnessError(
-            f"backend.server did not print {_BANNER!r} within timeout={timeout!r}s; "
-            "run 'python -m backend.server --port 0' with BACKEND_JWT_SECRET set to see why"
+            f"harness_backend.server did not print {_BANNER!r} within timeout={timeout!r}s; "
+            "run 'python -m harness_backend.server --port 0' with BACKEND_JWT_SECRET set to see why"
         )
     return server, found[0]
 
@@ -103,10 +103,10 @@ def _held(sessions: object) -> int:
 def websocket_throughput(
     users: int = 200, *, seed: int = 0, start_timeout: float = 20.0
 ) -> WebSocketRun:
-    """Run one burst of ``users`` users against a local ``backend.server``, timed."""
-    from bench._measures import BENCH_SCENARIO
+    """Run one burst of ``users`` users against a local ``harness_backend.server``, timed."""
+    from harness.bench._measures import BENCH_SCENARIO
     from harness.runner import run
-    from scenarios import build
+    from harness.scenarios import build
 
     secret = secrets.token_hex(32)
     server, url = _start_server(secret, start_timeout)

@@ -1,6 +1,6 @@
 """``harness bench``: throughput, overheads, memory, search rates and race search, as a table.
 
-The measurements live in the ``bench`` package next to ``harness`` (``python -m bench`` is the
+The measurements live in the ``harness.bench`` package (``python -m harness.bench`` is the
 same command); this module adds the sub-command and renders the figures, each with the command
 that made it. ``--json`` prints exactly one JSON object (for scripts and CI dashboards) whose
 headline keys ``turns_per_second``, ``detector_overhead`` and ``scheduler_overhead`` are plain
@@ -51,7 +51,7 @@ def add_commands(commands: Any) -> None:
 
 def load_bench() -> Any:
     """Import the ``bench`` package (installed with the harness; imported only when asked)."""
-    return importlib.import_module("bench")
+    return importlib.import_module("harness.bench")
 
 
 def _plain(value: Any) -> Any:

@@ -1,7 +1,7 @@
 """Memory per simulated user: peak RSS of a fresh process per size, and tracemalloc peaks.
 
 Peak RSS (``resource.getrusage``) only grows within a process, so every size runs in its own
-fresh interpreter: ``python -m bench.memory_probe USERS [--tracemalloc]`` prints one JSON object.
+fresh interpreter: ``python -m harness.bench.memory_probe USERS [--tracemalloc]`` prints one JSON object.
 The per-user figure is (peak after the run - peak after the imports) / users.
 """
 
@@ -20,7 +20,7 @@ from harness.errors import HarnessError
 
 __all__ = ["MemoryPoint", "MemoryScaling", "measure_memory", "memory_per_user"]
 
-_ROOT = Path(__file__).resolve().parents[1]
+_ROOT = Path(__file__).resolve().parents[2]
 #: Per-user bytes may grow by this factor from the smallest to the largest size and still
 #: count as linear (fixed costs amortise, dicts resize in steps).
 LINEAR_TOLERANCE = 1.5
@@ -82,9 +82,9 @@ def measure_memory(users: int, *, trace_allocations: bool = False) -> dict[str, 
     """
     import tracemalloc
 
-    from bench._measures import BENCH_SCENARIO
+    from harness.bench._measures import BENCH_SCENARIO
     from harness.runner import run
-    from scenarios import build
+    from harness.scenarios import build
 
     baseline = _peak_rss()
     if trace_allocations:
@@ -103,7 +103,7 @@ def measure_memory(users: int, *, trace_allocations: bool = False) -> dict[str, 
 
 
 def _probe(users: int, trace_allocations: bool, timeout: float) -> dict[str, int | None]:
-    command = [sys.executable, "-m", "bench.memory_probe", str(users)]
+    command = [sys.executable, "-m", "harness.bench.memory_probe", str(users)]
     if trace_allocations:
         command.append("--tracemalloc")
     done = subprocess.run(
@@ -139,7 +139,7 @@ def memory_per_user(
                 tracemalloc_peak_bytes=None
                 if traced is None
                 else int(traced["tracemalloc_peak_bytes"] or 0),
-                command=f"python -m bench.memory_probe {users} [--tracemalloc]",
+                command=f"python -m harness.bench.memory_probe {users} [--tracemalloc]",
             )
         )
     ordered = sorted(points, key=lambda p: p.users)

@@ -1,11 +1,11 @@
 """Hypothesis strategies for arbitrary valid users, plans, turns and scenarios.
 
-Everything drawn here passes :func:`scenarios.validate`: ids have the generated shapes and are
+Everything drawn here passes :func:`harness.scenarios.validate`: ids have the generated shapes and are
 unique, turns use their user's threads, times are finite and not negative and a ``Fail`` is
 always the last step. Shrinking goes towards fewer users, sessions, turns and steps::
 
     from hypothesis import given
-    from scenarios.strategies import scenarios_
+    from harness.scenarios.strategies import scenarios_
 
     @given(scenarios_(min_users=2, max_users=4))
     def test_runs(scenario): ...
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from harness.model import CallTool, Fail, Pause, Scenario, SessionPlan, SimUser, Step, Think, Turn
 from harness.users import DEFAULT_ISSUED_AT, DEFAULT_JWT_SECRET, DEFAULT_TOKEN_TTL, sign_token
-from scenarios._building import COMMON_QUERIES, COMMON_QUESTIONS
+from harness.scenarios._building import COMMON_QUERIES, COMMON_QUESTIONS
 
 __all__ = [
     "sim_users",

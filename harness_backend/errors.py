@@ -15,7 +15,7 @@ Every error the backend raises on purpose derives from :class:`BackendError`::
     +-- ToolError               a tool failed; becomes an ``error`` in ``tool_completed``
     +-- AgentFailedError        a scripted agent executed a ``fail`` step
     +-- DeliveryError           an event could not be delivered to a connection
-    +-- UnknownFaultError       a fault name that ``backend.faults.FAULTS`` does not know
+    +-- UnknownFaultError       a fault name that ``harness_backend.faults.FAULTS`` does not know
 
 The backend never imports ``harness``: it is the system under test.
 """
@@ -141,7 +141,7 @@ class DeliveryError(BackendError):
 
 
 class UnknownFaultError(BackendError):
-    """A fault name that ``backend.faults.FAULTS`` does not know.
+    """A fault name that ``harness_backend.faults.FAULTS`` does not know.
 
     Fix: use one of the names listed in the message.
     """

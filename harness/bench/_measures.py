@@ -84,7 +84,7 @@ class ExploreRate:
 
 
 def _scenario(users: int, seed: int = 0, name: str = BENCH_SCENARIO) -> Scenario:
-    from scenarios import build
+    from harness.scenarios import build
 
     return build(name, seed, users)
 
@@ -153,7 +153,7 @@ def detector_overhead(users: int, *, repetitions: int = 5, strategy: str = "rand
         medians=medians,
         ratios={"detectors": medians["detectors"] / medians["none"]},
         clock="wall",
-        command=f"python -m bench --only detector_overhead --users {users}",
+        command=f"python -m harness.bench --only detector_overhead --users {users}",
     )
 
 
@@ -211,7 +211,7 @@ def scheduler_overhead(users: int, *, repetitions: int = 5, seed: int = 0) -> Ov
         medians=medians,
         ratios={name: medians[name] / medians["asyncio"] for name in ("random", "pct")},
         clock="cpu",
-        command=f"python -m bench --only scheduler_overhead --users {users}",
+        command=f"python -m harness.bench --only scheduler_overhead --users {users}",
     )
 
 

@@ -7,7 +7,7 @@ import random
 from collections.abc import Sequence
 
 from harness.model import Scenario, SessionPlan, SimUser
-from scenarios._building import ScenarioBuilder, arrival_spread, require_users
+from harness.scenarios._building import ScenarioBuilder, arrival_spread, require_users
 
 __all__ = ["intrusion"]
 

@@ -6,7 +6,7 @@ import random
 from collections.abc import Sequence
 
 from harness.model import CallTool, Fail, Scenario, SessionPlan, SimUser, Step, Turn
-from scenarios._building import ScenarioBuilder, arrival_spread, require_users
+from harness.scenarios._building import ScenarioBuilder, arrival_spread, require_users
 
 __all__ = ["limit_pressure", "noisy_neighbor", "tool_failure"]
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
-from bench._measures import (
+from harness.bench._measures import (
     ExploreRate,
     Overhead,
     RunTiming,
@@ -18,9 +18,9 @@ from bench._measures import (
     scheduler_overhead,
     throughput,
 )
-from bench._memory import MemoryScaling, memory_per_user
-from bench._race import RaceSearch, race_search
-from bench._websocket import WebSocketRun, websocket_throughput
+from harness.bench._memory import MemoryScaling, memory_per_user
+from harness.bench._race import RaceSearch, race_search
+from harness.bench._websocket import WebSocketRun, websocket_throughput
 
 __all__ = ["GOALS", "BenchReport", "BenchSizes", "machine", "run_all"]
 

@@ -1,6 +1,6 @@
-"""``python -m bench.memory_probe USERS [--tracemalloc]``: one size, one fresh process, JSON out.
+"""``python -m harness.bench.memory_probe USERS [--tracemalloc]``: one size, one fresh process, JSON out.
 
-Kept apart from ``bench._memory`` so that running it does not import itself twice.
+Kept apart from ``harness.bench._memory`` so that running it does not import itself twice.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ __all__ = ["main"]
 
 def main(arguments: list[str]) -> int:
     """Measure one size in this process and print its JSON object."""
-    from bench._memory import measure_memory
+    from harness.bench._memory import measure_memory
 
     users = int(arguments[0])
     print(json.dumps(measure_memory(users, trace_allocations="--tracemalloc" in arguments)))

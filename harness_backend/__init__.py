@@ -1,7 +1,7 @@
 """The reference system under test: a correct per-user execution-engine factory.
 
 Everything public is re-exported here; the modules are the implementation. The backend never
-imports ``harness``. See ``backend/README.md`` for the API.
+imports ``harness``. See ``harness_backend/README.md`` for the API.
 """
 
 from .agents import AgentRegistry as AgentRegistry

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from backend.errors import BackendError
+from harness_backend.errors import BackendError
 
 __all__ = [
     "ALGORITHM",

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from backend.errors import BackendError
+from harness_backend.errors import BackendError
 
 __all__ = [
     "ERROR_CODES",
@@ -73,7 +73,7 @@ class ProtocolError(BackendError):
     """A client frame was refused; the connection stays open.
 
     ``code`` is the ``error`` frame's code and ``run_id`` the frame's run id when it had a valid
-    one. Fix: send frames shaped as described in :mod:`backend.protocol`.
+    one. Fix: send frames shaped as described in :mod:`harness_backend.protocol`.
     """
 
     def __init__(self, code: str, message: str, *, run_id: str | None = None) -> None:

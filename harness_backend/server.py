@@ -1,8 +1,8 @@
 """The reference backend's WebSocket server.
 
-Each connection authenticates with a JWT (see :mod:`backend.auth`), is registered in the
-factory's :class:`~backend.connections.ConnectionRegistry` for its user while open, and sends
-``chat_message`` frames (see :mod:`backend.protocol`). Every turn runs as its own task through
+Each connection authenticates with a JWT (see :mod:`harness_backend.auth`), is registered in the
+factory's :class:`~harness_backend.connections.ConnectionRegistry` for its user while open, and sends
+``chat_message`` frames (see :mod:`harness_backend.protocol`). Every turn runs as its own task through
 ``factory.user_execution_scope`` and the ``scripted`` agent; its events reach every connection of
 that user and no other. Bad frames get an ``error`` frame on their own connection only, which
 stays open. A connection without a valid token is closed with code 4401 and a reason.
@@ -15,9 +15,9 @@ In process::
     finally:
         await server.close()
 
-From a shell: ``python -m backend.server --host 127.0.0.1 --port 0 --jwt-secret SECRET`` (or
+From a shell: ``python -m harness_backend.server --host 127.0.0.1 --port 0 --jwt-secret SECRET`` (or
 ``BACKEND_JWT_SECRET`` in the environment); it prints ``listening on ws://HOST:PORT`` when ready.
-The command line itself lives in ``backend/__main__.py``.
+The command line itself lives in ``harness_backend/__main__.py``.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from websockets.asyncio.server import serve as websockets_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from backend.agents import AgentRequest
-from backend.auth import (
+from harness_backend.agents import AgentRequest
+from harness_backend.auth import (
     SUBPROTOCOL_PREFIX,
     AuthError,
     check_secret,
@@ -46,10 +46,10 @@ from backend.auth import (
     token_from_subprotocols,
     verify_token,
 )
-from backend.connections import ConnectionRegistry
-from backend.errors import BackendError, EngineLimitExceeded
-from backend.factory import ExecutionEngineFactory
-from backend.protocol import (
+from harness_backend.connections import ConnectionRegistry
+from harness_backend.errors import BackendError, EngineLimitExceeded
+from harness_backend.factory import ExecutionEngineFactory
+from harness_backend.protocol import (
     ChatMessage,
     OwnershipTable,
     Ping,
@@ -111,7 +111,7 @@ class ServerStatistics:
 
 
 class WebSocketConnection:
-    """One authenticated WebSocket, as a ``backend.connections.Connection``.
+    """One authenticated WebSocket, as a ``harness_backend.connections.Connection``.
 
     ``send`` raises (``websockets.exceptions.ConnectionClosed``) once the socket is closed, so
     the registry counts the delivery as failed.
@@ -371,7 +371,7 @@ async def serve(
         secret: the HS256 secret tokens are verified with.
         factory: the engine factory to run turns on; a new one (with ``faults`` and
             ``max_engines_per_user``) when omitted, shut down by ``close()``.
-        faults: fault names for a new factory (see ``backend.faults``).
+        faults: fault names for a new factory (see ``harness_backend.faults``).
         max_engines_per_user: the new factory's per-user engine limit.
         limits: frame size and rate limits; :class:`ServerLimits` defaults when omitted.
 
@@ -399,7 +399,7 @@ async def serve(
 
 
 if __name__ == "__main__":
-    # The command line lives in backend/__main__.py; imported here only when run as a script.
-    from backend.__main__ import main
+    # The command line lives in harness_backend/__main__.py; imported here only when run as a script.
+    from harness_backend.__main__ import main
 
     sys.exit(main())
