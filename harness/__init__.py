@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence as _Sequence
 
+from harness.contract import Session as Session
+from harness.contract import Target as Target
 from harness.errors import FindingsFileError as FindingsFileError
 from harness.errors import HarnessError as HarnessError
 from harness.errors import ProtocolError as ProtocolError
@@ -37,9 +39,7 @@ from harness.model import Trace as Trace
 from harness.model import Turn as Turn
 from harness.model import TurnOutcome as TurnOutcome
 from harness.runner import run as run
-from harness.target import Session as Session
-from harness.target import Target as Target
-from harness.target import load_target as load_target
+from harness.targets import load_target as load_target
 
 __version__ = "0.1.0"
 

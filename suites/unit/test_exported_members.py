@@ -10,9 +10,24 @@ import types
 import pytest
 
 #: Packages whose ``__init__`` only re-exports: ``__all__`` must be exactly their public names.
-REEXPORTING = ["harness", "harness.scheduling", "harness.reporting", "harness_backend", "harness.scenarios", "harness.bench"]
+REEXPORTING = [
+    "harness",
+    "harness.scheduling",
+    "harness.reporting",
+    "harness.targets",
+    "harness.observe",
+    "harness_backend",
+    "harness.scenarios",
+    "harness.bench",
+]
 #: Modules with code of their own: every name in ``__all__`` must exist, without duplicates.
-DEFINING = ["harness.detectors", "harness.model", "harness.errors", "harness.target"]
+DEFINING = [
+    "harness.detectors",
+    "harness.model",
+    "harness.errors",
+    "harness.contract",
+    "harness.runner",
+]
 
 
 def _public(module: types.ModuleType) -> set[str]:

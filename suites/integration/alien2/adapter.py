@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from harness.model import Event, SimUser, Turn, TurnOutcome
-from harness.target import event_from_message
+from harness.targets import event_from_message
 from suites.integration.alien2.broker import Broker, Channel, Job, Refused
 from suites.integration.alien2.workers import BUGS, Ticket, install_audit, reset_module_state
 

@@ -5,14 +5,14 @@ from hypothesis import strategies as st
 
 import harness.scenarios.strategies
 from harness.model import Fail, Scenario, SimUser, Step, Turn
+from harness.scenarios import validate
+from harness.scenarios.strategies import plans, scenarios_, sim_users, steps, turns_for
 from harness.users import (
     CANARY_PATTERN,
     RUN_ID_PATTERN,
     THREAD_ID_PATTERN,
     USER_ID_PATTERN,
 )
-from harness.scenarios import validate
-from harness.scenarios.strategies import plans, scenarios_, sim_users, steps, turns_for
 
 
 def test_all_lists_the_strategies() -> None:

@@ -25,14 +25,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from harness._driver import RunProgress as RunProgress
-from harness._driver import ScenarioDriver
+from harness.contract import Target
 from harness.detectors import run_detectors
 from harness.model import Finding, RunResult, Scenario, ScheduleRecord, Trace
+from harness.observe import TokenIndex
+from harness.runner._driver import RunProgress as RunProgress
+from harness.runner._driver import ScenarioDriver, runs_of
+from harness.runner._recorder import TraceRecorder
+from harness.runner._search import explore as explore
+from harness.runner._search import shrink_scenario as shrink_scenario
 from harness.serialization import digest
-from harness.target import Target, describe, load_target
+from harness.targets import TargetInfo, describe, load_target
 
-__all__ = ["RunProgress", "estimate_steps", "replay_command", "run", "run_async"]
+__all__ = [
+    "RunProgress",
+    "derive_target_spec",
+    "estimate_steps",
+    "explore",
+    "replay_command",
+    "run",
+    "run_async",
+    "shrink_scenario",
+]
 
 
 def replay_command(
@@ -71,6 +85,29 @@ def replay_command(
     return " ".join(parts)
 
 
+def derive_target_spec(target: Target) -> str:
+    """The ``--target`` spec that loads ``target`` again, for replay commands.
+
+    A target may say it itself (a ``spec`` attribute: ``reference``, a ``ws://`` URL); otherwise
+    it is ``module:Class`` of the target's class, which ``--target`` loads by calling the class.
+    A class defined in ``__main__`` or inside a function cannot be loaded that way: the spec
+    then says so in angle brackets rather than naming another target.
+    """
+    spec = getattr(target, "spec", None)
+    if isinstance(spec, str) and spec:
+        return spec
+    cls = type(target)
+    module, qualname = cls.__module__, cls.__qualname__
+    if module == "__main__" or "<locals>" in qualname:
+        return f"<{module}.{qualname}: not importable; pass --target module:attr>"
+    return f"{module}:{qualname}"
+
+
+def _fault_of(target: Target) -> str | None:
+    fault = getattr(target, "fault", None)
+    return fault if isinstance(fault, str) else None
+
+
 async def run_async(
     target: Target,
     scenario: Scenario,
@@ -79,11 +116,36 @@ async def run_async(
     observe: bool = True,
     progress: RunProgress | None = None,
     schedule: ScheduleRecord | None = None,
+    info: TargetInfo | None = None,
 ) -> Trace:
     """Drive ``scenario`` against ``target`` on the running loop and return its Trace."""
-    state = ScenarioDriver(target, scenario, observe=observe, progress=progress)
-    await state.drive()
-    return state.trace(schedule, strategy, state.info.name)
+    driver = _driver(target, scenario, info or describe(target), observe, progress)
+    await driver.drive()
+    return driver.recorder.trace(
+        strategy=strategy,
+        schedule=schedule,
+        observation=driver.observation(),
+        deterministic=driver.info.deterministic,
+    )
+
+
+def _driver(
+    target: Target,
+    scenario: Scenario,
+    info: TargetInfo,
+    observe: bool,
+    progress: RunProgress | None,
+) -> ScenarioDriver:
+    index = TokenIndex.build(scenario.users, runs_of(scenario))
+    return ScenarioDriver(
+        target,
+        info,
+        scenario,
+        index=index,
+        recorder=TraceRecorder(scenario, info),
+        observe=observe,
+        progress=progress,
+    )
 
 
 def run(
@@ -98,52 +160,59 @@ def run(
     only: Sequence[str] | None = None,
     target_options: Mapping[str, Any] | None = None,
     strategy_options: Mapping[str, Any] | None = None,
+    info: TargetInfo | None = None,
 ) -> RunResult:
     """Run one scenario against a target and detect findings.
 
     Args:
-        target: a Target, or a spec for :func:`harness.target.load_target`.
+        target: a Target, or a spec for :func:`harness.targets.load_target`.
         scenario: what to run; its ``seed`` seeds the scheduler too.
         strategy: ``fifo``, ``random`` or ``pct`` (in-process targets); remote targets always run
             on the stock loop and say so in the notes.
-        fault: a reference-backend fault (with a spec target only).
+        fault: a reference-backend fault: the reference adapter's option, for a spec target
+            only (a loaded reference target carries its own).
         detectors: False runs the scenario without observing or detecting (for benchmarks).
+        target_spec: how the replay command names the target; by default the spec given, or
+            the one :func:`derive_target_spec` derives from a target instance.
+        info: ``describe(target)`` when the caller has it already (one read per target).
 
     Raises:
         TargetLoadError: the spec names nothing loadable.
         TargetError: the target failed to start.
     """
-    spec = target_spec or (target if isinstance(target, str) else "reference")
     if isinstance(target, str):
+        target_spec = target_spec or target
         target = load_target(target, fault=fault, options=target_options)
-    info = describe(target)
+    spec = target_spec or derive_target_spec(target)
+    fault = _fault_of(target)
+    info = info or describe(target)
     in_process = "live_roots" in info.capabilities
-    notes: list[str] = []
     options = dict(strategy_options or {})
     if in_process and strategy == "pct" and "steps" not in options:
-        options["steps"] = estimate_steps(target, scenario)
+        options["steps"] = estimate_steps(target, scenario, info=info)
+    driver = _driver(target, scenario, info, detectors, progress)
     if in_process:
         from harness.scheduling import run as run_seeded
 
-        trace, schedule = run_seeded(
-            run_async(target, scenario, strategy=strategy, observe=detectors, progress=progress),
-            strategy=strategy,
-            seed=scenario.seed,
-            strategy_options=options,
+        _, schedule = run_seeded(
+            driver.drive(), strategy=strategy, seed=scenario.seed, strategy_options=options
         )
-        trace = replace(trace, schedule=schedule)
+        ran = strategy
+        if not info.deterministic:
+            driver.recorder.note("target declares deterministic=False: replay is best-effort")
     else:
-        notes.append(
+        asyncio.run(driver.drive())
+        schedule, ran = None, "asyncio"
+        driver.recorder.note(
             f"remote target: ran on the stock asyncio loop in real time; strategy {strategy!r} "
             "does not apply and replay is best-effort"
         )
-        trace = asyncio.run(
-            run_async(target, scenario, strategy="asyncio", observe=detectors, progress=progress)
-        )
-        trace = replace(trace, deterministic=False, notes=trace.notes + tuple(notes))
-    if not info.deterministic and in_process:
-        notes.append("target declares deterministic=False: replay is best-effort")
-        trace = replace(trace, notes=(*trace.notes, notes[-1]))
+    trace = driver.recorder.trace(
+        strategy=ran,
+        schedule=schedule,
+        observation=driver.observation(),
+        deterministic=info.deterministic and in_process,
+    )
     # The strategy asked for, not the one that ran: a remote run records "asyncio", which
     # `harness run` does not accept, and replays best-effort anyway.
     command = replay_command(
@@ -152,7 +221,7 @@ def run(
     findings: tuple[Finding, ...] = ()
     if detectors:
         allowed = tuple(info.event_rules.get("allow_duplicates", ()))
-        detected = run_detectors(trace, only=only, allow_duplicates=allowed)
+        detected = run_detectors(trace, index=driver.index, only=only, allow_duplicates=allowed)
         findings = tuple(replace(f, replay=command) for f in detected)
     turns = len(trace.turns)
     stats: dict[str, Any] = {
@@ -190,7 +259,7 @@ def _span(trace: Trace) -> float:
     return round(max(0.0, end - start), 6) if trace.strategy == "asyncio" else end
 
 
-def estimate_steps(target: Target, scenario: Scenario) -> int:
+def estimate_steps(target: Target, scenario: Scenario, *, info: TargetInfo | None = None) -> int:
     """How many scheduling points ``scenario`` has: a PCT run without change points.
 
     PCT draws its priority change points over the run's scheduling points (steps where more
@@ -200,7 +269,7 @@ def estimate_steps(target: Target, scenario: Scenario) -> int:
     from harness.scheduling import run as run_seeded
 
     _, schedule = run_seeded(
-        run_async(target, scenario, strategy="pct", observe=False),
+        run_async(target, scenario, strategy="pct", observe=False, info=info),
         strategy="pct",
         seed=scenario.seed,
         strategy_options={"depth": 1},

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from harness.model import FoundObject
 
 if TYPE_CHECKING:  # walk.py imports this module: only the type, never at run time
-    from harness.walk import WalkResult
+    from harness.observe.walk import WalkResult
 
 __all__ = ["shared_between"]
 

@@ -39,8 +39,10 @@ from collections import deque
 from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any, Literal
 
-from harness._walk_paths import MAX_VALUE_CHARS, found_values, key_text, stable_key
-from harness._walk_plans import (
+from harness.errors import UsageError
+from harness.model import FoundValue
+from harness.observe._walk_paths import MAX_VALUE_CHARS, found_values, key_text, stable_key
+from harness.observe._walk_plans import (
     _CLASS_NAMES,
     _PLANS,
     CONTAINER_BUFFER,
@@ -65,10 +67,7 @@ from harness._walk_plans import (
     plan_for,
     thread_local_attributes,
 )
-from harness._walk_shared import shared_between
-from harness.errors import UsageError
-from harness.model import FoundValue
-from harness.tokens import TokenIndex
+from harness.observe.tokens import TokenIndex
 
 __all__ = [
     "MAX_BUFFER_BYTES",
@@ -77,7 +76,6 @@ __all__ = [
     "Walker",
     "buffer_text",
     "function_state",
-    "shared_between",
 ]
 
 _MEMO_LIMIT = 200_000  # strings remembered per walker (scan verdicts), cleared past this

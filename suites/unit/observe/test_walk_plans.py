@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from harness._walk_plans import cached_results, plan_for, thread_local_attributes
-from harness.tokens import TokenIndex
-from harness.walk import Walker, shared_between
-from suites.unit.test_walk import A_ID, B_CANARY, B_ID, B_RUN, Box, make_user, paths
+from harness.observe._walk_plans import cached_results, plan_for, thread_local_attributes
+from harness.observe._walk_shared import shared_between
+from harness.observe.tokens import TokenIndex
+from harness.observe.walk import Walker
+from suites.unit.observe.test_walk import A_ID, B_CANARY, B_ID, B_RUN, Box, make_user, paths
 
 
 @pytest.fixture

@@ -29,8 +29,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from harness.model import Checkpoint, FoundValue, RetentionRecord, RootWalk
-from harness.tokens import TokenIndex
-from harness.walk import Walker, WalkResult, shared_between
+from harness.observe._walk_shared import shared_between
+from harness.observe.tokens import TokenIndex
+from harness.observe.walk import Walker, WalkResult
 
 __all__ = ["Observer", "ObserverStatistics"]
 
@@ -267,8 +268,9 @@ class Observer:
         """The module-level state of the target's code, as walk roots named ``module.name``.
 
         The target's code is every loaded module of the packages that define the classes of
-        the roots the walks met (``harness_backend.engine`` -> every ``harness_backend.*`` module), less the
-        standard library and the harness. Of each, the globals that can hold state (not modules
+        the roots the walks met (``harness_backend.engine`` -> every ``harness_backend.*``
+        module), less the standard library and the harness. Of each, the globals that can hold
+        state (not modules
         or dunder names), and what the classes defined there hold in their bodies.
         """
         packages = {name.rpartition(".")[0] or name for name in self._root_modules}

@@ -13,11 +13,12 @@ from typing import Any, ClassVar
 
 import pytest
 
-from harness import walk
 from harness.errors import UsageError
 from harness.model import FoundObject, FoundValue, SimUser
-from harness.tokens import TokenIndex
-from harness.walk import MAX_VALUE_CHARS, Walker, WalkResult, shared_between
+from harness.observe import _walk_shared, walk
+from harness.observe._walk_shared import shared_between
+from harness.observe.tokens import TokenIndex
+from harness.observe.walk import MAX_VALUE_CHARS, Walker, WalkResult
 
 A_ID = "usr_aaaaaaaaaaaa"
 B_ID = "usr_bbbbbbbbbbbb"
@@ -65,8 +66,8 @@ def test_public_names() -> None:
         "Walker",
         "buffer_text",
         "function_state",
-        "shared_between",
     ]
+    assert _walk_shared.__all__ == ["shared_between"]
 
 
 # --------------------------------------------------------------------------- following rules

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import TargetLoadError
-from harness.target import describe, event_from_message, load_target
+from harness.targets import describe, event_from_message, load_target
 from harness.targets.reference import ReferenceTarget
 
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import tokens
 from harness.model import SimUser
-from harness.tokens import TokenCollisionError, TokenIndex
+from harness.observe import tokens
+from harness.observe.tokens import TokenCollisionError, TokenIndex
 
 JWT_A = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c3JfYWFhIn0.c2lnbmF0dXJlX2E"
 JWT_B = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c3JfYmJiIn0.c2lnbmF0dXJlX2I"

@@ -7,9 +7,9 @@ windows of :data:`MAX_VALUE_CHARS` characters around each token they carry.
 
 from __future__ import annotations
 
-from harness._walk_plans import SKIP, display_name, plan_for
 from harness.model import FoundValue
-from harness.tokens import TokenIndex
+from harness.observe._walk_plans import SKIP, display_name, plan_for
+from harness.observe.tokens import TokenIndex
 
 __all__ = ["MAX_VALUE_CHARS", "found_values", "key_text", "stable_key"]
 

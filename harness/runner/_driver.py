@@ -2,10 +2,11 @@
 
 :class:`ScenarioDriver` opens each session plan's tab at its arrival time, runs its turns (one
 after another, or together through ``Session.burst``), closes it (mid-turn when the plan says
-so, reopening a new tab), and meanwhile records every event, outcome and what the observer's
-walks found. Each turn has a timeout; an exception from the target becomes a crash record; a
+so, reopening a new tab), and announces each step of that lifecycle to its listeners
+(:mod:`harness.runner._lifecycle`): the trace recorder and, for targets with live roots, the
+observer. Each turn has a timeout; an exception from the target becomes a crash record; a
 hanging open or close is bounded by the turn timeout too. :mod:`harness.runner` is the public
-face: it picks the loop, builds the Trace and runs the detectors.
+face: it picks the loop, builds the Trace once and runs the detectors.
 """
 
 from __future__ import annotations
@@ -17,70 +18,90 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from harness.contract import Target
 from harness.errors import TargetAuthError, TargetError
 from harness.model import (
     Event,
-    RetentionRecord,
     Scenario,
-    ScheduleRecord,
     SessionPlan,
-    SessionRecord,
-    Trace,
     Turn,
     TurnOutcome,
     TurnRecord,
 )
-from harness.observer import Observer
-from harness.target import Target, describe
-from harness.tokens import TokenIndex
+from harness.observe import Observer, TokenIndex
+from harness.runner._lifecycle import ObserverListener, RunListener
+from harness.runner._recorder import Observation, TraceRecorder
+from harness.targets import TargetInfo
 
-__all__ = ["RunProgress", "ScenarioDriver"]
+__all__ = ["RunProgress", "ScenarioDriver", "runs_of"]
 
 #: Called as ``progress(done_turns, total_turns)`` after each turn.
 RunProgress = Callable[[int, int], None]
 
 
 class ScenarioDriver:
-    """The mutable state of one run (plain class; the Trace is built from it at the end)."""
+    """The mutable state of one run (plain class); listeners record what happens.
+
+    Args:
+        target: the started-per-run system under test.
+        info: ``describe(target)``, read once per target by the caller.
+        scenario: what to run.
+        index: every token of the scenario's users, built once per run and shared with the
+            observer and the detectors.
+        recorder: the listener that builds the Trace.
+        observe: walk live roots (only for targets with the ``live_roots`` capability).
+        progress: called after each turn.
+    """
 
     def __init__(
         self,
         target: Target,
+        info: TargetInfo,
         scenario: Scenario,
         *,
+        index: TokenIndex,
+        recorder: TraceRecorder,
         observe: bool,
         progress: RunProgress | None,
     ) -> None:
         self.target = target
-        self.info = describe(target)
+        self.info = info
         self.scenario = scenario
         self.users = {user.user_id: user for user in scenario.users}
-        self.index = TokenIndex.build(scenario.users, _runs_of(scenario))
-        self.observe = observe and "live_roots" in self.info.capabilities
+        self.index = index
+        self.recorder = recorder
+        self.listeners: list[RunListener] = [recorder]
+        self.observe = observe and "live_roots" in info.capabilities
+        self.observer: ObserverListener | None = None
         self.progress = progress
         self.total_turns = sum(len(p.turns) + len(p.reopen_turns) for p in scenario.sessions)
         self.done_turns = 0
         self._steps = itertools.count()
-        self.sessions: dict[str, tuple[str, float, float | None, Any]] = {}
-        self.session_steps: dict[str, tuple[int, int | None]] = {}
-        self.event_steps: dict[tuple[str, int], int] = {}
-        self.turns: list[TurnRecord] = []
-        self.crashes: list[str] = []
-        self.notes: list[str] = []
         # The first error that makes the run meaningless (a session that cannot be opened, a
         # user's credentials refused): the run finishes (every other session fails as fast)
         # and then raises it, a target error (exit 2) rather than findings about the target.
         self.fatal: TargetError | None = None
         self.active_turns = 0
-        self.observer: Observer | None = None
-        self.retention: RetentionRecord | None = None
         # Over a real network, events already sent may still be in flight when the runner
         # decides to close a tab; closing at once would blame the server for events the tab
         # simply closed too early to receive.
-        self.settle = 0.0 if "live_roots" in self.info.capabilities else 0.25
+        self.settle = 0.0 if "live_roots" in info.capabilities else 0.25
 
     def next_step(self) -> int:
         return next(self._steps)
+
+    def observation(self) -> Observation:
+        """What the observer found (empty when the run observed nothing)."""
+        if self.observer is None:
+            return Observation()
+        observer = self.observer.observer
+        return Observation(
+            observer.checkpoints, self.observer.retention, observer.statistics.as_dict()
+        )
+
+    def _crash(self, description: str) -> None:
+        for listener in self.listeners:
+            listener.crashed(description)
 
     # ------------------------------------------------------------------ the whole run
     async def drive(self) -> None:
@@ -91,7 +112,7 @@ class ScenarioDriver:
             raise TargetError(f"target {self.info.name!r} failed to start: {exc!r}") from exc
         try:
             shared = self.target.shared_roots() if self.observe else {}
-            self.observer = Observer(
+            observer = Observer(
                 self.index,
                 shared_roots=shared,
                 opaque=self.info.adapter_objects,
@@ -100,22 +121,23 @@ class ScenarioDriver:
                 enabled=self.observe,
             )
             del shared
+            self.observer = ObserverListener(observer)
+            self.listeners.append(self.observer)
             sessions = [
                 asyncio.ensure_future(self.drive_session(p)) for p in self.scenario.sessions
             ]
             periodic = asyncio.ensure_future(
-                self.observer.periodic(
-                    self.scenario.checkpoint_interval, lambda: self.active_turns > 0
-                )
+                observer.periodic(self.scenario.checkpoint_interval, lambda: self.active_turns > 0)
             )
             try:
                 await asyncio.gather(*sessions)
             finally:
                 periodic.cancel()
                 await asyncio.gather(periodic, return_exceptions=True)
-            self.retention = self.observer.retention()
+            for listener in self.listeners:
+                listener.run_ended()
             if not self.observe:
-                self.notes.append(
+                self.recorder.note(
                     "live roots not observed (black-box target): shared-state and retention "
                     "checks skipped; context checks use echo results only"
                 )
@@ -123,7 +145,7 @@ class ScenarioDriver:
             try:
                 await self.target.stop()
             except Exception as exc:
-                self.crashes.append(f"target.stop() raised {exc!r}")
+                self._crash(f"target.stop() raised {exc!r}")
         if self.fatal is not None:
             raise self.fatal
 
@@ -160,7 +182,7 @@ class ScenarioDriver:
                 self.target.open_session(user), self.scenario.turn_timeout
             )
         except TimeoutError:
-            self.crashes.append(
+            self._crash(
                 f"{session_id}: open_session({user_id}) did not return within "
                 f"{self.scenario.turn_timeout}s"
             )
@@ -171,45 +193,41 @@ class ScenarioDriver:
             self.fatal = self.fatal or exc
             return None
         except Exception as exc:
-            self.crashes.append(f"{session_id}: open_session({user_id}) raised {exc!r}")
+            self._crash(f"{session_id}: open_session({user_id}) raised {exc!r}")
             return None
-        loop = asyncio.get_running_loop()
-        self.sessions[session_id] = (user_id, loop.time(), None, session)
-        self.session_steps[session_id] = (self.next_step(), None)
+        at, step = asyncio.get_running_loop().time(), self.next_step()
         if hasattr(session, "on_event"):
             session.on_event = self._event_hook(session_id)
-        if self.observer is not None:
-            self.observer.session_opened(session_id, user_id, session)
+        for listener in self.listeners:
+            listener.session_opened(session_id, user_id, session, at, step)
         return session
 
     def _event_hook(self, session_id: str) -> Callable[[Event], None]:
+        listeners = self.listeners
+
         def hook(event: Event) -> None:
             step = self.next_step()
-            self.event_steps[(session_id, event.seq)] = step
-            if self.observer is not None:
-                self.observer.on_event(session_id, event.type, step)
+            for listener in listeners:
+                listener.event_received(session_id, event, step)
 
         return hook
 
     async def close(self, session_id: str, session: Any) -> None:
         if self.settle:
             await asyncio.sleep(self.settle)
-        user_id, opened, _, _ = self.sessions[session_id]
         events: Sequence[Event] = ()
         try:
             events = tuple(session.events())
             await asyncio.wait_for(session.close(), self.scenario.turn_timeout)
         except TimeoutError:
-            self.crashes.append(
+            self._crash(
                 f"{session_id}: close() did not return within {self.scenario.turn_timeout}s"
             )
         except Exception as exc:
-            self.crashes.append(f"{session_id}: close() raised {exc!r}")
-        if self.observer is not None:
-            self.observer.session_closed(session_id)
-        closed = asyncio.get_running_loop().time()
-        self.sessions[session_id] = (user_id, opened, closed, events)
-        self.session_steps[session_id] = (self.session_steps[session_id][0], self.next_step())
+            self._crash(f"{session_id}: close() raised {exc!r}")
+        at, step = asyncio.get_running_loop().time(), self.next_step()
+        for listener in reversed(self.listeners):  # the observer forgets before the record
+            listener.session_closed(session_id, events, at, step)
 
     async def run_turns(self, session_id: str, session: Any, plan: SessionPlan) -> None:
         if plan.burst and len(plan.turns) > 1:
@@ -241,14 +259,14 @@ class ScenarioDriver:
             outcomes = [TurnOutcome(run_id=t.run_id, status="timeout") for t in plan.turns]
         except asyncio.CancelledError:
             outcomes = [TurnOutcome(run_id=t.run_id, status="cancelled") for t in plan.turns]
-            self._turns_ended(session_id, plan, plan.turns, outcomes, started, step, None)
+            self._turns_ended(session_id, plan.turns, outcomes, started, step, None)
             raise
         except Exception as exc:
-            crash = self._crash(exc)
+            crash = self._turn_crash(exc)
             outcomes = [
                 TurnOutcome(run_id=t.run_id, status="error", error=crash) for t in plan.turns
             ]
-        self._turns_ended(session_id, plan, plan.turns, outcomes, started, step, crash)
+        self._turns_ended(session_id, plan.turns, outcomes, started, step, crash)
 
     async def run_turn(
         self, session_id: str, session: Any, turn: Turn, cancel_after: float | None, *, burst: bool
@@ -278,19 +296,17 @@ class ScenarioDriver:
             outcome = TurnOutcome(
                 run_id=turn.run_id, status="cancelled", error="tab closed mid-turn"
             )
-            self._turns_ended(
-                session_id, None, (turn,), [outcome], started, step, None, burst=burst
-            )
+            self._turns_ended(session_id, (turn,), [outcome], started, step, None, burst=burst)
             raise
         except Exception as exc:
-            crash = self._crash(exc)
+            crash = self._turn_crash(exc)
             outcome = TurnOutcome(run_id=turn.run_id, status="error", error=crash)
         if not isinstance(outcome, TurnOutcome):
             crash = f"run_turn returned {type(outcome).__name__}, not a TurnOutcome"
             outcome = TurnOutcome(run_id=turn.run_id, status="error", error=crash)
-        self._turns_ended(session_id, None, (turn,), [outcome], started, step, crash, burst=burst)
+        self._turns_ended(session_id, (turn,), [outcome], started, step, crash, burst=burst)
 
-    def _crash(self, exc: Exception) -> str:
+    def _turn_crash(self, exc: Exception) -> str:
         """Describe a turn's exception; remember a refusal of credentials for the end."""
         if isinstance(exc, TargetAuthError):
             self.fatal = self.fatal or exc
@@ -298,14 +314,13 @@ class ScenarioDriver:
 
     def _turns_started(self, session_id: str, turns: Sequence[Turn]) -> None:
         self.active_turns += len(turns)
-        if self.observer is not None:
-            for turn in turns:
-                self.observer.turn_started(session_id, turn.run_id)
+        for turn in turns:
+            for listener in self.listeners:
+                listener.turn_started(session_id, turn.run_id)
 
     def _turns_ended(
         self,
         session_id: str,
-        plan: SessionPlan | None,
         turns: Sequence[Turn],
         outcomes: Sequence[TurnOutcome],
         started: float,
@@ -315,75 +330,29 @@ class ScenarioDriver:
         burst: bool = True,
     ) -> None:
         ended, ended_step = asyncio.get_running_loop().time(), self.next_step()
-        user_id = self.sessions[session_id][0]
+        user_id = self.recorder.user_of(session_id)
         self.active_turns -= len(turns)
         for turn, outcome in zip(turns, outcomes, strict=False):
-            if self.observer is not None:
-                self.observer.turn_ended(session_id, turn.run_id)
-            self.turns.append(
-                TurnRecord(
-                    session_id=session_id,
-                    user_id=user_id,
-                    turn=turn,
-                    started_at=started,
-                    ended_at=ended,
-                    outcome=outcome,
-                    step=step,
-                    burst=burst and len(turns) > 1,
-                    crash=crash,
-                    ended_step=ended_step,
-                )
+            record = TurnRecord(
+                session_id=session_id,
+                user_id=user_id,
+                turn=turn,
+                started_at=started,
+                ended_at=ended,
+                outcome=outcome,
+                step=step,
+                burst=burst and len(turns) > 1,
+                crash=crash,
+                ended_step=ended_step,
             )
+            for listener in reversed(self.listeners):
+                listener.turn_ended(record)
             self.done_turns += 1
         if self.progress is not None:
             self.progress(self.done_turns, self.total_turns)
 
-    # ------------------------------------------------------------------ the record
-    def trace(self, schedule: ScheduleRecord | None, strategy: str, target_name: str) -> Trace:
-        records = []
-        for session_id, (user_id, opened, closed, events) in self.sessions.items():
-            if not isinstance(events, tuple):
-                events = tuple(events.events())  # never closed: the run was interrupted
-            stamped = tuple(
-                replace(e, step=self.event_steps.get((session_id, e.seq), e.step)) for e in events
-            )
-            records.append(
-                SessionRecord(
-                    session_id=session_id,
-                    user_id=user_id,
-                    opened_at=opened,
-                    closed_at=closed,
-                    events=stamped,
-                    connection_id=stamped[0].connection_id if stamped else None,
-                    opened_step=self.session_steps[session_id][0],
-                    closed_step=self.session_steps[session_id][1],
-                )
-            )
-        observer = self.observer
-        return Trace(
-            scenario=self.scenario.name,
-            seed=self.scenario.seed,
-            strategy=strategy,
-            target=target_name,
-            users=self.scenario.users,
-            sessions=tuple(records),
-            turns=tuple(sorted(self.turns, key=lambda r: (r.step, r.turn.run_id))),
-            checkpoints=tuple(observer.checkpoints) if observer is not None else (),
-            retention=self.retention,
-            limits=dict(self.info.limits),
-            capabilities=self.info.capabilities,
-            schedule=schedule,
-            notes=tuple(self.notes),
-            deterministic=self.info.deterministic,
-            scenario_spec=self.scenario,
-            heavy_users=self.scenario.heavy_users,
-            starvation_factor=self.scenario.starvation_factor,
-            crashes=tuple(self.crashes),
-            observed=observer.statistics.as_dict() if observer is not None else {},
-        )
 
-
-def _runs_of(scenario: Scenario) -> list[tuple[str, str]]:
+def runs_of(scenario: Scenario) -> list[tuple[str, str]]:
     return [
         (plan.user_id, turn.run_id)
         for plan in scenario.sessions

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-import harness.bench_cli
-from harness.bench_cli import load_bench, render
+import harness.cli.bench
+from harness.cli.bench import load_bench, render
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def test_summary_is_one_json_object_with_every_section(summary: dict[str, Any]) 
     assert set(again["turns_per_second_by_users"]) == {"3", "4"}
     assert all(v > 0 for v in again["turns_per_second_by_users"].values())
     assert set(again["rss_per_user_bytes"]) == {"3"}
-    assert set(again["goals"]) == set(harness.bench_cli.load_bench().GOALS)
+    assert set(again["goals"]) == set(harness.cli.bench.load_bench().GOALS)
     for goal in again["goals"].values():
         assert isinstance(goal["met"], bool)
         assert goal["value"] > 0
@@ -87,7 +87,7 @@ def test_only_runs_one_benchmark_as_json(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_public_names() -> None:
     bench = load_bench()
-    assert harness.bench_cli.__all__ == [
+    assert harness.cli.bench.__all__ == [
         "COMMANDS",
         "ONLY",
         "add_commands",

@@ -7,14 +7,14 @@ import io
 
 from rich.console import Console
 
-from harness_backend.clock import LoopClock, ManualClock
-from harness.protocols import Backend, Clock, Reporter
-from harness.reporting import TerminalReporter
+from harness.contract import Clock, Target
+from harness.reporting import Reporter, TerminalReporter
 from harness.targets.reference import ReferenceTarget
+from harness_backend.clock import LoopClock, ManualClock
 
 
-def test_reference_target_is_a_backend() -> None:
-    assert isinstance(ReferenceTarget(), Backend)
+def test_reference_target_is_a_target() -> None:
+    assert isinstance(ReferenceTarget(), Target)
 
 
 def test_terminal_reporter_is_a_reporter() -> None:

@@ -1,22 +1,8 @@
-"""The Target contract (DESIGN.md section 4, pinned) and loading a target from a spec.
+"""Loading a target from ``--target`` and reading its optional attributes.
 
-A Target is the system under test as the harness sees it: something that opens sessions (one
-connection, one browser tab) for simulated users, runs chat turns in them and, when it lives in
-the same process, exposes the live objects each user owns (``roots``) and the infrastructure that
-is meant to be shared (``shared_roots``).
-
-Optional attributes a Target may have, with the default the harness assumes:
-
-``capabilities``      ``{"scripted_plan", "tools", "live_roots"}``
-``limits()``          ``{}`` (unknown); e.g. ``{"engines_per_user": 2}``
-``deterministic``     ``True``; ``False`` for backends keyed on wall time or uuid4
-``requires_fresh_process``  ``False``; ``True`` when state outlives a Target
-``event_rules``       ``{}``; e.g. ``{"allow_duplicates": ["agent_thinking"]}``
-``adapter_objects()`` ``()``; adapter scaffolding that walks treat as opaque
-
-A Session may offer ``burst(turns)`` (start every turn's engine before any runs) and an
-``on_event`` attribute: when the runner sets it to a callable, the session calls it with each
-:class:`~harness.model.Event` as it arrives.
+``reference`` is the embedded backend (:mod:`harness.targets.reference`), ``ws://``/``wss://`` a
+running server (:mod:`harness.targets.websocket`), ``module:attr`` a user's own adapter: an
+instance, a class or a zero-argument factory, imported from the current directory first.
 """
 
 from __future__ import annotations
@@ -25,23 +11,13 @@ import importlib
 import inspect
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any
 
+from harness.contract import DEFAULT_CAPABILITIES, Target
 from harness.errors import TargetLoadError
-from harness.model import Event, SimUser, Turn, TurnOutcome
 
-__all__ = [
-    "DEFAULT_CAPABILITIES",
-    "Session",
-    "Target",
-    "TargetInfo",
-    "describe",
-    "event_from_message",
-    "load_target",
-]
-
-DEFAULT_CAPABILITIES: frozenset[str] = frozenset({"scripted_plan", "tools", "live_roots"})
+__all__ = ["TargetInfo", "describe", "load_target"]
 
 
 def _import_target_module(spec: str, module_name: str) -> Any:
@@ -62,69 +38,6 @@ def _import_target_module(spec: str, module_name: str) -> Any:
             f"Check the module path (looked in the current directory {here!r} and in the "
             "installed packages) and that its package is installed in this environment."
         ) from exc
-
-
-def event_from_message(
-    message: Mapping[str, Any],
-    *,
-    seq: int,
-    connection_id: str | None = None,
-    t: float | None = None,
-    raw: str | None = None,
-) -> Event:
-    """The :class:`~harness.model.Event` for one event message a connection received.
-
-    ``type``, ``run_id``, ``thread_id``, ``user_id`` and ``payload`` are taken from the message
-    as the target sent them, never filled in from the connection (that would hide misrouting);
-    a payload that is not a mapping becomes ``{}``. ``seq`` is the message's arrival index on
-    its connection.
-
-    Example:
-        >>> event_from_message({"type": "agent_started", "run_id": "run_1"}, seq=0).type
-        'agent_started'
-    """
-    payload = message.get("payload")
-    return Event(
-        type=str(message.get("type")),
-        run_id=message.get("run_id"),
-        thread_id=message.get("thread_id"),
-        user_id=message.get("user_id"),
-        payload=dict(payload) if isinstance(payload, Mapping) else {},
-        seq=seq,
-        connection_id=connection_id,
-        t=t,
-        raw=raw,
-    )
-
-
-@runtime_checkable
-class Session(Protocol):
-    """One connection of one user."""
-
-    user: SimUser
-
-    async def run_turn(self, turn: Turn) -> TurnOutcome: ...
-
-    def events(self) -> Sequence[Event]: ...
-
-    def roots(self) -> Mapping[str, object]: ...
-
-    async def close(self) -> None: ...
-
-
-@runtime_checkable
-class Target(Protocol):
-    """The system under test."""
-
-    name: str
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def open_session(self, user: SimUser) -> Session: ...
-
-    def shared_roots(self) -> Mapping[str, object]: ...
 
 
 class TargetInfo:
