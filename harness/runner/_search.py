@@ -35,7 +35,7 @@ def explore(
     Returns:
         (the first failing result or None, schedules tried, seconds spent).
     """
-    from harness.runner import run
+    from harness.runner._run import run
     from harness.scenarios import build
 
     began = clock()

@@ -21,7 +21,7 @@ from typing import Any
 from harness.errors import TargetError, TargetLoadError, did_you_mean
 from harness.model import Event, SimUser, Turn, TurnOutcome
 from harness.serialization import to_data
-from harness.targets import event_from_message
+from harness.targets._wire import event_from_message
 
 __all__ = ["ReferenceSession", "ReferenceTarget"]
 

@@ -28,7 +28,7 @@ import jwt
 from harness.errors import ProtocolError, TargetAuthError, TargetError, TargetLoadError
 from harness.model import EVENT_TYPES, Event, SimUser, Turn, TurnOutcome, TurnStatus
 from harness.serialization import to_data
-from harness.targets import event_from_message
+from harness.targets._wire import event_from_message
 from harness.users import sign_token
 
 __all__ = [

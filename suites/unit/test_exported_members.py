@@ -16,6 +16,7 @@ REEXPORTING = [
     "harness.reporting",
     "harness.targets",
     "harness.observe",
+    "harness.runner",
     "harness_backend",
     "harness.scenarios",
     "harness.bench",
@@ -26,17 +27,17 @@ DEFINING = [
     "harness.model",
     "harness.errors",
     "harness.contract",
-    "harness.runner",
 ]
 
 
 def _public(module: types.ModuleType) -> set[str]:
+    # dir(), not vars(): a package that re-exports lazily (PEP 562) lists its names there.
     return {
         name
-        for name, value in vars(module).items()
+        for name in dir(module)
         if not name.startswith("_")
         and name != "annotations"  # from __future__ import annotations
-        and not isinstance(value, types.ModuleType)
+        and not isinstance(getattr(module, name), types.ModuleType)
     }
 
 
