@@ -1,9 +1,10 @@
 """The installed packages' import graph: no cycles, no reaching into another package's privates.
 
 Read statically (``ast``) from the installed files, so every import counts, including the ones
-made inside functions to keep start-up cheap; only ``if TYPE_CHECKING:`` blocks (they never run)
-and ``if __name__ == "__main__":`` blocks (they run only as a script) are left out. ``import harness.model`` (the leaf record module) must load no runner,
-observer, walker or detector: checked in a fresh interpreter.
+made inside functions to keep start-up cheap; only ``if TYPE_CHECKING:`` blocks (they never
+run) and ``if __name__ == "__main__":`` blocks (they run only as a script) are left out.
+``import harness.model`` (the leaf record module) must load no runner, observer, walker or
+detector: checked in a fresh interpreter.
 """
 
 from __future__ import annotations
