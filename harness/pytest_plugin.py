@@ -26,6 +26,7 @@ import pytest
 from harness.contract import Target
 from harness.errors import HarnessError, did_you_mean
 from harness.model import RunResult, Scenario, SimUser
+from harness.scheduling import STRATEGY_NAMES
 from harness.testing import derive_seed
 
 __all__ = [
@@ -54,7 +55,8 @@ STAGING_URL_OPTION = "--staging-url"
 #: Environment variable read when ``--staging-url`` is not given.
 STAGING_URL_ENV = "HARNESS_STAGING_URL"
 #: Scheduling strategies ``--harness-strategy`` accepts.
-STRATEGIES: tuple[str, ...] = ("fifo", "random", "pct")
+#: The strategies the options accept: the seeded loop's own list.
+STRATEGIES: tuple[str, ...] = STRATEGY_NAMES
 #: The marker the plugin adds to tests that use ``run_scenario``, with its signature.
 MARKER = (
     "harness(scope='function'): driven by the isolation harness (added automatically to tests "
