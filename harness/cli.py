@@ -146,6 +146,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from harness.bench_cli import add_commands as add_bench_commands
 
     add_bench_commands(commands)
+    from harness.audit._command import add_commands as add_audit_commands
+
+    add_audit_commands(commands)
     return parser
 
 
@@ -230,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from harness.bench_cli import COMMANDS as BENCH_COMMANDS
 
     handlers.update(BENCH_COMMANDS)
+    from harness.audit._command import COMMANDS as AUDIT_COMMANDS
+
+    handlers.update(AUDIT_COMMANDS)
     if args.command is None:
         args = parser.parse_args(["run"])
     try:
