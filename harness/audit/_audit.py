@@ -60,6 +60,7 @@ def audit(
     if not roots:
         raise UsageError("no path to audit; give one or more files or directories")
     files = list(iter_python_files(roots))
+    findings = None if runs is None else run_findings(Path(runs))  # usage errors before work
     pyproject = find_pyproject(roots)
     if allowlist is None:
         allowlist = read_allowlist(pyproject)
@@ -83,8 +84,8 @@ def audit(
     ordered: tuple[AuditItem, ...] = tuple(
         sorted(items, key=lambda i: (i.path, i.line, i.column, -severity_rank(i.severity)))
     )
-    if runs is not None:
-        ordered = join_runs(ordered, run_findings(Path(runs)))
+    if findings is not None:
+        ordered = join_runs(ordered, findings)
     return AuditReport(
         root=str(root),
         items=ordered,
