@@ -246,9 +246,24 @@ def _check_defaults(collector: Collector, node: Function, owner: ast.ClassDef | 
         )
 
 
+def _returned_closures(function: Function) -> Iterator[Function | ast.Lambda]:
+    """The nested functions (and lambdas) ``function`` returns: closures that escape it."""
+    nested = {
+        node.name: node
+        for node in ast.walk(function)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node is not function
+    }
+    for node in ast.walk(function):
+        if isinstance(node, ast.Return) and node.value is not None:
+            if isinstance(node.value, ast.Lambda):
+                yield node.value
+            elif isinstance(node.value, ast.Name) and node.value.id in nested:
+                yield nested[node.value.id]
+
+
 def closure_factories(tree: ast.Module) -> dict[str, tuple[ast.AST, str]]:
-    """Module-level functions that return closures over their own mutable state:
-    name -> (the closure, the captured name)."""
+    """Module-level functions that return a closure over their own mutable state (the closure
+    escapes, so whoever keeps it shares that state): name -> (the closure, the captured name)."""
     factories: dict[str, tuple[ast.AST, str]] = {}
     for function in tree.body:
         if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -258,11 +273,7 @@ def closure_factories(tree: ast.Module) -> dict[str, tuple[ast.AST, str]]:
             for node in ast.walk(statement):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                     own.add(node.id)
-        for inner in ast.walk(function):
-            if inner is function or not isinstance(
-                inner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
-            ):
-                continue
+        for inner in _returned_closures(function):
             inner_body = inner.body if isinstance(inner.body, list) else [inner.body]
             inner_own = {a.arg for a in ast.walk(inner.args) if isinstance(a, ast.arg)}
             nonlocal_names = {

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from itertools import groupby
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from rich.console import Console
@@ -18,7 +19,9 @@ __all__ = ["SARIF_SCHEMA", "render_table", "to_json", "to_sarif"]
 
 #: The schema URI written into every SARIF log.
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_STYLES: Mapping[str, str] = {"error": "bold red", "warning": "yellow", "note": "dim"}
+_STYLES: Mapping[str, str] = MappingProxyType(
+    {"error": "bold red", "warning": "yellow", "note": "dim"}
+)
 
 
 def _counts(report: AuditReport) -> dict[str, int]:

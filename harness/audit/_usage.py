@@ -10,6 +10,7 @@ a function binds locally shadows the module's and is not followed.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from harness.audit._values import MUTATORS
@@ -50,21 +51,36 @@ def chain(node: ast.expr) -> tuple[ast.expr, list[str]]:
     return node, segments
 
 
+def _own_nodes(body: list[ast.stmt] | list[ast.expr]) -> Iterator[ast.AST]:
+    """The nodes of a function body, without descending into nested scopes (their names are
+    yielded as the def/class statements themselves)."""
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
 def _locals(
     function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda,
 ) -> tuple[set[str], set[str]]:
+    """(names local to ``function``, names it declares ``global``)."""
     declared: set[str] = set()
+    global_names: set[str] = set()
     bound = {arg.arg for arg in ast.walk(function.args) if isinstance(arg, ast.arg)}
     body = function.body if isinstance(function.body, list) else [function.body]
-    for statement in body:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Global | ast.Nonlocal):
-                declared.update(node.names)
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
-                bound.add(node.id)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                bound.add(node.name)
-    return bound - declared, declared
+    for node in _own_nodes(body):
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            declared.update(node.names)
+            if isinstance(node, ast.Global):
+                global_names.update(node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            bound.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+    return bound - declared, global_names
 
 
 def _is_classmethod(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -94,7 +110,7 @@ class _Visitor(ast.NodeVisitor):
         self.class_stack.pop()
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
-        local, declared = _locals(node)
+        local, global_names = _locals(node)
         owner: tuple[str, str, bool] | None = None
         in_class_body = bool(self.class_stack) and (
             not self.method_stack or self.method_stack[-1] is None
@@ -109,7 +125,7 @@ class _Visitor(ast.NodeVisitor):
             if owner[1] in local and owner[1] not in {a.arg for a in positional}:
                 owner = None
         self.local_stack.append(local)
-        self.global_stack.append(declared)
+        self.global_stack.append(global_names)
         self.method_stack.append(owner)
         saved_classes = self.class_stack
         self.class_stack = []

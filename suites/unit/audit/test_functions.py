@@ -177,3 +177,20 @@ def test_closure_that_only_reads_is_fine(audit_source: AuditSource) -> None:
         """
     )
     assert items == []
+
+
+def test_closure_that_never_escapes_is_fine(audit_source: AuditSource) -> None:
+    items = audit_source(
+        """
+        def total(values):
+            seen = []
+
+            def add(value):
+                seen.append(value)
+
+            for value in values:
+                add(value)
+            return len(seen)
+        """
+    )
+    assert items == []

@@ -285,3 +285,23 @@ def test_accessor_of_an_immutable_value_is_fine(audit_source: AuditSource) -> No
         """
     )
     assert items == []
+
+
+def test_nonlocal_rebinding_is_not_a_global_write(audit_source: AuditSource) -> None:
+    items = audit_source(
+        """
+        count = 0
+
+        def walk(nodes):
+            count = 0
+
+            def visit(node):
+                nonlocal count
+                count += 1
+
+            for node in nodes:
+                visit(node)
+            return count
+        """
+    )
+    assert items == []
