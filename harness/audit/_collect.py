@@ -36,17 +36,19 @@ class Collector:
 
     def add(
         self,
-        node: ast.AST,
+        node: ast.AST | int,
         kind: str,
         severity: str,
         why: str,
         name: str,
         match_names: tuple[str, ...] = (),
     ) -> None:
-        """Record one item at ``node`` (suppressed when a reasoned comment is on its lines)."""
+        """Record one item at ``node`` (or a line number), suppressed when a comment with a
+        reason is on one of its lines."""
         assert kind in KINDS, kind  # a programming error in a check, never user input
-        first = getattr(node, "lineno", 1)
-        last = getattr(node, "end_lineno", None) or first
+        first = node if isinstance(node, int) else getattr(node, "lineno", 1)
+        last = first if isinstance(node, int) else getattr(node, "end_lineno", None) or first
+        column = 0 if isinstance(node, int) else getattr(node, "col_offset", 0)
         reason = None
         for line in range(first, last + 1):
             if line in self.source.suppressions:
@@ -57,7 +59,7 @@ class Collector:
             AuditItem(
                 path=self.source.relative,
                 line=first,
-                column=getattr(node, "col_offset", 0) + 1,
+                column=column + 1,
                 kind=kind,
                 severity=severity,
                 why=why,

@@ -235,9 +235,8 @@ def _check_module_level(collector: Collector, factories: Collection[str]) -> Non
         )
     for name, (line, _value) in sorted(usage.global_writes.items()):
         if name not in seen and not _is_dunder(name):
-            marker = ast.Pass(lineno=line, col_offset=0, end_lineno=line)
             collector.add(
-                marker,
+                line,
                 "global-write",
                 "warning",
                 f"a function rebinds module-level {name} through `global`: process-wide state",
@@ -330,9 +329,8 @@ def _check_runtime_class_attributes(collector: Collector, classes: dict[str, ast
     for (cls, name), line in sorted(collector.usage.class_written.items(), key=lambda kv: kv[1]):
         if cls not in classes or _is_dunder(name):
             continue
-        marker = ast.Pass(lineno=line, col_offset=0, end_lineno=line)
         collector.add(
-            marker,
+            line,
             "class-runtime-attr",
             "warning",
             f"{cls}.{name} is assigned at run time: a class attribute is one value for the "

@@ -120,12 +120,16 @@ def test_class_attribute_assigned_at_run_time(audit_source: AuditSource) -> None
         def switch(user_id):
             Engine.current_user = user_id
 
-        def bump(engine):
-            type(engine).count = 1
+        def label(name):
+            setattr(Engine, "label", name)
         """
     )
     runtime = [(i.name, i.line) for i in items if i.kind == "class-runtime-attr"]
-    assert runtime == [("pkg.mod.Engine._instance", 9), ("pkg.mod.Engine.current_user", 13)]
+    assert runtime == [
+        ("pkg.mod.Engine._instance", 9),
+        ("pkg.mod.Engine.current_user", 13),
+        ("pkg.mod.Engine.label", 16),
+    ]
     accessor = only(items, "accessor")
     assert accessor.name == "pkg.mod.Engine.instance"
 
