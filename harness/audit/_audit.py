@@ -7,7 +7,6 @@ import inspect
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from harness.audit._config import Allowlist, find_pyproject, read_allowlist
@@ -75,12 +74,7 @@ def audit(
     immutable = immutable_class_names([s.tree for s in sources])
     items: list[AuditItem] = []
     for source in sources:
-        for item in scan_module(source, immutable):
-            if item.suppressed is None and item.kind != "bare-suppression":
-                reason = allowlist.reason_for(item.name, item.module)
-                if reason is not None:
-                    item = replace(item, suppressed=reason)
-            items.append(item)
+        items.extend(scan_module(source, immutable, allowlist))
     ordered: tuple[AuditItem, ...] = tuple(
         sorted(items, key=lambda i: (i.path, i.line, i.column, -severity_rank(i.severity)))
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Collection
 
+from harness.audit._config import Allowlist
 from harness.audit._records import KINDS, AuditItem
 from harness.audit._source import ModuleSource
 from harness.audit._usage import ModuleUsage
@@ -22,11 +23,13 @@ class Collector:
         aliases: Aliases,
         usage: ModuleUsage,
         immutable_classes: Collection[str],
+        allowlist: Allowlist | None = None,
     ) -> None:
         self.source = source
         self.aliases = aliases
         self.usage = usage
         self.immutable_classes = immutable_classes
+        self.allowlist = allowlist or Allowlist()
         self.items: list[AuditItem] = []
         self._used_suppressions: set[int] = set()
 
@@ -44,7 +47,7 @@ class Collector:
         match_names: tuple[str, ...] = (),
     ) -> None:
         """Record one item at ``node`` (or a line number), suppressed when a comment with a
-        reason is on one of its lines."""
+        reason is on one of its lines or the allowlist names it."""
         assert kind in KINDS, kind  # a programming error in a check, never user input
         first = node if isinstance(node, int) else getattr(node, "lineno", 1)
         last = first if isinstance(node, int) else getattr(node, "end_lineno", None) or first
@@ -55,6 +58,8 @@ class Collector:
                 self._used_suppressions.add(line)
                 reason = self.source.suppressions[line] or None
                 break
+        if reason is None:
+            reason = self.allowlist.reason_for(name, self.source.module)
         self.items.append(
             AuditItem(
                 path=self.source.relative,

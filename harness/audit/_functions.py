@@ -309,16 +309,17 @@ def _check_accessor(collector: Collector, node: Function, owner: ast.ClassDef | 
             target = collector.qualified(owner.name, segments[0])
         else:
             continue
-        if target in shared:
+        found = shared.get(target)
+        if found is not None and found.suppressed is None:
             where = f"{owner.name}.{node.name}" if owner else node.name
             collector.add(
                 node,
                 "accessor",
-                "warning",
+                "note" if found.severity == "note" else "warning",
                 f"{where}() returns the process-wide {target.rpartition('.')[2]} "
-                f"({shared[target].location}): every caller shares one instance",
+                f"({found.location}): every caller shares one instance",
                 collector.qualified(*([owner.name] if owner else []), node.name),
-                (node.name, *shared[target].match_names),
+                (node.name, *found.match_names),
             )
             return
 

@@ -13,6 +13,7 @@ import ast
 from collections.abc import Collection, Iterator
 
 from harness.audit._collect import Collector
+from harness.audit._config import Allowlist
 from harness.audit._functions import check_functions, closure_factories
 from harness.audit._records import AuditItem
 from harness.audit._source import ModuleSource
@@ -340,8 +341,12 @@ def _check_runtime_class_attributes(collector: Collector, classes: dict[str, ast
         )
 
 
-def scan_module(source: ModuleSource, immutable_classes: Collection[str]) -> list[AuditItem]:
-    """Every item of one parsed module, inline suppressions applied."""
+def scan_module(
+    source: ModuleSource,
+    immutable_classes: Collection[str],
+    allowlist: Allowlist | None = None,
+) -> list[AuditItem]:
+    """Every item of one parsed module, inline and allowlist suppressions applied."""
     tree = source.tree
     aliases = import_aliases(tree)
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
@@ -352,7 +357,7 @@ def scan_module(source: ModuleSource, immutable_classes: Collection[str]) -> lis
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
     }
     usage = scan_usage(tree, names, set(classes))
-    collector = Collector(source, aliases, usage, immutable_classes)
+    collector = Collector(source, aliases, usage, immutable_classes, allowlist)
     factories = closure_factories(tree)
     _check_module_level(collector, factories)
     family = _subclasses(tree)

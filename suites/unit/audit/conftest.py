@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from harness.audit import AuditItem, audit
-
-#: Writes ``pkg/<name>.py`` with the dedented source into a temporary project, audits the
-#: package and returns its items.
-AuditSource = Callable[..., list[AuditItem]]
+from suites.unit.audit.items import AuditSource
 
 
 @pytest.fixture
@@ -32,16 +28,3 @@ def audit_source(project: Path) -> AuditSource:
         return list(audit([project / "pkg"]).items)
 
     return run
-
-
-def kinds(items: list[AuditItem]) -> list[tuple[str, str, int]]:
-    """``(kind, severity, line)`` of each item, in report order."""
-    return [(item.kind, item.severity, item.line) for item in items]
-
-
-def only(items: list[AuditItem], kind: str) -> AuditItem:
-    """The one item of ``kind`` (fails when there is not exactly one)."""
-    __tracebackhide__ = True
-    matching = [item for item in items if item.kind == kind]
-    assert len(matching) == 1, f"expected one {kind} item, got {kinds(items)}"
-    return matching[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from suites.unit.audit.conftest import AuditSource, kinds, only
+from suites.unit.audit.items import AuditSource, kinds, only
 
 
 def test_class_attribute_mutated_through_self_is_a_warning(audit_source: AuditSource) -> None:

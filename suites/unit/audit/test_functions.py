@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from suites.unit.audit.conftest import AuditSource, kinds, only
+from suites.unit.audit.items import AuditSource, kinds, only
 
 
 def test_lru_cache_on_a_plain_function_is_a_note(audit_source: AuditSource) -> None:

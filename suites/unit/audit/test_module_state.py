@@ -3,7 +3,7 @@ scoped sessions, HTTP clients, closures made at import, accessors."""
 
 from __future__ import annotations
 
-from suites.unit.audit.conftest import AuditSource, kinds, only
+from suites.unit.audit.items import AuditSource, kinds, only
 
 
 def test_mutated_module_container_is_a_warning_with_the_mutation_line(
@@ -305,3 +305,21 @@ def test_nonlocal_rebinding_is_not_a_global_write(audit_source: AuditSource) -> 
         """
     )
     assert items == []
+
+
+def test_accessor_takes_the_severity_of_what_it_returns(audit_source: AuditSource) -> None:
+    items = audit_source(
+        """
+        _SETTINGS = {"tone": "brief"}
+        _ROUTES = {}  # harness: shared-ok filled at import, read-only afterwards
+
+        def get_settings():
+            return _SETTINGS
+
+        def get_routes():
+            return _ROUTES
+        """
+    )
+    accessor = only(items, "accessor")
+    assert (accessor.name, accessor.severity) == ("pkg.mod.get_settings", "note")
+    assert "pkg/mod.py:2" in accessor.why

@@ -8,7 +8,7 @@ import pytest
 
 from harness.audit import audit
 from harness.errors import UsageError
-from suites.unit.audit.conftest import AuditSource, kinds
+from suites.unit.audit.items import AuditSource, kinds
 
 
 def test_inline_comment_with_a_reason_suppresses_the_item(audit_source: AuditSource) -> None:
@@ -108,3 +108,22 @@ def test_bad_allowlists_are_usage_errors(project: Path, body: str, message: str)
     with pytest.raises(UsageError, match=message) as caught:
         audit([project / "pkg"])
     assert "pyproject" in str(caught.value) or "allow" in str(caught.value)
+
+
+def test_allowlisted_object_silences_its_accessor(project: Path, audit_source: AuditSource) -> None:
+    _pyproject(project, '[tool.harness.audit]\nallow = ["pkg.mod:_pool  # one pool by design"]\n')
+    items = audit_source(
+        """
+        class Pool:
+            pass
+
+        _pool = Pool()
+
+        def get_pool():
+            return _pool
+
+        def grow():
+            _pool.size = 2
+        """
+    )
+    assert [(i.kind, i.suppressed) for i in items] == [("module-mutable", "one pool by design")]
