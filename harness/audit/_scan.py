@@ -23,7 +23,9 @@ from harness.audit._values import CLIENTS, callee, classify, import_aliases
 __all__ = ["immutable_class_names", "module_bindings", "scan_module"]
 
 _ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "NamedTuple"})
-_DECLARATION_BASES = frozenset({"TypedDict", "Protocol"})
+# Class bodies that declare fields rather than hold values: pydantic copies a mutable default
+# into each instance, a TypedDict or Protocol body is only annotations.
+_DECLARATION_BASES = frozenset({"TypedDict", "Protocol", "BaseModel", "BaseSettings", "SQLModel"})
 
 
 def _is_dunder(name: str) -> bool:

@@ -113,6 +113,18 @@ IMMUTABLE_CALLS = frozenset(
         "ipaddress.ip_address",
         "ipaddress.ip_network",
         "contextvars.ContextVar",
+        # Synchronisation primitives are shared on purpose and hold no user data.
+        "threading.Lock",
+        "threading.RLock",
+        "threading.Event",
+        "threading.Condition",
+        "threading.Semaphore",
+        "threading.BoundedSemaphore",
+        "asyncio.Lock",
+        "asyncio.Event",
+        "asyncio.Condition",
+        "asyncio.Semaphore",
+        "asyncio.BoundedSemaphore",
     }
 )
 

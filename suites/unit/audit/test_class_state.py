@@ -78,6 +78,8 @@ def test_per_instance_state_and_immutable_class_attributes_are_fine(
         from types import MappingProxyType
         from typing import ClassVar, TypedDict
 
+        from pydantic import BaseModel
+
         class Outbox:
             sent = []
             KINDS: ClassVar[tuple[str, ...]] = ("a", "b")
@@ -99,6 +101,12 @@ def test_per_instance_state_and_immutable_class_attributes_are_fine(
 
         class Options(TypedDict):
             names: list
+
+        class Request(BaseModel):
+            tags: list[str] = []
+
+            def tag(self, name):
+                self.tags.append(name)
         """
     )
     assert items == []

@@ -63,6 +63,7 @@ def test_immutable_module_values_are_never_items(audit_source: AuditSource) -> N
         import enum
         import logging
         import re
+        import threading
         from dataclasses import dataclass
         from types import MappingProxyType
         from typing import Final, NamedTuple
@@ -86,6 +87,7 @@ def test_immutable_module_values_are_never_items(audit_source: AuditSource) -> N
         DEFAULT_LIMITS = Limits()
         ORIGIN = Point(0)
         FAVOURITE = Color.RED
+        _lock = threading.Lock()
         __all__ = ["NAMES"]
 
         def use(name):
