@@ -11,31 +11,33 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from harness.audit._values import MUTATORS
 
 __all__ = ["ModuleUsage", "chain", "scan_usage"]
 
 
-@dataclass(eq=False)
 class ModuleUsage:
-    """What the functions of one module do to its shared names (first line of each)."""
+    """What the functions of one module do to its shared names (first line of each).
 
-    #: module-level name -> line of the first mutation inside a function.
-    mutated: dict[str, int] = field(default_factory=dict)
-    #: module-level name -> (line, assigned value) of the first rebinding through ``global``.
-    global_writes: dict[str, tuple[int, ast.expr | None]] = field(default_factory=dict)
-    #: (class, attribute) -> line of the first mutation through self/cls/the class.
-    class_mutated: dict[tuple[str, str], int] = field(default_factory=dict)
-    #: (class, attribute) -> line of the first ``cls.x = ...`` / ``Type.x = ...`` in a function.
-    class_written: dict[tuple[str, str], int] = field(default_factory=dict)
-    #: class -> attributes ``__init__``/``__post_init__`` assign on ``self``.
-    instance_attributes: dict[str, set[str]] = field(default_factory=dict)
-    #: name -> method names called on it anywhere (``{"set", "reset"}`` for a ContextVar).
-    calls: dict[str, set[str]] = field(default_factory=dict)
-    #: names loaded inside ``async def`` bodies.
-    async_loads: set[str] = field(default_factory=set)
+    A plain class, filled by one pass over the module and then only read.
+    """
+
+    def __init__(self) -> None:
+        #: module-level name -> line of the first mutation inside a function.
+        self.mutated: dict[str, int] = {}
+        #: module-level name -> (line, assigned value) of the first rebinding through ``global``.
+        self.global_writes: dict[str, tuple[int, ast.expr | None]] = {}
+        #: (class, attribute) -> line of the first mutation through self/cls/the class.
+        self.class_mutated: dict[tuple[str, str], int] = {}
+        #: (class, attribute) -> line of the first ``cls.x = ...`` / ``Type.x = ...``.
+        self.class_written: dict[tuple[str, str], int] = {}
+        #: class -> attributes ``__init__``/``__post_init__`` assign on ``self``.
+        self.instance_attributes: dict[str, set[str]] = {}
+        #: name -> method names called on it anywhere (``{"set", "reset"}`` for a ContextVar).
+        self.calls: dict[str, set[str]] = {}
+        #: names loaded inside ``async def`` bodies.
+        self.async_loads: set[str] = set()
 
 
 def chain(node: ast.expr) -> tuple[ast.expr, list[str]]:
