@@ -54,15 +54,25 @@ def looks_per_user(argument: ast.arg) -> bool:
 
 
 def _functions(tree: ast.Module) -> Iterator[tuple[Function, ast.ClassDef | None]]:
-    """Every function with the class whose body defines it (None for other functions)."""
-    parents: dict[ast.AST, ast.AST] = {}
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            parents[child] = node
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            parent = parents.get(node)
-            yield node, parent if isinstance(parent, ast.ClassDef) else None
+    """Every function defined at import time (module level, or in a class body at import time)
+    with its class (None for module-level functions). A function defined inside another
+    function is made per call: its caches and defaults live as long as that call's closure."""
+
+    def visit(
+        statements: list[ast.stmt], owner: ast.ClassDef | None
+    ) -> Iterator[tuple[Function, ast.ClassDef | None]]:
+        for statement in statements:
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+                yield statement, owner
+            elif isinstance(statement, ast.ClassDef):
+                yield from visit(statement.body, statement)
+            elif isinstance(statement, ast.If | ast.Try | ast.With):
+                for block in ("body", "orelse", "finalbody"):
+                    yield from visit(getattr(statement, block, []), owner)
+                for handler in getattr(statement, "handlers", []):
+                    yield from visit(handler.body, owner)
+
+    yield from visit(tree.body, None)
 
 
 def _decorator_names(node: Function, collector: Collector) -> list[tuple[ast.expr, str]]:

@@ -194,3 +194,39 @@ def test_closure_that_never_escapes_is_fine(audit_source: AuditSource) -> None:
         """
     )
     assert items == []
+
+
+def test_caches_and_defaults_of_functions_made_per_call_are_fine(
+    audit_source: AuditSource,
+) -> None:
+    items = audit_source(
+        """
+        import functools
+
+        def handle(user_id):
+            @functools.lru_cache
+            def lookup(key, user=user_id):
+                return key
+
+            def collect(value, into=[]):
+                into.append(value)
+
+            return lookup, collect
+        """
+    )
+    assert items == []
+
+
+def test_functions_defined_under_an_import_time_if_are_checked(audit_source: AuditSource) -> None:
+    items = audit_source(
+        """
+        import functools
+        import sys
+
+        if sys.version_info >= (3, 11):
+            @functools.cache
+            def profile(user_id):
+                return user_id
+        """
+    )
+    assert kinds(items) == [("cache", "error", 6)]
