@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import inspect
 import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from types import ModuleType
 
 from harness.audit._config import Allowlist, find_pyproject, read_allowlist
 from harness.audit._records import AuditItem, AuditReport, severity_rank
@@ -89,21 +92,58 @@ def audit(
     )
 
 
-def _package_directory(module_name: str) -> Path | None:
-    top = module_name.split(".")[0]
+def _package_directory(top: str) -> Path | None:
+    """Where top-level package (or module) ``top`` lives, found without importing it."""
     module = sys.modules.get(top)
     locations = list(getattr(module, "__path__", []) or [])
+    file = getattr(module, "__file__", None)
+    if module is None:
+        try:
+            spec = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            return None
+        if spec is None:
+            return None
+        locations = list(spec.submodule_search_locations or [])
+        file = spec.origin
     if locations:
         return Path(locations[0])
+    return Path(file) if file and file.endswith(".py") else None
+
+
+def _imported_packages(module: ModuleType) -> list[str]:
+    """Top-level packages the module's source imports (also inside functions: adapters often
+    import their backend lazily). The source is parsed, not run."""
     file = getattr(module, "__file__", None)
-    return Path(file) if file else None
+    if not file or not file.endswith(".py"):
+        return []
+    try:
+        tree = ast.parse(Path(file).read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError, OSError):
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    return [name.split(".")[0] for name in names]
+
+
+def _audited(top: str, directory: Path) -> bool:
+    # The harness is the tool, not the system under test; installed libraries are not the
+    # project's code; the standard library is not either.
+    installed = {"site-packages", "dist-packages"} & set(directory.parts)
+    return top != "harness" and top not in sys.stdlib_module_names and not installed
 
 
 def target_paths(spec: str) -> list[Path]:
-    """The top-level package directories of a ``module:attr`` target's classes.
+    """The top-level package directories of a ``module:attr`` target's code.
 
-    Only the adapter module is imported (as ``--target`` loading does); the target is not built,
-    started or called.
+    The adapter module is imported (as ``--target`` loading does); the target is not built,
+    started or called. Audited: the top-level package of the adapter module, of the classes in
+    the target's MRO, and of every package the adapter's source imports (also inside functions),
+    except the harness itself, the standard library and installed libraries.
 
     Raises:
         UsageError: ``spec`` is not ``module:attr``, or the module or attribute does not exist.
@@ -126,16 +166,20 @@ def target_paths(spec: str) -> list[Path]:
             f"--target={spec!r}: module {module_name!r} has no attribute {attribute!r}"
         ) from exc
     owner = value if inspect.isclass(value) or inspect.isfunction(value) else type(value)
-    modules = [module_name]
+    tops = [module_name.split(".")[0]]
     if inspect.isclass(owner):
-        modules += [cls.__module__ for cls in owner.__mro__ if cls.__module__ != "builtins"]
+        tops += [cls.__module__.split(".")[0] for cls in owner.__mro__]
     else:
-        modules.append(getattr(owner, "__module__", module_name))
+        tops.append(str(getattr(owner, "__module__", module_name)).split(".")[0])
+    tops += _imported_packages(module)
     found: list[Path] = []
-    for name in dict.fromkeys(modules):
-        if name.split(".")[0] in sys.stdlib_module_names:
-            continue
-        directory = _package_directory(name)
-        if directory is not None and directory not in found:
+    for top in dict.fromkeys(tops):
+        directory = _package_directory(top)
+        if directory is not None and directory not in found and _audited(top, directory):
             found.append(directory)
+    if not found:
+        raise UsageError(
+            f"--target={spec!r}: found no package of the project to audit (only the harness, "
+            "the standard library or installed libraries); give the backend's PATH instead"
+        )
     return found

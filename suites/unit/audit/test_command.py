@@ -11,6 +11,8 @@ import pytest
 
 from harness.cli import main
 
+ROOT = Path(__file__).parents[3]
+
 MUTATED = """\
 _cache = {}
 ROUTES = {"a": 1}
@@ -109,31 +111,58 @@ def test_unparsable_files_are_listed_as_skipped(
     assert "skipped (not parsable)" in capsys.readouterr().out
 
 
-def test_target_audits_the_package_of_the_target_class(
+def test_target_audits_the_packages_of_the_target_and_of_its_backend(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    package = tmp_path / "audit_target_fixture"
-    package.mkdir()
-    (package / "__init__.py").write_text("", encoding="utf-8")
-    (package / "state.py").write_text(MUTATED, encoding="utf-8")
-    (package / "adapter.py").write_text(
+    adapters = tmp_path / "audit_target_adapters"
+    backend = tmp_path / "audit_target_backend"
+    for package in (adapters, backend):
+        package.mkdir()
+        (package / "__init__.py").write_text("", encoding="utf-8")
+    (backend / "state.py").write_text(MUTATED, encoding="utf-8")
+    (adapters / "adapter.py").write_text(
         textwrap.dedent(
             """
+            import json
+
+
             class FixtureTarget:
                 name = "fixture"
+
+                async def start(self):
+                    from audit_target_backend import state  # imported only when started
+
+                    self.state = state
             """
         ),
         encoding="utf-8",
     )
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
-    for name in ("audit_target_fixture", "audit_target_fixture.adapter"):
+    for name in ("audit_target_adapters", "audit_target_adapters.adapter"):
         monkeypatch.delitem(sys.modules, name, raising=False)
-    code = main(["audit", "--target", "audit_target_fixture.adapter:FixtureTarget", "--json"])
+    code = main(["audit", "--target", "audit_target_adapters.adapter:FixtureTarget", "--json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 1
     assert {item["name"] for item in data["items"]} == {
-        "audit_target_fixture.state._cache",
-        "audit_target_fixture.state.ROUTES",
+        "audit_target_backend.state._cache",
+        "audit_target_backend.state.ROUTES",
     }
-    assert "audit_target_fixture.state" not in sys.modules  # audited, never imported
+    assert "audit_target_backend" not in sys.modules  # audited, never imported
+
+
+def test_reference_target_audits_the_reference_backend(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["audit", "--target", "harness.targets.reference:ReferenceTarget", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {item["path"].split("/")[0] for item in data["items"]} <= {"harness_backend"}
+    assert data["files"] == len(list((ROOT / "harness_backend").rglob("*.py")))
+
+
+def test_target_with_no_project_package_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["audit", "--target", "harness.targets.websocket:WebSocketTarget"]) == 2
+    assert "found no package of the project to audit" in capsys.readouterr().err
