@@ -167,6 +167,19 @@ def _type_name(value: ast.expr | None) -> tuple[str, ...]:
     return ()
 
 
+def _changed_through_methods(collector: Collector, name: str, value: ast.expr | None) -> int | None:
+    """The first line where a function calls a method of ``name`` that changes ``self``
+    (for an instance of a class of this module)."""
+    usage = collector.usage
+    changing = set().union(*(usage.mutating_methods.get(cls, set()) for cls in _type_name(value)))
+    lines = [
+        line
+        for (target, method), line in usage.method_calls.items()
+        if target == name and method in changing
+    ]
+    return min(lines, default=None)
+
+
 def _check_module_level(collector: Collector, factories: Collection[str]) -> None:
     usage = collector.usage
     seen: set[str] = set()
@@ -195,6 +208,8 @@ def _check_module_level(collector: Collector, factories: Collection[str]) -> Non
             continue
         kind = classify(value, collector.aliases, collector.immutable_classes)
         mutated = usage.mutated.get(name)
+        if mutated is None and kind == "instance":
+            mutated = _changed_through_methods(collector, name, value)
         rebound = usage.global_writes.get(name)
         if rebound is not None:
             seen.add(name)

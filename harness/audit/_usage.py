@@ -38,6 +38,11 @@ class ModuleUsage:
         self.calls: dict[str, set[str]] = {}
         #: names loaded inside ``async def`` bodies.
         self.async_loads: set[str] = set()
+        #: (module-level name, method) -> line of the first call of ``name.method(...)`` in a
+        #: function.
+        self.method_calls: dict[tuple[str, str], int] = {}
+        #: class -> its methods (``__init__`` aside) that change ``self``.
+        self.mutating_methods: dict[str, set[str]] = {}
 
 
 def chain(node: ast.expr) -> tuple[ast.expr, list[str]]:
@@ -103,6 +108,8 @@ class _Visitor(ast.NodeVisitor):
         # (class name, first parameter name, is-classmethod) of the method being visited.
         self.method_stack: list[tuple[str, str, bool] | None] = []
         self.class_stack: list[str] = []
+        #: names of the functions being visited, innermost last ("" for a lambda).
+        self.function_names: list[str] = []
         self.async_depth = 0
 
     # ------------------------------------------------------------------ scopes
@@ -129,6 +136,7 @@ class _Visitor(ast.NodeVisitor):
         self.local_stack.append(local)
         self.global_stack.append(global_names)
         self.method_stack.append(owner)
+        self.function_names.append("" if isinstance(node, ast.Lambda) else node.name)
         saved_classes = self.class_stack
         self.class_stack = []
         is_async = isinstance(node, ast.AsyncFunctionDef)
@@ -140,6 +148,7 @@ class _Visitor(ast.NodeVisitor):
                 self.visit(statement)
         self.async_depth -= is_async
         self.class_stack = saved_classes
+        self.function_names.pop()
         self.method_stack.pop()
         self.global_stack.pop()
         self.local_stack.pop()
@@ -201,6 +210,7 @@ class _Visitor(ast.NodeVisitor):
     def _mutates(self, obj: ast.expr, line: int) -> None:
         """``obj`` (the thing stored into or called a mutator on) changes."""
         root, segments = chain(obj)
+        self._self_changes(root)
         if (
             isinstance(root, ast.Name)
             and self._module_name(root.id)
@@ -216,6 +226,20 @@ class _Visitor(ast.NodeVisitor):
             self.usage.class_mutated.setdefault((cls, segments[0]), line)
 
     # ------------------------------------------------------------------ statements
+    def _self_changes(self, root: ast.expr) -> None:
+        """Note the method being visited as one that changes ``self`` (``__init__`` aside)."""
+        owner = self.method_stack[-1] if self.method_stack else None
+        if (
+            owner is not None
+            and not owner[2]
+            and isinstance(root, ast.Name)
+            and root.id == owner[1]
+            and self.function_names
+            and self.function_names[-1] not in ("__init__", "__post_init__", "__new__")
+        ):
+            methods = self.usage.mutating_methods.setdefault(owner[0], set())
+            methods.add(self.function_names[-1])
+
     def _store(self, target: ast.expr, line: int, value: ast.expr | None) -> None:
         if isinstance(target, ast.Tuple | ast.List):
             for element in target.elts:
@@ -234,6 +258,8 @@ class _Visitor(ast.NodeVisitor):
                 self.usage.class_written.setdefault((cls, target.attr), line)
                 return
         if isinstance(target, ast.Attribute | ast.Subscript) and self._in_function():
+            if isinstance(target, ast.Attribute):
+                self._self_changes(target.value)
             self._mutates(target.value, line)
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -261,6 +287,8 @@ class _Visitor(ast.NodeVisitor):
             root, segments = chain(func.value)
             if isinstance(root, ast.Name) and not segments:
                 self.usage.calls.setdefault(root.id, set()).add(func.attr)
+                if self._in_function() and self._module_name(root.id):
+                    self.usage.method_calls.setdefault((root.id, func.attr), node.lineno)
             if func.attr in MUTATORS and self._in_function():
                 self._mutates(func.value, node.lineno)
         elif (

@@ -325,3 +325,36 @@ def test_accessor_takes_the_severity_of_what_it_returns(audit_source: AuditSourc
     accessor = only(items, "accessor")
     assert (accessor.name, accessor.severity) == ("pkg.mod.get_settings", "note")
     assert "pkg/mod.py:2" in accessor.why
+
+
+def test_module_instance_changed_through_its_own_methods_is_a_warning(
+    audit_source: AuditSource,
+) -> None:
+    items = audit_source(
+        """
+        class Store:
+            def __init__(self):
+                self.values = {}
+
+            def put_value(self, key, value):
+                self.values[key] = value
+
+            def read(self, key):
+                return self.values.get(key)
+
+            def rename(self, label):
+                self.label = label
+
+        _store = Store()
+        _other = Store()
+
+        def remember(user_id, value):
+            _store.put_value(user_id, value)
+            return _other.read(user_id)
+        """
+    )
+    assert [(i.name, i.severity) for i in items] == [
+        ("pkg.mod._store", "warning"),
+        ("pkg.mod._other", "note"),
+    ]
+    assert "line 19" in items[0].why
