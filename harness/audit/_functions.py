@@ -112,6 +112,8 @@ def _dropped_by_key(
     if spread:
         return []
     key_positional = [*arguments.posonlyargs, *arguments.args]
+    if key_positional and key_positional[0].arg in ("self", "cls"):
+        key_positional = key_positional[1:]  # a cachedmethod key may take the instance first
     key_names = {a.arg for a in [*key_positional, *arguments.kwonlyargs]}
     dropped = []
     for index, parameter in enumerate(parameters):
@@ -161,6 +163,16 @@ def _check_caches(
                     "error" if any(looks_per_user(p) for p in dropped) else "warning",
                     f"the cache key of {where} ignores {', '.join(lost)}: calls that differ "
                     "only there get one shared result",
+                    qualified,
+                    match,
+                )
+            elif name.endswith(".cachedmethod"):
+                collector.add(
+                    decorator,
+                    "cache",
+                    "note",
+                    f"cachedmethod on {where} uses the cache its getter returns: per instance "
+                    "when the getter reads self, shared when it returns a class or module cache",
                     qualified,
                     match,
                 )

@@ -230,3 +230,25 @@ def test_functions_defined_under_an_import_time_if_are_checked(audit_source: Aud
         """
     )
     assert kinds(items) == [("cache", "error", 6)]
+
+
+def test_cachedmethod_is_a_note_unless_its_key_drops_an_argument(
+    audit_source: AuditSource,
+) -> None:
+    items = audit_source(
+        """
+        import operator
+        from cachetools import cachedmethod
+        from cachetools.keys import hashkey
+
+        class Profiles:
+            @cachedmethod(operator.attrgetter("cache"))
+            def load(self, user_id):
+                return user_id
+
+            @cachedmethod(operator.attrgetter("cache"), key=lambda self, q, u: hashkey(q))
+            def search(self, query, user):
+                return query
+        """
+    )
+    assert kinds(items) == [("cache", "note", 7), ("cache-key", "error", 11)]
