@@ -1,4 +1,4 @@
-"""The ``harness`` command line: run, explore, replay, shrink, report and bench.
+"""The ``harness`` command line: run, explore, replay, shrink, report, audit and bench.
 
 Each command lives in its own module with ``add_commands(commands)`` and ``COMMANDS``; the
 options several commands share are declared once in :mod:`harness.cli._options`. ``harness run``
@@ -18,7 +18,7 @@ from harness.errors import HarnessError
 __all__ = ["main", "parse_seeds"]
 
 #: The command modules, in the order ``harness --help`` lists them.
-COMMAND_MODULES = ("run", "explore", "replay", "shrink", "report", "bench")
+COMMAND_MODULES = ("run", "explore", "replay", "shrink", "report", "audit", "bench")
 
 Handler = Callable[[argparse.Namespace], int]
 
