@@ -33,6 +33,8 @@ __all__ = ["BUGS", "JOBS_PER_USER", "Job", "Orchestrator", "Refused", "Tenant", 
 
 #: How many jobs one user may run at once, across all their connections.
 JOBS_PER_USER = 2
+#: Catalog fragments rendered into each job's prompt.
+PROMPT_LINES = 64
 
 #: The bug switches of the whole backend; none is on by default.
 BUGS: frozenset[str] = frozenset(
@@ -201,7 +203,7 @@ class Orchestrator:
         self, card: UserCard, request: ChatRequest, history: Sequence[Any]
     ) -> WorkingMemory:
         memory = WorkingMemory()
-        for fragment in self.catalog.fragments_for(request.content, 24):
+        for fragment in self.catalog.fragments_for(request.content, PROMPT_LINES):
             rendered = f"{fragment.text} Address {card.display_name} by name."
             memory.prompt.append(PromptLine(fragment, rendered))
         memory.history.extend((m.role, m.body) for m in history)
