@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from .agents import Agent, CompactHooks, LifecycleHooks, PromptLine, WorkingMemory
 from .catalog import Catalog, build_catalog
-from .models import ChatRequest, JobResult, PlanStep, UserCard
+from .models import ChatRequest, JobResult, UserCard
 from .relay import Connection, Outlet, Receive, Switchboard
 from .storage import MessageStore, NotOwner
 from .telemetry import LOG, METRICS, ActivityRecord
@@ -177,11 +177,12 @@ class Orchestrator:
             raise Refused(f"at most {self.jobs_per_user} jobs at once per user")
         if request.run_id in tenant.jobs:
             raise Refused(f"run_id={request.run_id!r} is already running")
+        agent = self._agent_for(request.agent_kind)
         try:
             with self.store.unit() as session:
                 self.store.claim(session, request.thread_id, user_id)
                 self.store.append(
-                    session, request.thread_id, request.run_id, "user", raw_text(request)
+                    session, request.thread_id, request.run_id, "user", request.content
                 )
                 history = self.store.history(session, request.thread_id, limit=8)
         except NotOwner as exc:
@@ -189,7 +190,6 @@ class Orchestrator:
         identity = Identity(user_id, request.thread_id, request.run_id)
         outlet = Outlet(identity, self.switchboard)
         memory = self._memory_for(tenant.card, request, history)
-        agent = self._agent_for(request.agent_kind)
         agent.bind(identity, tenant.card.email, outlet, memory)
         job = Job(tenant, request, agent, outlet, memory)
         if "tracker-records" in self.bugs:
@@ -245,7 +245,7 @@ class Orchestrator:
             status = "cancelled"
             raise
         except Exception as exc:
-            LOG.exception("job failed: %s", type(exc).__name__)
+            LOG.error("job failed: %s", type(exc).__name__)  # no text: it may quote the user
             job.outlet.send("agent_error", {"error": f"internal error: {type(exc).__name__}"})
             return JobResult(status="error", error=f"internal error: {type(exc).__name__}")
         finally:
@@ -279,13 +279,3 @@ class Orchestrator:
             self._retire_if_idle(tenant)
         elif "park-on-close" not in self.bugs:
             tenant.last_job = None
-
-
-def raw_text(request: ChatRequest) -> str:
-    """The user's message as stored."""
-    return request.content
-
-
-def plan_payload(steps: Sequence[PlanStep]) -> list[dict[str, Any]]:
-    """Steps back to their wire form (for logs and replays)."""
-    return [step.model_dump(exclude_defaults=True) for step in steps]
