@@ -21,11 +21,12 @@ from typing import Any
 
 import pytest
 
-from harness import Finding, RunResult, build_scenario, run
+from harness import CallTool, Finding, Pause, RunResult, SimUser, Think, Turn, build_scenario, run
 from harness.scenarios import scenario_names
 from suites.integration.alien3.adapter import Alien3Target
 from suites.integration.alien3.false_positives import harness_false_positive
 from suites.integration.alien3.orchestrator import BUGS
+from suites.integration.alien3.telemetry import BREAKER, METRICS, RING
 
 HERE = Path(__file__).resolve().parent
 SPEC = "suites.integration.alien3.adapter:Alien3Target"
@@ -86,7 +87,9 @@ def test_only_the_two_false_positive_shapes_are_filtered() -> None:
     ]
     assert any("ScriptedAgent" in f.summary for f in kept)
     filtered = [f for f in result.findings if harness_false_positive(f)]
-    assert {f.kind for f in filtered} <= {"shared-state", "retention"}
+    assert filtered and {f.kind for f in filtered} <= {"shared-state", "retention"}
+    # Nothing that names the backend's own objects is set aside.
+    assert not any("agents[" in line or "engine[" in line for f in filtered for line in f.evidence)
 
 
 def test_the_correct_build_limits_each_user_across_connections() -> None:
@@ -134,48 +137,89 @@ def test_an_unknown_bug_is_refused_with_the_known_ones() -> None:
 # ----------------------------------------------------------------------------- the test bed
 
 
-def test_the_backend_is_big_where_the_issue_says() -> None:
-    """Several thousand shared objects; a few hundred objects per turn."""
-    from harness import CallTool, Pause, SimUser, Think, Turn
+def _user(number: int) -> SimUser:
+    return SimUser(
+        user_id=f"usr_{number:012x}",
+        thread_ids=(f"thread_{number:012x}",),
+        email=f"ada.lovelace.{number:06x}@example.org",
+        display_name="Ada Lovelace",
+        canaries=(f"cnry_{number:016x}",),
+    )
 
-    async def one_turn() -> tuple[int, int, str]:
+
+def _turn(user: SimUser, run: int, thread_id: str | None = None) -> Turn:
+    canary = user.canaries[0]
+    return Turn(
+        run_id=f"run_{run:012x}",
+        thread_id=thread_id or user.thread_ids[0],
+        message=f"What was our quarterly revenue? (ref {canary})",
+        plan=(
+            Think("look up the revenue figures"),
+            CallTool("echo", {"note": canary}),
+            CallTool("search", {"query": "quarterly revenue"}),
+            Pause(0.01),
+        ),
+    )
+
+
+def test_one_turn_goes_through_every_layer_and_the_telemetry_keeps_no_user_data() -> None:
+    """The production shape is real: a few thousand shared objects, a few hundred per turn,
+    the upstream client, the database, the breaker, the metrics and the log all used."""
+
+    async def scenario() -> dict[str, Any]:
         target = Alien3Target()
         await target.start()
         try:
-            user = SimUser(
-                user_id="usr_0123456789ab",
-                thread_ids=("thread_0123456789ab",),
-                email="ada.lovelace.a1b2c3@example.org",
-                display_name="Ada Lovelace",
-                canaries=("cnry_0123456789abcdef",),
-                token="",
-            )
-            tab = await target.open_session(user)
-            turn = Turn(
-                run_id="run_0123456789ab",
-                thread_id="thread_0123456789ab",
-                message="What was our quarterly revenue? (ref cnry_0123456789abcdef)",
-                plan=(
-                    Think("look up the revenue figures"),
-                    CallTool("echo", {"note": "cnry_0123456789abcdef"}),
-                    CallTool("search", {"query": "quarterly revenue"}),
-                    Pause(0.01),
-                ),
-            )
-            outcome = await tab.run_turn(turn)
-            tenant = target.orchestrator.tenants[user.user_id]
-            assert tenant.last_job is not None
-            per_turn = tenant.last_job.memory.size()
-            shared = target.orchestrator.catalog.object_count()
+            owner, intruder = _user(1), _user(2)
+            tab = await target.open_session(owner)
+            other = await target.open_session(intruder)
+            outcome = await tab.run_turn(_turn(owner, 1))
+            refused = await other.run_turn(_turn(intruder, 2, thread_id=owner.thread_ids[0]))
+            orchestrator = target.orchestrator
+            job = orchestrator.tenants[owner.user_id].last_job
+            assert job is not None
+            with orchestrator.store.unit() as session:
+                stored = orchestrator.store.count(session, owner.thread_ids[0])
+            seen = {
+                "outcome": outcome,
+                "refused": refused,
+                "per_turn": job.memory.size(),
+                "shared": orchestrator.catalog.object_count(),
+                "stored": stored,
+                "upstream_requests": orchestrator.upstream.service.requests,
+            }
             await tab.close()
-            return shared, per_turn, outcome.status
+            await other.close()
+            seen["tenants_left"] = len(orchestrator.tenants)
+            seen["metrics"] = METRICS.statistics()
+            seen["routes"] = dict(METRICS.upstream_by_route)
+            seen["window"] = list(METRICS.window)
+            seen["trips"] = BREAKER.trips
+            seen["log"] = list(RING.lines)
+            return seen
         finally:
             await target.stop()
 
-    shared, per_turn, status = asyncio.run(one_turn())
-    assert status == "completed"
-    assert shared >= 3000
-    assert 150 <= per_turn <= 1000
+    seen = asyncio.run(scenario())
+    outcome = seen["outcome"]
+    assert outcome.status == "completed"
+    echo, search = outcome.result["tool_results"]
+    assert echo["result"]["user_id"] == "usr_000000000001"
+    assert search["result"]["hits"][0].startswith("doc-")  # answered by the upstream service
+    assert seen["refused"].status == "rejected"
+    # A refusal may name the thread the intruder sent, never its owner.
+    assert seen["refused"].error == "thread_id='thread_000000000001' is not yours"
+    assert seen["shared"] >= 3000
+    assert 150 <= seen["per_turn"] <= 1000
+    assert seen["stored"] == 2  # the user's message and the answer; the intrusion stored nothing
+    assert seen["upstream_requests"] == 3  # opening, the think step, the search
+    assert seen["routes"] == {"/v1/complete": 2, "/v1/search": 1}
+    assert seen["tenants_left"] == 0
+    assert seen["metrics"].jobs_by_status == {"completed": 1}
+    assert seen["window"] == [] and seen["trips"] == 0
+    log = "\n".join(seen["log"])
+    assert "job finished status=completed steps=4 tools=2" in log
+    assert "usr_" not in log and "cnry_" not in log and "thread_" not in log
 
 
 def test_the_documented_command_runs_the_buggy_build_from_suites_integration(
