@@ -61,7 +61,7 @@ def test_the_correct_build_is_clean_on_every_scenario(scenario: str, seed: int) 
 
 
 @pytest.mark.parametrize("strategy", ["fifo", "pct"])
-@pytest.mark.parametrize("scenario", ["golden_path", "burst", "multi_tab", "cancel", "soak"])
+@pytest.mark.parametrize("scenario", scenario_names())
 def test_the_correct_build_is_clean_under_every_strategy(scenario: str, strategy: str) -> None:
     result = run(Alien3Target(), build_scenario(scenario, 3, 10), strategy=strategy)
     assert real_findings(result) == [], _describe(real_findings(result))
