@@ -1,6 +1,8 @@
 """The ``harness`` command line (DESIGN.md section 6, pinned).
 
-``harness run`` exit codes: 0 no findings, 1 findings, 2 usage or target error.
+``harness run`` exit codes: 0 no findings, 1 findings, 2 usage or target error. A ``hazard``
+finding fails the run only with ``--strict`` or ``[tool.harness] strict = true`` in the
+``pyproject.toml`` of the current directory; a ``leak`` always does.
 """
 
 from __future__ import annotations
@@ -138,6 +140,12 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="run scenarios against a target and report findings")
     _add_run_options(run)
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) on hazards too, not only on leaks (also: [tool.harness] strict = "
+        "true in pyproject.toml)",
+    )
     report = commands.add_parser("report", help="write report.html for a report directory")
     report.add_argument("directory", type=Path, help="a directory holding findings.json")
     from harness.explore import add_commands
@@ -153,12 +161,15 @@ def command_run(args: argparse.Namespace) -> int:
     """``harness run``: every scenario x seed, one fresh target each, then the reports."""
     from rich.console import Console
 
+    from harness._settings import failing as failing_findings
+    from harness._settings import load_settings
     from harness.reporting import TerminalReporter, write_findings, write_html, write_trace
     from harness.runner import run
     from harness.target import describe, load_target
     from harness.scenarios import build
 
     _check_run_options(args)
+    strict = args.strict or load_settings().strict
     seeds = parse_seeds(args.seed, args.seeds)
     names = _scenario_names(args.scenario)
     target = load_target(args.target, fault=args.fault)  # fail fast (exit 2) on a bad target
@@ -195,9 +206,10 @@ def command_run(args: argparse.Namespace) -> int:
         sys.stdout.write(findings_path.read_text(encoding="utf-8"))
         sys.stdout.write("\n")
     else:
-        reporter.summary(results)
+        reporter.summary(results, strict=strict)
         reporter.message(f"reports: {findings_path}  {args.report / 'report.html'}")
-    return EXIT_FINDINGS if any(r.findings for r in results) else EXIT_CLEAN
+    fails = any(failing_findings(r.findings, strict=strict) for r in results)
+    return EXIT_FINDINGS if fails else EXIT_CLEAN
 
 
 def command_report(args: argparse.Namespace) -> int:
