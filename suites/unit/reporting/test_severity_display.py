@@ -1,4 +1,4 @@
-"""The terminal shows each finding's severity and how many hazards did not fail the run."""
+"""The terminal and report.html show each finding's severity; the summary counts hazards."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import io
 from rich.console import Console
 
 from harness.model import RunResult
-from harness.reporting import TerminalReporter
+from harness.reporting import TerminalReporter, render_html
 from suites.unit.reporting.traces import foreign_data, make_result, make_trace, missing_tools
 
 
@@ -54,3 +54,11 @@ def test_without_hazards_the_summary_line_is_unchanged() -> None:
     trace = make_trace(2)
     reporter.summary([make_result(trace, [foreign_data(trace)])])
     assert buffer.getvalue().splitlines()[-1] == "1 run(s), 1 with findings, 1 finding(s) in all"
+
+
+def test_report_html_shows_each_findings_severity() -> None:
+    html = render_html(_mixed())
+    assert 'class="finding foreign-data hazard"' in html
+    assert '<span class="severity hazard">hazard</span>' in html
+    assert 'class="finding event-missing leak"' in html
+    assert '<span class="severity leak">leak</span>' in html
