@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from harness.detectors import _cap, context_integrity, foreign_data, shared_state
 from harness.detectors._evidence import FindingAggregator
-from harness.model import CallTool, Finding, FoundObject, SimUser, Think, Trace
+from harness.model import FINDING_KINDS, CallTool, Finding, FoundObject, SimUser, Think, Trace
 from suites.unit.detectors.trace_builder import TraceBuilder
 
 # ----------------------------------------------------------------------------- context-mismatch
@@ -247,3 +248,12 @@ def test_the_cap_counts_leaks_and_hazards_apart() -> None:
     assert [f.severity for f in kept].count("hazard") == 200
     assert kept[-2].summary.startswith("51 more shared-state findings not shown")
     assert kept[-2].severity == "hazard"
+
+
+def test_the_findings_doc_says_for_every_kind_which_evidence_makes_a_leak() -> None:
+    text = (Path(__file__).parents[3] / "docs" / "findings.md").read_text(encoding="utf-8")
+    assert "### Severity" in text.split("\n## ", 1)[0]
+    for kind in FINDING_KINDS:
+        section = text.split(f"## {kind}\n", 1)[1].split("\n## ", 1)[0]
+        assert "**Severity.**" in section, kind
+        assert "`leak`" in section.split("**Severity.**", 1)[1], kind
