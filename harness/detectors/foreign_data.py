@@ -163,8 +163,8 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 continue  # shared roots: judged after close by the retention oracle
             holder = walk.owner
             strings = [(found.path, found.value) for found in walk.values]
-            named = named_threads.get(holder, frozenset())
-            for path, token, owner in _foreign(scan, strings, holder, named):
+            own_threads = named_threads.get(holder, set())
+            for path, token, owner in _foreign(scan, strings, holder, own_threads):
                 if (holder, path, token) in reported:
                     continue  # the same object seen again at a later checkpoint
                 reported.add((holder, path, token))
