@@ -127,10 +127,17 @@ class TerminalReporter:
         """A run ended: close its bar, print one line, its notes (once each) and each finding."""
         self._stop_progress()
         status = f"{len(result.findings)} finding(s)" if result.findings else "ok"
+        hazards = sum(1 for finding in result.findings if finding.severity == "hazard")
+        if hazards:
+            status += f" ({hazards} hazard)" if hazards == 1 else f" ({hazards} hazards)"
+        if not result.findings:
+            style = "green"
+        else:
+            style = "bold yellow" if hazards == len(result.findings) else "bold red"
         self._line(
             f"done {result.scenario} seed={result.seed} strategy={result.strategy}: {status} "
             f"digest={result.trace_digest[:12]}",
-            style="bold red" if result.findings else "green",
+            style=style,
         )
         # Skipped checks and best-effort replays (remote targets): said once, not per run.
         for note in result.notes:

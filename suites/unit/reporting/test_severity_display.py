@@ -27,6 +27,7 @@ def test_a_hazard_is_labelled_and_a_leak_still_fails() -> None:
     reporter, buffer = _reporter()
     reporter.run_finished(_mixed()[0])
     lines = buffer.getvalue().splitlines()
+    assert lines[0].startswith("done basic seed=7 strategy=random: 2 finding(s) (1 hazard) digest=")
     assert any(line.startswith("HAZARD foreign-data  users: ") for line in lines)
     assert any(line.startswith("FAIL event-missing  users: ") for line in lines)
     assert not any(line.startswith("FAIL foreign-data") for line in lines)
