@@ -19,21 +19,21 @@ from pathlib import Path
 from harness.errors import UsageError
 from harness.model import Finding
 
-__all__ = ["HarnessSettings", "failing", "hazards", "load_settings"]
+__all__ = ["ProjectSettings", "failing", "hazards", "load_settings"]
 
 #: Keys of ``[tool.harness]`` this harness reads.
 KNOWN_KEYS = ("strict",)
 
 
 @dataclass(frozen=True, slots=True)
-class HarnessSettings:
+class ProjectSettings:
     """The ``[tool.harness]`` table, checked. ``source`` is the file read, or None."""
 
     strict: bool = False
     source: str | None = None
 
 
-def load_settings(directory: str | Path | None = None) -> HarnessSettings:
+def load_settings(directory: str | Path | None = None) -> ProjectSettings:
     """Read ``[tool.harness]`` from ``directory/pyproject.toml`` (default: the current directory).
 
     A missing file or table gives the defaults. Unknown keys are refused so that a typo
@@ -52,7 +52,7 @@ def load_settings(directory: str | Path | None = None) -> HarnessSettings:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return HarnessSettings()
+        return ProjectSettings()
     except OSError as exc:
         raise UsageError(f"pyproject.toml={str(path)!r} cannot be read ({exc}).") from exc
     try:
@@ -65,7 +65,7 @@ def load_settings(directory: str | Path | None = None) -> HarnessSettings:
     tool = data.get("tool", {})
     table = tool.get("harness") if isinstance(tool, dict) else None
     if table is None:
-        return HarnessSettings()
+        return ProjectSettings()
     if not isinstance(table, dict):
         raise UsageError(
             f"[tool.harness] in {str(path)!r} is a value of type {type(table).__name__}, "
@@ -85,7 +85,7 @@ def load_settings(directory: str | Path | None = None) -> HarnessSettings:
             f"[tool.harness] strict={strict!r} (type {type(strict).__name__}) in {str(path)!r} "
             "should be a boolean: strict = true or strict = false."
         )
-    return HarnessSettings(strict=strict, source=str(path))
+    return ProjectSettings(strict=strict, source=str(path))
 
 
 def failing(findings: tuple[Finding, ...] | list[Finding], *, strict: bool) -> list[Finding]:

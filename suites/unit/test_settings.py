@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness._settings import HarnessSettings, load_settings
+from harness._settings import ProjectSettings, load_settings
 from harness.errors import UsageError
 
 
@@ -16,7 +16,7 @@ def _project(tmp_path: Path, text: str) -> Path:
 
 
 def test_no_file_or_no_table_gives_the_defaults(tmp_path: Path) -> None:
-    assert load_settings(tmp_path) == HarnessSettings()
+    assert load_settings(tmp_path) == ProjectSettings()
     _project(tmp_path, '[project]\nname = "x"\n[tool.other]\nstrict = true\n')
     assert load_settings(tmp_path).strict is False
 
