@@ -187,7 +187,8 @@ class Scenario:
     starvation_factor: float = 4.0
     #: Users whose load is expected to be heavy (not held to the starvation bound).
     heavy_users: tuple[str, ...] = ()
-    #: Mixed into the seed for fresh ids against a long-lived server (see ``harness.scenarios.build``).
+    #: Mixed into the seed for fresh ids against a long-lived server
+    #: (see ``harness.scenarios.build``).
     salt: str = ""
 
 
