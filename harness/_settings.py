@@ -16,7 +16,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import UsageError
+from harness.errors import UsageError, did_you_mean
 from harness.model import Finding
 
 __all__ = ["ProjectSettings", "failing", "hazards", "load_settings"]
@@ -36,12 +36,13 @@ class ProjectSettings:
 def load_settings(directory: str | Path | None = None) -> ProjectSettings:
     """Read ``[tool.harness]`` from ``directory/pyproject.toml`` (default: the current directory).
 
-    A missing file or table gives the defaults. Unknown keys are refused so that a typo
-    (``stritc = true``) does not silently leave a gate open.
+    A missing file or table gives the defaults. An unknown key close to a known one is refused
+    so that a typo (``stritc = true``) does not silently leave a gate open; other keys are
+    ignored (settings of a newer harness).
 
     Raises:
         UsageError: the file is not valid TOML, ``[tool.harness]`` is not a table, a key is
-            unknown or ``strict`` is not a boolean.
+            a misspelt known key or ``strict`` is not a boolean.
 
     Example:
         >>> load_settings("/nonexistent").strict
@@ -71,13 +72,14 @@ def load_settings(directory: str | Path | None = None) -> ProjectSettings:
             f"[tool.harness] in {str(path)!r} is a value of type {type(table).__name__}, "
             "not a table; write it as a table, e.g. [tool.harness] then strict = true."
         )
-    from harness.errors import did_you_mean
-
     for key in table:
-        if key not in KNOWN_KEYS:
+        # A misspelt known key would silently leave the gate open: refuse it. Other keys are
+        # left alone, for settings a newer harness reads.
+        suggestion = did_you_mean(key, KNOWN_KEYS) if key not in KNOWN_KEYS else ""
+        if suggestion:
             raise UsageError(
                 f"[tool.harness] in {str(path)!r} has unknown key {key!r}; known keys: "
-                f"{', '.join(KNOWN_KEYS)}.{did_you_mean(key, KNOWN_KEYS)}"
+                f"{', '.join(KNOWN_KEYS)}.{suggestion}"
             )
     strict = table.get("strict", False)
     if not isinstance(strict, bool):

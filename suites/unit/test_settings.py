@@ -48,6 +48,11 @@ def test_an_unknown_key_is_refused_with_a_suggestion(tmp_path: Path) -> None:
         load_settings(tmp_path)
 
 
+def test_keys_far_from_any_known_key_are_left_for_newer_settings(tmp_path: Path) -> None:
+    _project(tmp_path, '[tool.harness]\ntrace = "failing"\nstrict = true\n')
+    assert load_settings(tmp_path).strict is True
+
+
 def test_invalid_toml_is_a_usage_error(tmp_path: Path) -> None:
     _project(tmp_path, "[tool.harness\nstrict = true\n")
     with pytest.raises(UsageError, match="is not valid TOML"):
