@@ -146,6 +146,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from harness.bench_cli import add_commands as add_bench_commands
 
     add_bench_commands(commands)
+    from harness.kit._commands import add_commands as add_kit_commands
+
+    add_kit_commands(commands)
     return parser
 
 
@@ -230,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from harness.bench_cli import COMMANDS as BENCH_COMMANDS
 
     handlers.update(BENCH_COMMANDS)
+    from harness.kit._commands import COMMANDS as KIT_COMMANDS
+
+    handlers.update(KIT_COMMANDS)
     if args.command is None:
         args = parser.parse_args(["run"])
     try:
