@@ -1,10 +1,12 @@
 """tiny_factory: a small factory-pattern agent backend, written for the kit's tests.
 
 It knows nothing of the harness: a :class:`Factory` makes one :class:`Engine` per turn, bound to
-a :class:`Context` (user, thread, run); each engine has its own :class:`AgentRegistry`, which
-hands out an :class:`Agent` bound to that context, and a :class:`ToolDispatcher` that runs
-tools under the context the agent is bound to. Events go out through the notifier the factory
-was given, by thread. The factory refuses more than ``engines_per_user`` engines at once.
+a :class:`Context` (user, thread, run) and to the user's :class:`Workspace` (shared by that
+user's concurrent turns, whichever tab started them). Each engine has its own
+:class:`AgentRegistry`, which hands out an :class:`Agent` bound to that context, and a
+:class:`ToolDispatcher` that runs tools under the context the agent is bound to. Events go
+out through the notifier the factory was given, by thread. The factory refuses more than
+``engines_per_user`` engines at once.
 
 The classic bug is one line away: in :meth:`AgentRegistry.agent_for`, hand out the module's
 ``_ASSISTANT`` instead of a new :class:`Agent` (the end-to-end test makes that edit).
@@ -16,7 +18,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-__all__ = ["Agent", "AgentRegistry", "Context", "Engine", "Factory", "LimitReached"]
+__all__ = ["Agent", "AgentRegistry", "Context", "Engine", "Factory", "LimitReached", "Workspace"]
 
 
 class LimitReached(Exception):
@@ -92,11 +94,21 @@ class ToolDispatcher:
         raise ToolError(f"unknown tool {name!r}")
 
 
+class Workspace:
+    """What one user's concurrent turns share, whichever tab started them: their runs."""
+
+    def __init__(self, user_id: str) -> None:
+        self.user_id = user_id
+        self.runs: list[str] = []
+
+
 class Engine:
     """One turn's engine: its context, agent registry, dispatcher and notifier."""
 
-    def __init__(self, context: Context, notifier: Notifier) -> None:
+    def __init__(self, context: Context, workspace: Workspace, notifier: Notifier) -> None:
         self.context = context
+        self.workspace = workspace
+        workspace.runs.append(context.run_id)
         self.registry = AgentRegistry()
         self.dispatcher = ToolDispatcher()
         self.agent = self.registry.agent_for(context)
@@ -119,15 +131,18 @@ class Factory:
         self.notifier = notifier
         self.engines_per_user = engines_per_user
         self._active: dict[str, int] = {}
+        self._workspaces: dict[str, Workspace] = {}  # while the user has an engine
 
     def create_engine(self, user_id: str, thread_id: str, run_id: str) -> Engine:
         if self._active.get(user_id, 0) >= self.engines_per_user:
             raise LimitReached(f"at most {self.engines_per_user} engines at once per user")
         self._active[user_id] = self._active.get(user_id, 0) + 1
-        return Engine(Context(user_id, thread_id, run_id), self.notifier)
+        workspace = self._workspaces.setdefault(user_id, Workspace(user_id))
+        return Engine(Context(user_id, thread_id, run_id), workspace, self.notifier)
 
     def release(self, engine: Engine) -> None:
         user_id = engine.context.user_id
         self._active[user_id] -= 1
+        engine.workspace.runs.remove(engine.context.run_id)
         if not self._active[user_id]:
-            del self._active[user_id]
+            del self._active[user_id], self._workspaces[user_id]
