@@ -169,11 +169,22 @@ def command_replay(args: argparse.Namespace) -> int:
     expected = sorted({f["kind"] if isinstance(f, dict) else f.kind for f in recorded.findings})
     found = sorted({f.kind for f in result.findings})
     same_trace = result.trace_digest == recorded.trace_digest
-    print(
+    replayed = (
         f"replayed {recorded.scenario} seed={recorded.seed} strategy={recorded.strategy} "
-        f"on {recorded.target}: trace {'identical' if same_trace else 'differs'} "
-        f"({result.trace_digest[:12]} vs recorded {str(recorded.trace_digest)[:12]})"
+        f"on {recorded.target}"
     )
+    if not result.trace.deterministic:
+        # A remote target, or one declaring deterministic=False (wall time, uuid4): its trace
+        # differs from run to run by nature, so digests prove nothing; the findings are compared.
+        print(
+            f"{replayed}: best effort (the target is not deterministic): comparing findings, "
+            "not trace digests"
+        )
+    else:
+        print(
+            f"{replayed}: trace {'identical' if same_trace else 'differs'} "
+            f"({result.trace_digest[:12]} vs recorded {str(recorded.trace_digest)[:12]})"
+        )
     if expected and set(expected) <= set(found):
         print(f"reproduced: {', '.join(expected)}")
         return EXIT_FINDINGS
@@ -300,9 +311,12 @@ def command_shrink(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.findings}: the run it records has no findings; nothing to shrink")
     scenario = _scenario_of(recorded)
     last: dict[str, RunResult] = {}
+    deterministic: list[bool] = []
 
     def fails(candidate: Scenario) -> bool:
         result = _rerun(recorded, candidate)
+        if not deterministic:
+            deterministic.append(result.trace.deterministic)
         if kinds & {f.kind for f in result.findings}:
             last["result"] = result
             return True
@@ -311,7 +325,14 @@ def command_shrink(args: argparse.Namespace) -> int:
     def report(candidate: Scenario) -> None:
         print(f"still failing: {_size(candidate)}")
 
-    if not fails(scenario):
+    reproduced = fails(scenario)
+    if not deterministic[0]:
+        print(
+            "best effort: the target is not deterministic (remote, or deterministic=False): a "
+            f"candidate fails when it gives a recorded finding kind ({', '.join(sorted(kinds))}), "
+            "trace digests are not compared, and a smaller scenario may pass by chance"
+        )
+    if not reproduced:
         print(f"{args.findings}: the recorded finding did not reproduce; nothing to shrink.")
         print("Run harness replay on it to see why.")
         return EXIT_CLEAN
