@@ -166,13 +166,16 @@ class RecordingSession:
             opening.append(asyncio.ensure_future(self.open_run(turn)))
             await asyncio.sleep(0)  # requests of a burst arrive one loop step apart
         runs = await asyncio.gather(*opening, return_exceptions=True)
+        for run in runs:  # an error that is no refusal is the backend's crash: before any drive
+            if isinstance(run, BaseException) and not (
+                isinstance(run, Exception) and is_refusal(run, self.refusals)
+            ):
+                raise run
         outcomes: list[TurnOutcome | None] = []
         drives: list[Any] = []
         for turn, run in zip(turns, runs, strict=True):
-            if isinstance(run, Exception) and is_refusal(run, self.refusals):
+            if isinstance(run, Exception):
                 outcomes.append(rejected(turn, run))
-            elif isinstance(run, BaseException):
-                raise run
             else:
                 outcomes.append(None)
                 drives.append(self._drive_live(run, turn))

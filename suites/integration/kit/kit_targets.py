@@ -9,6 +9,7 @@ call, one object under two keys, the user's workspace shared by the user's tabs)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 from harness.kit import KitTarget, RecordingSession, run_plan
 from harness.model import SimUser, Turn, TurnOutcome
@@ -22,7 +23,7 @@ class ThreadRefused(Exception):
 
 
 class FreshRootsSession(RecordingSession):
-    refusals = (ThreadRefused, LimitReached)
+    refusals: ClassVar[tuple[type[BaseException], ...]] = (ThreadRefused, LimitReached)
 
     def __init__(self, target: FreshRootsTarget, user: SimUser, connection_id: str) -> None:
         super().__init__(user, connection_id)
