@@ -9,9 +9,14 @@ Build an adapter for a backend of your own on these (docs/targets.md walks throu
   scaffolding;
 * :func:`run_plan` and :func:`standard_tool`: a scripted agent's plan, run through the
   backend's emitter and tool code;
-* :func:`rejected`, :func:`completed`, :func:`errored`: outcomes built by keyword.
+* :func:`rejected`, :func:`completed`, :func:`errored`: outcomes built by keyword;
+* :func:`check_target` and :func:`conformance`: the contract, rule by rule
+  (``harness check-target``).
 """
 
+from harness.kit._conformance import RuleResult as RuleResult
+from harness.kit._conformance import check_target as check_target
+from harness.kit._conformance import conformance as conformance
 from harness.kit._connections import ConnectionRegistry as ConnectionRegistry
 from harness.kit._connections import Owners as Owners
 from harness.kit._connections import Receiver as Receiver
@@ -36,9 +41,12 @@ __all__ = [
     "Owners",
     "Receiver",
     "RecordingSession",
+    "RuleResult",
     "ToolCall",
     "ToolFailed",
+    "check_target",
     "completed",
+    "conformance",
     "echo_result",
     "errored",
     "finished",

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.model import CallTool, Event, SimUser, Think, Turn, TurnOutcome
-from harness.scheduling import run as run_on_loop
 from harness.target import Target, describe, load_target
-from harness.users import UserFactory
 
 __all__ = ["EVENT_TYPES", "RULES", "RuleResult", "check_target", "conformance"]
 
@@ -230,6 +228,8 @@ async def conformance(target: Target, users: int = 3) -> tuple[RuleResult, ...]:
         >>> [r.rule for r in results if not r.passed]
         []
     """
+    from harness.users import UserFactory  # faker: loaded when a check runs, not on import
+
     report = _Report()
     info = describe(target)
     people = UserFactory(random.Random(0)).users(max(2, users))
@@ -326,6 +326,8 @@ def check_target(spec: str, *, users: int = 3) -> tuple[RuleResult, ...]:
         >>> all(r.passed for r in check_target("reference"))
         True
     """
+    from harness.scheduling import run as run_on_loop
+
     target = load_target(spec)
     virtual = "live_roots" in describe(target).capabilities
     results, _ = run_on_loop(conformance(target, users), strategy="fifo", virtual_time=virtual)
