@@ -27,7 +27,9 @@ __all__ = [
     "Pause",
     "RetentionRecord",
     "RootWalk",
+    "RunRecord",
     "RunResult",
+    "RUN_RECORD_FIELDS",
     "Scenario",
     "ScheduleRecord",
     "SessionPlan",
@@ -177,7 +179,8 @@ class Scenario:
     starvation_factor: float = 4.0
     #: Users whose load is expected to be heavy (not held to the starvation bound).
     heavy_users: tuple[str, ...] = ()
-    #: Mixed into the seed for fresh ids against a long-lived server (see ``harness.scenarios.build``).
+    #: Mixed into the seed for fresh ids against a long-lived server
+    #: (see ``harness.scenarios.build``).
     salt: str = ""
 
 
@@ -359,18 +362,37 @@ class Finding:
     actual: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    """One run of one (scenario, seed, strategy) against one target, with its findings."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    """One run as every report knows it: what identifies and replays it, and what it found.
+
+    The fields a run's records share, defined once: :class:`RunResult` adds the live Trace, a
+    findings file's records (``harness.reporting.FindingsRun``, ``FindingsFile``) are this.
+    """
 
     scenario: str
     seed: int
     strategy: str
     target: str
-    trace: Trace
-    findings: tuple[Finding, ...]
     trace_digest: str
     replay: str
+    findings: tuple[Finding, ...]
+    #: The reference target's fault switched on for this run (None otherwise).
     fault: str | None = None
     stats: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+    def record(self) -> RunRecord:
+        """This run as a plain :class:`RunRecord` (without what a subclass adds)."""
+        return RunRecord(**{name: getattr(self, name) for name in RUN_RECORD_FIELDS})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult(RunRecord):
+    """One run of one (scenario, seed, strategy) against one target, with its findings."""
+
+    trace: Trace
+
+
+#: The field names of :class:`RunRecord`, in order.
+RUN_RECORD_FIELDS: tuple[str, ...] = tuple(RunRecord.__dataclass_fields__)

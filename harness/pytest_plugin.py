@@ -23,9 +23,10 @@ from typing import Protocol
 
 import pytest
 
+from harness.contract import Target
 from harness.errors import HarnessError, did_you_mean
 from harness.model import RunResult, Scenario, SimUser
-from harness.target import Target
+from harness.scheduling import STRATEGY_NAMES
 from harness.testing import derive_seed
 
 __all__ = [
@@ -54,7 +55,8 @@ STAGING_URL_OPTION = "--staging-url"
 #: Environment variable read when ``--staging-url`` is not given.
 STAGING_URL_ENV = "HARNESS_STAGING_URL"
 #: Scheduling strategies ``--harness-strategy`` accepts.
-STRATEGIES: tuple[str, ...] = ("fifo", "random", "pct")
+#: The strategies the options accept: the seeded loop's own list.
+STRATEGIES: tuple[str, ...] = STRATEGY_NAMES
 #: The marker the plugin adds to tests that use ``run_scenario``, with its signature.
 MARKER = (
     "harness(scope='function'): driven by the isolation harness (added automatically to tests "
@@ -137,7 +139,7 @@ def settings_from_config(config: pytest.Config) -> HarnessSettings:
         )
     target = str(config.getoption(TARGET_OPTION)).strip() or "reference"
     try:
-        from harness.target import load_target
+        from harness.targets import load_target
 
         load_target(target)
     except HarnessError as exc:
@@ -195,7 +197,7 @@ class HarnessTarget:
     """The target a test runs against: its spec and, for ``scope='session'``, one loaded Target.
 
     Args:
-        spec: what ``harness.target.load_target`` accepts (``reference``, ``ws://...``,
+        spec: what ``harness.targets.load_target`` accepts (``reference``, ``ws://...``,
             ``module:attr``).
         scope: ``function`` loads a fresh Target for every run; ``session`` loads one per
             (spec, fault) and reuses it for every run of the session (the runner still calls
@@ -228,7 +230,7 @@ class HarnessTarget:
             return self.spec
         key = (self.spec, fault)
         if key not in self._cache:
-            from harness.target import load_target
+            from harness.targets import load_target
 
             self._cache[key] = load_target(self.spec, fault=fault)
         return self._cache[key]

@@ -18,10 +18,10 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from harness._local_server import local_server as local_server
 from harness.errors import HarnessError
 from harness.model import Finding, RunResult
 from harness.reporting import docs_link
+from harness.targets import local_server as local_server
 
 __all__ = [
     "IsolationFailure",

@@ -1,4 +1,5 @@
-"""Command line of the WebSocket server: ``python -m harness_backend.server`` or ``python -m backend``.
+"""Command line of the WebSocket server: ``python -m harness_backend.server`` or ``python -m
+backend``.
 
 Prints ``listening on ws://HOST:PORT`` once ready (``--port 0`` picks a free port and prints the
 real one), serves until SIGINT or SIGTERM, then closes every connection with 1001 and exits 0.

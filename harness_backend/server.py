@@ -1,8 +1,10 @@
 """The reference backend's WebSocket server.
 
 Each connection authenticates with a JWT (see :mod:`harness_backend.auth`), is registered in the
-factory's :class:`~harness_backend.connections.ConnectionRegistry` for its user while open, and sends
-``chat_message`` frames (see :mod:`harness_backend.protocol`). Every turn runs as its own task through
+factory's :class:`~harness_backend.connections.ConnectionRegistry` for its user while open, and
+sends
+``chat_message`` frames (see :mod:`harness_backend.protocol`). Every turn runs as its own task
+through
 ``factory.user_execution_scope`` and the ``scripted`` agent; its events reach every connection of
 that user and no other. Bad frames get an ``error`` frame on their own connection only, which
 stays open. A connection without a valid token is closed with code 4401 and a reason.
@@ -399,7 +401,8 @@ async def serve(
 
 
 if __name__ == "__main__":
-    # The command line lives in harness_backend/__main__.py; imported here only when run as a script.
+    # The command line lives in harness_backend/__main__.py; imported here only when run as a
+    # script.
     from harness_backend.__main__ import main
 
     sys.exit(main())

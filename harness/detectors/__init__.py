@@ -28,7 +28,7 @@ from harness.detectors import (
 from harness.detectors._trace_view import TokenLookup
 from harness.errors import UsageError, did_you_mean
 from harness.model import FINDING_KINDS, Finding, Trace
-from harness.tokens import TokenIndex
+from harness.observe.tokens import TokenIndex
 
 __all__ = [
     "DETECTORS",

@@ -11,7 +11,7 @@ Build an adapter for a backend of your own on these (docs/targets.md walks throu
   backend's emitter and tool code;
 * :func:`rejected`, :func:`completed`, :func:`errored`: outcomes built by keyword;
 * :func:`check_target` and :func:`conformance`: the contract, rule by rule
-  (``harness check-target``).
+  (``harness check-target``); :func:`write_skeleton` (``harness init``).
 """
 
 from harness.kit._conformance import RuleResult as RuleResult
@@ -32,6 +32,8 @@ from harness.kit._plans import echo_result as echo_result
 from harness.kit._plans import run_plan as run_plan
 from harness.kit._plans import standard_tool as standard_tool
 from harness.kit._session import RecordingSession as RecordingSession
+from harness.kit._skeleton import WrittenSkeleton as WrittenSkeleton
+from harness.kit._skeleton import write_skeleton as write_skeleton
 from harness.kit._target import KitTarget as KitTarget
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "RuleResult",
     "ToolCall",
     "ToolFailed",
+    "WrittenSkeleton",
     "check_target",
     "completed",
     "conformance",
@@ -54,4 +57,5 @@ __all__ = [
     "rejected",
     "run_plan",
     "standard_tool",
+    "write_skeleton",
 ]

@@ -12,10 +12,12 @@ import random
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
+from harness.contract import Target
 from harness.model import CallTool, Event, SimUser, Think, Turn, TurnOutcome
-from harness.target import Target, describe, load_target
+from harness.targets import describe, load_target
 
 __all__ = ["EVENT_TYPES", "RULES", "RuleResult", "check_target", "conformance"]
 
@@ -33,25 +35,30 @@ _TERMINAL = ("agent_completed", "agent_error")
 _TOOL_KEYS = frozenset({"name", "params", "result", "error"})
 
 #: Every rule, in report order, with the fix shown when it fails.
-RULES: Mapping[str, str] = {
-    "start-stop": "start() and stop() must not raise; build the backend in start(), drop it in "
-    "stop().",
-    "sessions": "open_session(user) returns a Session, and close() neither raises nor hangs.",
-    "outcome": "Return TurnOutcome(run_id=turn.run_id, status=..., result={'tool_results': [...]}, "
-    "error=...) built by keyword; harness.kit.run_plan and completed() do it.",
-    "tool-results": "result['tool_results'] lists {name, params, result, error} per tool call, in "
-    "plan order (harness.kit.run_plan builds it).",
-    "echo": "The echo tool returns the user_id, run_id and thread_id of the context the tool code "
-    "ran under, and its params (harness.kit.echo_result).",
-    "events": "events() returns every Event the connection received, seq numbered from 0, each run "
-    "with one terminal agent_completed/agent_error; deliver events to the owner's tabs.",
-    "events-as-sent": "Build events with harness.target.event_from_message (or subclass "
-    "harness.kit.RecordingSession): never fill user_id/thread_id in from the session.",
-    "refusals": "A turn on another user's thread, or past a limit, must end with status "
-    "'rejected': list the backend's refusal exceptions in RecordingSession.refusals.",
-    "roots": "roots() returns this user's live objects while a turn runs (engine, context, ...), "
-    "and the session drops its references on close() so they become garbage.",
-}
+RULES: Mapping[str, str] = MappingProxyType(
+    {
+        "start-stop": "start() and stop() must not raise; build the backend in start(), "
+        "drop it in stop().",
+        "sessions": "open_session(user) returns a Session, and close() neither raises nor hangs.",
+        "outcome": "Return TurnOutcome(run_id=turn.run_id, status=..., "
+        "result={'tool_results': [...]}, error=...) built by keyword; harness.kit.run_plan "
+        "and completed() do it.",
+        "tool-results": "result['tool_results'] lists {name, params, result, error} per tool "
+        "call, in plan order (harness.kit.run_plan builds it).",
+        "echo": "The echo tool returns the user_id, run_id and thread_id of the context the "
+        "tool code ran under, and its params (harness.kit.echo_result).",
+        "events": "events() returns every Event the connection received, seq numbered from 0, "
+        "each run with one terminal agent_completed/agent_error; deliver events to the "
+        "owner's tabs.",
+        "events-as-sent": "Build events with harness.targets.event_from_message (or subclass "
+        "harness.kit.RecordingSession): never fill user_id/thread_id in from the session.",
+        "refusals": "A turn on another user's thread, or past a limit, must end with status "
+        "'rejected': list the backend's refusal exceptions in RecordingSession.refusals.",
+        "roots": "roots() returns this user's live objects while a turn runs (engine, "
+        "context, ...), and the session drops its references on close() so they become "
+        "garbage.",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

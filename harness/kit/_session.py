@@ -5,7 +5,7 @@ objects of a run are this user's (``run_roots``) and how the connection goes awa
 (``disconnect``). The base does the bookkeeping the contract asks of every session:
 
 * it records each message the backend delivered to this connection (``receive``) as an
-  :class:`~harness.model.Event` built by :func:`harness.target.event_from_message`: ``user_id``
+  :class:`~harness.model.Event` built by :func:`harness.targets.event_from_message`: ``user_id``
   and ``thread_id`` are what the backend put there, never filled in from the session;
 * it numbers ``seq`` in arrival order and calls ``on_event`` (set by the runner);
 * it turns the backend's refusal exceptions (``refusals``) into ``rejected`` outcomes;
@@ -23,7 +23,7 @@ from typing import Any, ClassVar, TypeVar
 from harness.errors import TargetError
 from harness.kit._outcomes import is_refusal, rejected
 from harness.model import Event, SimUser, Turn, TurnOutcome
-from harness.target import event_from_message
+from harness.targets import event_from_message
 
 __all__ = ["RecordingSession"]
 

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-__all__ = ["FILL_INS", "SKELETON", "SKELETON_CLASS", "SKELETON_MODULE"]
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import UsageError
+
+__all__ = [
+    "FILL_INS",
+    "SKELETON",
+    "SKELETON_CLASS",
+    "SKELETON_MODULE",
+    "WrittenSkeleton",
+    "write_skeleton",
+]
 
 #: The module name and Target class of the file ``harness init`` writes.
 SKELETON_MODULE = "isolation_target"
@@ -123,3 +135,45 @@ class BackendTarget(KitTarget):
         # Optional: the limits your factory enforces, e.g. {"engines_per_user": 2}.
         return {}
 '''
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenSkeleton:
+    """Where :func:`write_skeleton` wrote, and the ``--target`` spec of the adapter it holds.
+
+    Example:
+        >>> WrittenSkeleton(path=Path("a.py"), spec="a:BackendTarget").spec
+        'a:BackendTarget'
+    """
+
+    path: Path
+    spec: str
+
+
+def write_skeleton(path: Path, *, force: bool = False) -> WrittenSkeleton:
+    """Write the adapter skeleton (``harness init``) to ``path``.
+
+    Args:
+        path: a ``.py`` file (its stem names the module), or a directory to write
+            ``isolation_target.py`` into (created if missing).
+        force: overwrite an existing file.
+
+    Raises:
+        UsageError: the file exists and ``force`` is False.
+
+    Example:
+        >>> import tempfile
+        >>> write_skeleton(Path(tempfile.mkdtemp())).spec
+        'isolation_target:BackendTarget'
+    """
+    target = path if path.suffix == ".py" else path / f"{SKELETON_MODULE}.py"
+    if target.exists() and not force:
+        raise UsageError(
+            f"path={str(target)!r} already exists: harness init does not overwrite it. "
+            "Give another path, or --force to replace it."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    module = target.stem
+    text = SKELETON if module == SKELETON_MODULE else SKELETON.replace(SKELETON_MODULE, module)
+    target.write_text(text, encoding="utf-8")
+    return WrittenSkeleton(path=target, spec=f"{module}:{SKELETON_CLASS}")

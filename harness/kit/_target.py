@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
+from harness.contract import DEFAULT_CAPABILITIES
 from harness.kit._connections import ConnectionRegistry, Owners
-from harness.target import DEFAULT_CAPABILITIES
 
 __all__ = ["KitTarget"]
 

@@ -28,7 +28,7 @@ import jwt
 from harness.errors import ProtocolError, TargetAuthError, TargetError, TargetLoadError
 from harness.model import EVENT_TYPES, Event, SimUser, Turn, TurnOutcome, TurnStatus
 from harness.serialization import to_data
-from harness.target import event_from_message
+from harness.targets._wire import event_from_message
 from harness.users import sign_token
 
 __all__ = [
@@ -238,6 +238,7 @@ class WebSocketTarget:
     ) -> None:
         self.name = url
         self.url = url
+        self.spec = url
         self._secret = secret or os.environ.get("HARNESS_JWT_SECRET")
         tokens_file = tokens_file or os.environ.get("HARNESS_TOKENS_FILE")
         self._tokens = _read_tokens(Path(tokens_file)) if tokens_file else None

@@ -1,4 +1,5 @@
-"""``python -m harness_backend.server`` as a subprocess: start, serve a turn, stop on SIGTERM/SIGINT."""
+"""``python -m harness_backend.server`` as a subprocess: start, serve a turn, stop on
+SIGTERM/SIGINT."""
 
 from __future__ import annotations
 

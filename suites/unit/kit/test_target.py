@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from harness.kit import ConnectionRegistry, KitTarget
-from harness.target import describe
+from harness.targets import describe
 
 
 class WithExtra(KitTarget):

@@ -10,8 +10,8 @@ import harness.pytest_plugin
 import harness.testing
 from harness.model import Finding, RunResult
 from harness.runner import run
-from harness.testing import IsolationFailure, assert_isolated, derive_seed, format_findings
 from harness.scenarios import build
+from harness.testing import IsolationFailure, assert_isolated, derive_seed, format_findings
 
 
 @pytest.fixture(scope="module")
