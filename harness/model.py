@@ -34,6 +34,8 @@ __all__ = [
     "ScheduleRecord",
     "SessionPlan",
     "SessionRecord",
+    "SEVERITIES",
+    "Severity",
     "SimUser",
     "Step",
     "TERMINAL_EVENTS",
@@ -70,6 +72,14 @@ FINDING_KINDS: tuple[str, ...] = (
     "hang",
     "crash",
 )
+
+#: How much a finding weighs. ``leak``: data of one user reached another, code ran under another
+#: user's or run's identity, or the contract broke where it was observed (proven by evidence:
+#: it fails a run). ``hazard``: state that would leak under another interleaving or another
+#: design, with nothing seen crossing (fails a run only when strict). See docs/findings.md.
+Severity: TypeAlias = Literal["leak", "hazard"]
+#: Every severity, heaviest first.
+SEVERITIES: tuple[Severity, ...] = ("leak", "hazard")
 
 #: ``completed``/``error``/``rejected``/``timeout`` are the contract's statuses; ``cancelled``
 #: marks a turn the harness itself abandoned (a tab closed or a cancel mid-tool).
@@ -350,7 +360,12 @@ class Trace:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One isolation failure: who, what, the evidence, and the command that replays it."""
+    """One isolation failure: who, what, the evidence, and the command that replays it.
+
+    ``severity`` is ``"leak"`` (proven by evidence: fails the run) or ``"hazard"`` (would leak
+    under another interleaving or design: fails the run only when strict). Findings of different
+    severity are never merged.
+    """
 
     kind: str
     users: tuple[str, ...]
@@ -360,6 +375,7 @@ class Finding:
     replay: str = ""
     expected: str | None = None
     actual: str | None = None
+    severity: Severity = "leak"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,5 +1,8 @@
 """``harness run``: every scenario x seed against one target, then the reports.
 
+A ``leak`` finding fails the run (exit 1); a ``hazard`` only with ``--strict`` or
+``[tool.harness] strict = true`` in the ``pyproject.toml`` of the current directory.
+
 The target is loaded and described once; each run starts and stops it. ``findings.json`` is
 rewritten as each run finishes, so a run that is interrupted or fails half way leaves the runs
 that finished on disk; ``trace.json`` and ``report.html`` follow at the end (or at the
@@ -38,7 +41,8 @@ def add_commands(commands: Any) -> None:
         "run",
         help="run scenarios against a target and report findings",
         description="Run scenarios against a target and report findings. "
-        "Exit codes: 0 no findings, 1 findings, 2 usage or target error.",
+        "Exit codes: 0 no findings, 1 findings (leaks; hazards too with --strict), 2 usage or "
+        "target error.",
     )
     add_target_options(
         parser, users=DEFAULT_USERS, strategy=DEFAULT_STRATEGY, report=DEFAULT_REPORT
@@ -53,12 +57,20 @@ def add_commands(commands: Any) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print findings.json to stdout instead of the summary"
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) on hazards too, not only on leaks (also: [tool.harness] strict = "
+        "true in pyproject.toml)",
+    )
 
 
 def command_run(args: argparse.Namespace) -> int:
     """``harness run``: load the target once, run every scenario x seed, write the reports."""
     from rich.console import Console
 
+    from harness._settings import failing as failing_findings
+    from harness._settings import load_settings
     from harness.reporting import TerminalReporter, write_findings, write_reports
     from harness.runner import run
     from harness.scenarios import build
@@ -66,6 +78,7 @@ def command_run(args: argparse.Namespace) -> int:
 
     check_users(args.users)
     check_strategy(args.strategy)
+    strict = args.strict or load_settings().strict
     seeds = parse_seeds(args.seed, args.seeds)
     names = scenario_names(args.scenario)
     target = load_target(args.target, fault=args.fault)  # fail fast (exit 2) on a bad target
@@ -114,9 +127,10 @@ def command_run(args: argparse.Namespace) -> int:
         sys.stdout.write(findings_path.read_text(encoding="utf-8"))
         sys.stdout.write("\n")
     else:
-        reporter.summary(results)
+        reporter.summary(results, strict=strict)
         reporter.message(f"reports: {findings_path}  {args.report / 'report.html'}")
-    return EXIT_FINDINGS if any(r.findings for r in results) else EXIT_CLEAN
+    fails = any(failing_findings(r.findings, strict=strict) for r in results)
+    return EXIT_FINDINGS if fails else EXIT_CLEAN
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"run": command_run}

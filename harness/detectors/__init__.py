@@ -103,11 +103,12 @@ def _kinds_of(names: Iterable[str]) -> frozenset[str]:
 
 
 def _cap(findings: list[Finding]) -> list[Finding]:
-    by_kind: dict[str, list[Finding]] = {}
+    # Capped per (kind, severity): a placeholder never mixes leaks with hazards.
+    by_kind: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
-        by_kind.setdefault(finding.kind, []).append(finding)
+        by_kind.setdefault((finding.kind, finding.severity), []).append(finding)
     kept: list[Finding] = []
-    for kind, group in by_kind.items():
+    for (kind, _severity), group in by_kind.items():
         if len(group) <= MAX_FINDINGS_PER_KIND:
             kept += group
             continue
@@ -122,6 +123,7 @@ def _cap(findings: list[Finding]) -> list[Finding]:
                 f"(at most {MAX_FINDINGS_PER_KIND} per kind)",
                 evidence=(f"first not shown: {last.summary}",),
                 first_seen=last.first_seen,
+                severity=last.severity,
             )
         )
     return kept

@@ -84,7 +84,10 @@ def test_run_help_shows_defaults_and_exit_codes(capsys: pytest.CaptureFixture[st
         main(["run", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "(default 100)" in text and "(default random)" in text
-    assert "0 no findings, 1 findings, 2 usage or target error" in text
+    assert (
+        "0 no findings, 1 findings (leaks; hazards too with --strict), 2 usage or target error"
+        in text
+    )
 
 
 def test_explore_refuses_a_negative_start_seed(capsys: pytest.CaptureFixture[str]) -> None:
