@@ -160,7 +160,7 @@ def settings_from_config(config: pytest.Config) -> HarnessSettings:
             f"{TARGET_OPTION}={target!r} cannot be loaded: {type(exc).__name__}: {exc}"
         ) from None
     report = config.getoption(REPORT_OPTION)
-    from harness._settings import load_settings
+    from harness.settings import load_settings
 
     try:
         project = load_settings(config.invocation_params.dir)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness._settings import ProjectSettings, load_settings
+from harness.settings import ProjectSettings, load_settings
 from harness.errors import UsageError
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness._settings import failing, hazards
+from harness.settings import failing, hazards
 from harness.errors import FindingsFileError
 from harness.model import SEVERITIES, Finding
 from harness.reporting import read_findings, write_findings

@@ -39,7 +39,7 @@ __all__ = [
     "agent_kinds",
 ]
 
-_KINDS: dict[str, type[Agent]] = {}
+_KINDS: dict[str, type[Agent]] = {}  # harness: shared-ok filled at import, read-only after
 
 
 def agent_kinds() -> Mapping[str, type[Agent]]:

@@ -174,9 +174,9 @@ class RingBufferHandler(logging.Handler):
         self.lines.append(self.format(record))
 
 
-METRICS = MetricsTracker()
-BREAKER = CircuitBreaker()
-RING = RingBufferHandler()
+METRICS = MetricsTracker()  # harness: shared-ok counters by status and route, never by user
+BREAKER = CircuitBreaker()  # harness: shared-ok one breaker for the upstream, holds no user data
+RING = RingBufferHandler()  # harness: shared-ok the log ring, which logs no ids or content
 
 
 def configure_logging(level: int = logging.DEBUG) -> Callable[[], None]:
