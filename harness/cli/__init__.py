@@ -1,4 +1,5 @@
-"""The ``harness`` command line: run, explore, replay, shrink, report, audit and bench.
+"""The ``harness`` command line: run, explore, replay, shrink, report, audit, bench, init and
+check-target.
 
 Each command lives in its own module with ``add_commands(commands)`` and ``COMMANDS``; the
 options several commands share are declared once in :mod:`harness.cli._options`. ``harness run``
@@ -18,7 +19,7 @@ from harness.errors import HarnessError
 __all__ = ["main", "parse_seeds"]
 
 #: The command modules, in the order ``harness --help`` lists them.
-COMMAND_MODULES = ("run", "explore", "replay", "shrink", "report", "audit", "bench")
+COMMAND_MODULES = ("run", "explore", "replay", "shrink", "report", "audit", "bench", "kit")
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -44,11 +44,22 @@ def command_replay(args: argparse.Namespace) -> int:
     expected = sorted({f["kind"] if isinstance(f, dict) else f.kind for f in recorded.findings})
     found = sorted({f.kind for f in result.findings})
     same_trace = result.trace_digest == recorded.trace_digest
-    print(
+    replayed = (
         f"replayed {recorded.scenario} seed={recorded.seed} strategy={recorded.strategy} "
-        f"on {recorded.target}: trace {'identical' if same_trace else 'differs'} "
-        f"({result.trace_digest[:12]} vs recorded {str(recorded.trace_digest)[:12]})"
+        f"on {recorded.target}"
     )
+    if not result.trace.deterministic:
+        # A remote target, or one declaring deterministic=False (wall time, uuid4): its trace
+        # differs from run to run by nature, so digests prove nothing; the findings are compared.
+        print(
+            f"{replayed}: best effort (the target is not deterministic): comparing findings, "
+            "not trace digests"
+        )
+    else:
+        print(
+            f"{replayed}: trace {'identical' if same_trace else 'differs'} "
+            f"({result.trace_digest[:12]} vs recorded {str(recorded.trace_digest)[:12]})"
+        )
     if expected and set(expected) <= set(found):
         print(f"reproduced: {', '.join(expected)}")
         return EXIT_FINDINGS

@@ -51,9 +51,12 @@ def command_shrink(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.findings}: the run it records has no findings; nothing to shrink")
     scenario = scenario_of(recorded)
     last: dict[str, RunResult] = {}
+    deterministic: list[bool] = []
 
     def fails(candidate: Scenario) -> bool:
         result = rerun(recorded, candidate)
+        if not deterministic:
+            deterministic.append(result.trace.deterministic)
         if kinds & {f.kind for f in result.findings}:
             last["result"] = result
             return True
@@ -62,7 +65,14 @@ def command_shrink(args: argparse.Namespace) -> int:
     def report(candidate: Scenario) -> None:
         print(f"still failing: {_size(candidate)}")
 
-    if not fails(scenario):
+    reproduced = fails(scenario)
+    if not deterministic[0]:
+        print(
+            "best effort: the target is not deterministic (remote, or deterministic=False): a "
+            f"candidate fails when it gives a recorded finding kind ({', '.join(sorted(kinds))}), "
+            "trace digests are not compared, and a smaller scenario may pass by chance"
+        )
+    if not reproduced:
         print(f"{args.findings}: the recorded finding did not reproduce; nothing to shrink.")
         print("Run harness replay on it to see why.")
         return EXIT_CLEAN

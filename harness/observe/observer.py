@@ -15,7 +15,10 @@ Two kinds of walks:
   of the cost of a 1,000-user run; see docs/performance.md);
 * global checkpoints, every ``checkpoint_interval`` loop seconds while turns run: every open
   session walked at one instant (no await in between), so object identities can be compared
-  across users.
+  across users. Everything a checkpoint compares (the roots mappings and every mutable object
+  its walks met) is held strongly until the comparison is done, and released right after:
+  an id is only compared while its object is alive, so fresh containers returned by
+  ``roots()`` cannot pass for one object shared by two users.
 """
 
 from __future__ import annotations
@@ -176,11 +179,22 @@ class Observer:
             return None
         results: dict[str, WalkResult] = {}
         walks: list[RootWalk] = []
+        # Identities are compared across walks, so what the walks met must stay alive until
+        # the comparison is done: a roots() that builds fresh containers on each call
+        # (``{"agents": dict(...)}``) lets them die as soon as the next session is asked, and
+        # CPython hands their ids to the next user's fresh containers, which then look like
+        # one object reachable from two users (issue 12). ``held`` keeps every roots mapping,
+        # ``pins`` every mutable object met, for the duration of this checkpoint only.
+        held: list[Mapping[str, object]] = []
+        pins: dict[int, object] = {}
         for watched in self._sessions.values():
             roots = watched.session.roots()
             if not roots:
                 continue
-            result = self._walker.walk(roots, owner=watched.user_id, active_runs=watched.active)
+            held.append(roots)
+            result = self._walker.walk(
+                roots, keep_alive=pins, owner=watched.user_id, active_runs=watched.active
+            )
             self._account(watched, roots, result)
             # Several tabs of one user are one owner: merge by user, first tab wins the path.
             key = watched.user_id
@@ -192,7 +206,8 @@ class Observer:
                 results[key] = result
             if result.values:  # a RootWalk only for the rare walk that found something
                 walks.append(self._root_walk(watched, result))
-        shared = shared_between(results) if len(results) > 1 else ()
+        shared = shared_between(results, keep_alive=pins) if len(results) > 1 else ()
+        del held, pins  # the pins last one checkpoint: nothing of a user outlives it here
         self.statistics.checkpoints += 1
         kept = tuple(w for w in walks if w.values)
         if not kept and not shared:
