@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -57,9 +58,14 @@ def _check_step(index: int, step: object) -> dict[str, Any]:
             )
     if kind == "pause":
         seconds = step.get("seconds")
-        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+        if (
+            not isinstance(seconds, int | float)
+            or isinstance(seconds, bool)
+            or not math.isfinite(seconds)
+            or seconds < 0
+        ):
             raise InvalidRequestError(
-                f"plan[{index}].seconds={seconds!r} must be a number of seconds >= 0."
+                f"plan[{index}].seconds={seconds!r} must be a finite number of seconds >= 0."
             )
     if kind == "fail" and not isinstance(step.get("reason", ""), str):
         raise InvalidRequestError(f"plan[{index}].reason={step.get('reason')!r} must be a string.")

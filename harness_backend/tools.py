@@ -12,6 +12,7 @@ import asyncio
 import copy
 import hashlib
 import inspect
+import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -161,8 +162,14 @@ class ToolDispatcher:
         definition: ToolDefinition, context: UserExecutionContext, params: dict[str, Any]
     ) -> dict[str, Any]:
         delay = params.get("delay", 0)
-        if not isinstance(delay, int | float) or isinstance(delay, bool) or delay < 0:
-            raise ToolError(f"delay={delay!r} is not a number of seconds >= 0.")
+        # NaN or infinity would corrupt the loop's timer heap or sleep forever.
+        if (
+            not isinstance(delay, int | float)
+            or isinstance(delay, bool)
+            or not math.isfinite(delay)
+            or delay < 0
+        ):
+            raise ToolError(f"delay={delay!r} is not a finite number of seconds >= 0.")
         if delay:
             await asyncio.sleep(delay)
         outcome = definition.handler(context, copy.deepcopy(params))

@@ -121,6 +121,8 @@ OpenClient = Callable[[str], Awaitable[ClientConnection]]
 def test_all_lists_the_public_names() -> None:
     assert set(harness_backend.server.__all__) == {
         "AUTH_CLOSE_CODE",
+        "BUDGET_CLOSE_CODE",
+        "SLOW_CLIENT_CLOSE_CODE",
         "ServerLimits",
         "ServerStatistics",
         "WebSocketConnection",
@@ -129,10 +131,29 @@ def test_all_lists_the_public_names() -> None:
     }
 
 
-@pytest.mark.parametrize("field", ["max_size", "rate", "burst", "ownership_capacity"])
-def test_server_limits_reject_values_below_one(field: str) -> None:
-    with pytest.raises(ValueError, match=f"ServerLimits.{field}=0 must be a number >= 1"):
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ("max_size", ">= 1"),
+        ("burst", ">= 1"),
+        ("threads_per_user", ">= 1"),
+        ("connections_per_user", ">= 1"),
+        ("max_unsent_bytes", ">= 1"),
+        ("rate", "> 0"),
+        ("send_timeout", "> 0"),
+    ],
+)
+def test_server_limits_reject_values_below_their_floor(field: str, expected: str) -> None:
+    with pytest.raises(
+        ValueError, match=f"ServerLimits.{field}=0 must be a finite number {expected}"
+    ):
         ServerLimits(**{field: 0})
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), True, "3"])
+def test_server_limits_reject_non_numbers(value: object) -> None:
+    with pytest.raises(ValueError, match="ServerLimits.rate="):
+        ServerLimits(rate=value)  # type: ignore[arg-type]
 
 
 @pytest.mark.asyncio
@@ -410,7 +431,7 @@ async def test_close_cancels_turns_and_closes_connections_with_1001(
     headers = {"Authorization": f"Bearer {mint_token(ALICE, SECRET)}"}
     async with connect(server.url, additional_headers=headers) as websocket:
         run_id = new_id("run")
-        await websocket.send(chat(new_id("thread"), run_id, echo_plan(pause=60)))
+        await websocket.send(chat(new_id("thread"), run_id, echo_plan(pause=25)))
         assert (await receive(websocket))["type"] == "agent_started"
         assert server.statistics().turns_in_flight == 1
         await server.close()
