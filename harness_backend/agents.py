@@ -61,7 +61,7 @@ def _check_step(index: int, step: object) -> dict[str, Any]:
         if (
             not isinstance(seconds, int | float)
             or isinstance(seconds, bool)
-            or not math.isfinite(seconds)
+            or (isinstance(seconds, float) and not math.isfinite(seconds))
             or seconds < 0
         ):
             raise InvalidRequestError(

@@ -59,6 +59,9 @@ DEFAULT_LEEWAY = 60.0
 #: Longest accepted lifetime ``exp - iat`` of a token, in seconds (24 hours).
 DEFAULT_MAX_LIFETIME = 24 * 3600.0
 
+# Time claims beyond this many seconds from the epoch (year ~33000) are not times.
+_MAX_TIME = 1e12
+
 # A close frame's reason is at most 123 bytes; keep ours well under it.
 _MAX_REASON = 120
 
@@ -253,10 +256,12 @@ def _typed_claims(payload: Mapping[str, object]) -> Claims:
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
-            or not math.isfinite(value)
+            or (isinstance(value, float) and not math.isfinite(value))
+            or not -_MAX_TIME < value < _MAX_TIME
         ):
             raise AuthError(
-                f"invalid claim {name!r}: {name}={str(value)[:40]!r}, expected a number"
+                f"invalid claim {name!r}: {name}={str(value)[:40]!r}, expected a number of "
+                "seconds since the epoch"
             )
     return Claims(
         sub=sub,

@@ -139,7 +139,7 @@ class PlanLimits:
             if (
                 isinstance(value, bool)
                 or not isinstance(value, int | float)
-                or not math.isfinite(value)
+                or (isinstance(value, float) and not math.isfinite(value))
                 or value < 0
             ):
                 raise ValueError(
@@ -349,7 +349,8 @@ def _require_seconds(
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
-        or not math.isfinite(value)
+        # Checked for floats only: math.isfinite overflows on a huge int.
+        or (isinstance(value, float) and not math.isfinite(value))
         or not 0 <= value <= bound
     ):
         raise invalid(

@@ -98,12 +98,11 @@ class ServerLimits:
     def __post_init__(self) -> None:
         for name in _COUNTS + _RATES:
             value = getattr(self, name)
-            lowest_ok = value >= 1 if name in _COUNTS else value > 0
             if (
                 isinstance(value, bool)
                 or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or not lowest_ok
+                or (isinstance(value, float) and not math.isfinite(value))
+                or not (value >= 1 if name in _COUNTS else value > 0)
             ):
                 expected = ">= 1" if name in _COUNTS else "> 0"
                 raise ValueError(

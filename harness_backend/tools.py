@@ -166,7 +166,7 @@ class ToolDispatcher:
         if (
             not isinstance(delay, int | float)
             or isinstance(delay, bool)
-            or not math.isfinite(delay)
+            or (isinstance(delay, float) and not math.isfinite(delay))
             or delay < 0
         ):
             raise ToolError(f"delay={delay!r} is not a finite number of seconds >= 0.")

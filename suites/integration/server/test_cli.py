@@ -1,4 +1,4 @@
-"""``python -m harness_backend.server`` as a subprocess: start, serve a turn, stop on SIGTERM/SIGINT."""
+"""``python -m harness_backend.server`` as a subprocess: start, serve a turn, stop on a signal."""
 
 from __future__ import annotations
 

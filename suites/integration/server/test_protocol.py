@@ -10,7 +10,6 @@ import pytest
 import harness_backend.protocol
 from harness_backend.protocol import (
     ChatMessage,
-    OwnershipTable,
     Ping,
     ProtocolError,
     TokenBucket,
