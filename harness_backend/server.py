@@ -252,7 +252,9 @@ class BackendServer:
         try:
             async for raw in websocket:
                 if not connection.open:
-                    break
+                    # Dropped: discard what the client still sends, so the frames it sent
+                    # before our close frame cannot stall the closing handshake.
+                    continue
                 try:
                     await self._on_frame(connection, budget, turns, raw)
                 except (ConnectionClosed, ConnectionDropped):
