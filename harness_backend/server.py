@@ -214,6 +214,9 @@ class BackendServer:
             budget = self._budgets[user_id] = UserBudget(self.limits, clock)
         return budget
 
+    def _count_drop(self, code: int) -> None:
+        self._connections_dropped += 1
+
     def _forget_if_idle(self, user_id: str) -> None:
         budget = self._budgets.get(user_id)
         if budget is not None and budget.idle:
@@ -243,6 +246,7 @@ class BackendServer:
             user_id,
             max_unsent_bytes=self.limits.max_unsent_bytes,
             send_timeout=self.limits.send_timeout,
+            on_drop=self._count_drop,
         )
         budget = ConnectionBudget(self.limits, user, asyncio.get_running_loop().time)
         turns: set[asyncio.Task[None]] = set()
@@ -257,19 +261,19 @@ class BackendServer:
                     continue
                 try:
                     await self._on_frame(connection, budget, turns, raw)
-                except (ConnectionClosed, ConnectionDropped):
+                except ConnectionClosed:
                     raise
+                except ConnectionDropped:
+                    continue  # dropped while answering: drain until the close completes
                 except Exception:
                     logger.exception("frame on %s failed", connection.connection_id)
                     await self._send_error(connection, "internal_error", "internal error")
-        except (ConnectionClosed, ConnectionDropped):
+        except ConnectionClosed:
             pass
         finally:
             self._open -= 1
             user.connections -= 1
             self.connections.unregister(user_id, connection)
-            if connection.dropped_with is not None:
-                self._connections_dropped += 1
             if not self.connections.connections_for(user_id):
                 # Nobody is left to see these turns' events: stop them, so their engines are
                 # released and the user is not locked out by a long tool delay.

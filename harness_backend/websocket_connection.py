@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -44,6 +45,7 @@ class WebSocketConnection:
         user_id: the authenticated user.
         max_unsent_bytes: bytes of queued frames past which the connection is dropped (4408).
         send_timeout: seconds one frame may take to be sent before the connection is dropped.
+        on_drop: called with the close code when the connection is dropped.
 
     ``send`` raises :class:`ConnectionDropped` once the connection is closed or dropped, so
     the registry counts the delivery as failed.
@@ -57,11 +59,13 @@ class WebSocketConnection:
         *,
         max_unsent_bytes: int = 2 * 1024 * 1024,
         send_timeout: float = 10.0,
+        on_drop: Callable[[int], None] | None = None,
     ) -> None:
         self.connection_id = connection_id
         self.user_id = user_id
         self.max_unsent_bytes = max_unsent_bytes
         self.send_timeout = send_timeout
+        self._on_drop = on_drop
         #: The close code the server dropped this connection with, or None.
         self.dropped_with: int | None = None
         self._websocket = websocket
@@ -103,17 +107,31 @@ class WebSocketConnection:
         self._ready.set()
 
     def drop(self, code: int, reason: str) -> None:
-        """Free the queue and close the connection with ``code`` (in the background)."""
+        """Free the queue and close the connection with ``code`` (in the background).
+
+        The socket is aborted if the closing handshake takes longer than ``send_timeout``.
+        """
         if self.dropped_with is not None:
             return
         self.dropped_with = code
         logger.info("dropping %s (%s): %s", self.connection_id, code, reason)
+        if self._on_drop is not None:
+            self._on_drop(code)
         self._queue.clear()
         self._unsent = 0
         self._writer.cancel()
         self._closing = asyncio.get_running_loop().create_task(
-            self._websocket.close(code, reason[:120]), name=f"close {self.connection_id}"
+            self._close(code, reason[:120]), name=f"close {self.connection_id}"
         )
+
+    async def _close(self, code: int, reason: str) -> None:
+        # A client that stopped reading never answers the close frame: past send_timeout the
+        # socket is aborted, so nothing of the connection outlives the bound.
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                await self._websocket.close(code, reason)
+        except TimeoutError:
+            self._websocket.transport.abort()
 
     async def aclose(self) -> None:
         """Stop the writer and wait for a pending close; frames still queued are dropped."""

@@ -43,7 +43,7 @@ VICTIM_PAUSE = 0.2
 #: Upper bound of any single wait.
 BOUND = 20.0
 #: Bounds tightened so a test takes seconds; every other bound is the server's default.
-SERVER_FLAGS = ("--max-unsent-bytes", "262144", "--send-timeout", "2")
+SERVER_FLAGS = ("--max-unsent-bytes", "262144")
 
 
 @contextmanager
