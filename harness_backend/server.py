@@ -41,7 +41,6 @@ from websockets.asyncio.server import serve as websockets_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from harness_backend.agents import AgentRequest
 from harness_backend.auth import (
     SUBPROTOCOL_PREFIX,
     AuthError,
@@ -53,7 +52,6 @@ from harness_backend.auth import (
 )
 from harness_backend.budgets import ConnectionBudget, UserBudget
 from harness_backend.connections import ConnectionRegistry
-from harness_backend.errors import BackendError, EngineLimitExceeded
 from harness_backend.factory import ExecutionEngineFactory
 from harness_backend.ownership import OwnershipTable
 from harness_backend.protocol import (
@@ -61,7 +59,6 @@ from harness_backend.protocol import (
     Ping,
     ProtocolError,
     error_frame,
-    excerpt,
     parse_message,
     pong_frame,
     validate_id,
@@ -72,6 +69,7 @@ from harness_backend.server_limits import (
     SLOW_CLIENT_CLOSE_CODE,
     ServerLimits,
 )
+from harness_backend.turn_runner import check_turn_budget, run_turn
 from harness_backend.websocket_connection import ConnectionDropped, WebSocketConnection
 
 __all__ = [
@@ -86,9 +84,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Longest text a log line quotes from anything a client sent.
-_LOG_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +320,7 @@ class BackendServer:
             if isinstance(message, Ping):
                 await connection.send(pong_frame())
                 return
-            self._check_turn_budget(budget, message)
+            check_turn_budget(self.limits, budget, message)
             self.ownership.claim(connection.user_id, message.thread_id, message.run_id)
         except ProtocolError as error:
             await self._send_error(connection, error.code, error.message, run_id=error.run_id)
@@ -337,22 +332,6 @@ class BackendServer:
             return
         self._start_turn(connection, budget, turns, message)
 
-    def _check_turn_budget(self, budget: ConnectionBudget, message: ChatMessage) -> None:
-        if budget.turns >= self.limits.turns_per_connection:
-            raise ProtocolError(
-                "rejected",
-                f"{budget.turns} turns are in flight on this connection, the most is "
-                f"turns_per_connection={self.limits.turns_per_connection}; wait for one to end",
-                run_id=message.run_id,
-            )
-        if budget.user.turns >= self.limits.turns_per_user:
-            raise ProtocolError(
-                "rejected",
-                f"{budget.user.turns} turns of this user are in flight, the most is "
-                f"turns_per_user={self.limits.turns_per_user}; wait for one to end",
-                run_id=message.run_id,
-            )
-
     def _start_turn(
         self,
         connection: WebSocketConnection,
@@ -360,9 +339,8 @@ class BackendServer:
         turns: set[asyncio.Task[None]],
         message: ChatMessage,
     ) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self._run_turn(connection, message), name=f"turn {message.run_id}"
-        )
+        turn = run_turn(self.factory, self.agent, connection, message, self._send_error)
+        task = asyncio.get_running_loop().create_task(turn, name=f"turn {message.run_id}")
         self._turns_started += 1
         budget.turns += 1
         budget.user.turns += 1
@@ -377,40 +355,6 @@ class BackendServer:
             self._forget_if_idle(connection.user_id)
 
         task.add_done_callback(finished)
-
-    async def _run_turn(self, connection: WebSocketConnection, message: ChatMessage) -> None:
-        user_id, run_id = connection.user_id, message.run_id
-        try:
-            context = self.factory.make_context(
-                user_id,
-                message.thread_id,
-                run_id,
-                metadata={"connection_id": connection.connection_id, "transport": "websocket"},
-            )
-            async with contextlib.AsyncExitStack() as stack:
-                try:
-                    engine = await stack.enter_async_context(
-                        self.factory.user_execution_scope(context)
-                    )
-                except EngineLimitExceeded as error:
-                    await self._send_error(connection, "rejected", str(error), run_id=run_id)
-                    return
-                request = AgentRequest(
-                    user_id=user_id,
-                    thread_id=message.thread_id,
-                    run_id=run_id,
-                    message=message.content,
-                    plan=message.plan,
-                )
-                await engine.execute_agent(self.agent, request)
-        except asyncio.CancelledError:
-            raise
-        except BackendError as error:
-            logger.warning("turn %s refused: %s", run_id, excerpt(str(error), _LOG_CHARS))
-            await self._send_error(connection, "invalid_message", str(error), run_id=run_id)
-        except Exception:
-            logger.exception("turn %s of %s failed", run_id, connection.connection_id)
-            await self._send_error(connection, "internal_error", "internal error", run_id=run_id)
 
     async def _send_error(
         self,

@@ -162,20 +162,26 @@ class ToolDispatcher:
         definition: ToolDefinition, context: UserExecutionContext, params: dict[str, Any]
     ) -> dict[str, Any]:
         delay = params.get("delay", 0)
-        # NaN or infinity would corrupt the loop's timer heap or sleep forever.
-        if (
-            not isinstance(delay, int | float)
-            or isinstance(delay, bool)
-            or (isinstance(delay, float) and not math.isfinite(delay))
-            or delay < 0
-        ):
-            raise ToolError(f"delay={delay!r} is not a finite number of seconds >= 0.")
+        # NaN, infinity or an int too large for a float would corrupt the loop's timer heap,
+        # sleep forever or overflow.
+        if not _is_seconds(delay):
+            raise ToolError(f"delay={str(delay)[:40]} is not a finite number of seconds >= 0.")
         if delay:
             await asyncio.sleep(delay)
         outcome = definition.handler(context, copy.deepcopy(params))
         if inspect.isawaitable(outcome):
             outcome = await outcome
         return dict(outcome)
+
+
+def _is_seconds(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return False
+    return math.isfinite(seconds) and seconds >= 0
 
 
 # --------------------------------------------------------------------------- built-in tools
