@@ -8,6 +8,7 @@ them before parsing a frame and before starting a turn.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,6 +40,9 @@ class UserBudget:
         self.bucket = TokenBucket(rate=limits.user_rate, burst=limits.user_burst, clock=clock)
         self.connections = 0
         self.turns = 0
+        #: The user's turns in flight, whichever connection started them: cancelled when the
+        #: user's last connection goes away.
+        self.tasks: set[asyncio.Task[None]] = set()
 
     @property
     def idle(self) -> bool:

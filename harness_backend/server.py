@@ -244,7 +244,6 @@ class BackendServer:
             on_drop=self._count_drop,
         )
         budget = ConnectionBudget(self.limits, user, asyncio.get_running_loop().time)
-        turns: set[asyncio.Task[None]] = set()
         self.connections.register(user_id, connection)
         user.connections += 1
         self._open += 1
@@ -255,7 +254,7 @@ class BackendServer:
                     # before our close frame cannot stall the closing handshake.
                     continue
                 try:
-                    await self._on_frame(connection, budget, turns, raw)
+                    await self._on_frame(connection, budget, raw)
                 except ConnectionClosed:
                     raise
                 except ConnectionDropped:
@@ -270,10 +269,11 @@ class BackendServer:
             user.connections -= 1
             self.connections.unregister(user_id, connection)
             if not self.connections.connections_for(user_id):
-                # Nobody is left to see these turns' events: stop them, so their engines are
-                # released and the user is not locked out by a long tool delay.
-                self._turns_cancelled += sum(not task.done() for task in turns)
-                for task in turns:
+                # Nobody is left to see the user's turns (whichever tab started them): stop
+                # them, so their engines are released and a long tool delay cannot lock the
+                # user out.
+                self._turns_cancelled += sum(not task.done() for task in user.tasks)
+                for task in list(user.tasks):
                     task.cancel()
             await connection.aclose()
             self._forget_if_idle(user_id)
@@ -294,7 +294,6 @@ class BackendServer:
         self,
         connection: WebSocketConnection,
         budget: ConnectionBudget,
-        turns: set[asyncio.Task[None]],
         raw: str | bytes,
     ) -> None:
         admission = budget.admit()
@@ -304,6 +303,7 @@ class BackendServer:
                 connection.drop(
                     BUDGET_CLOSE_CODE,
                     f"flooding: {budget.dropped} frames over the rate limit",
+                    flush=True,
                 )
             elif admission.notify:
                 await self._send_error(
@@ -330,14 +330,10 @@ class BackendServer:
                 connection, "rejected", "server is shutting down", run_id=message.run_id
             )
             return
-        self._start_turn(connection, budget, turns, message)
+        self._start_turn(connection, budget, message)
 
     def _start_turn(
-        self,
-        connection: WebSocketConnection,
-        budget: ConnectionBudget,
-        turns: set[asyncio.Task[None]],
-        message: ChatMessage,
+        self, connection: WebSocketConnection, budget: ConnectionBudget, message: ChatMessage
     ) -> None:
         turn = run_turn(self.factory, self.agent, connection, message, self._send_error)
         task = asyncio.get_running_loop().create_task(turn, name=f"turn {message.run_id}")
@@ -345,11 +341,11 @@ class BackendServer:
         budget.turns += 1
         budget.user.turns += 1
         self._turns.add(task)
-        turns.add(task)
+        budget.user.tasks.add(task)
 
         def finished(done: asyncio.Task[None]) -> None:
             self._turns.discard(done)
-            turns.discard(done)
+            budget.user.tasks.discard(done)
             budget.turns -= 1
             budget.user.turns -= 1
             self._forget_if_idle(connection.user_id)

@@ -73,6 +73,7 @@ class WebSocketConnection:
         self._unsent = 0
         self._ready = asyncio.Event()
         self._closing: asyncio.Task[None] | None = None
+        self._close_after_flush: tuple[int, str] | None = None
         self._writer = asyncio.get_running_loop().create_task(
             self._write(), name=f"writer {connection_id}"
         )
@@ -106,17 +107,23 @@ class WebSocketConnection:
         self._unsent += len(text)
         self._ready.set()
 
-    def drop(self, code: int, reason: str) -> None:
-        """Free the queue and close the connection with ``code`` (in the background).
+    def drop(self, code: int, reason: str, *, flush: bool = False) -> None:
+        """Stop accepting frames and close the connection with ``code`` (in the background).
 
+        With ``flush``, frames already queued are sent first (the client is reading, it is
+        only over a budget); otherwise they are freed at once (the client stopped reading).
         The socket is aborted if the closing handshake takes longer than ``send_timeout``.
         """
-        if self.dropped_with is not None:
+        if self._closing is not None:
             return
-        self.dropped_with = code
-        logger.info("dropping %s (%s): %s", self.connection_id, code, reason)
-        if self._on_drop is not None:
-            self._on_drop(code)
+        if self.dropped_with is None:
+            self.dropped_with = code
+            logger.info("dropping %s (%s): %s", self.connection_id, code, reason)
+            if self._on_drop is not None:
+                self._on_drop(code)
+        if flush and self._queue and not self._writer.done():
+            self._close_after_flush = (code, reason)
+            return
         self._queue.clear()
         self._unsent = 0
         self._writer.cancel()
@@ -159,6 +166,9 @@ class WebSocketConnection:
                     if self._queue:
                         self._queue.popleft()
                         self._unsent -= len(text)
+                if self._close_after_flush is not None:
+                    self.drop(*self._close_after_flush)
+                    return
                 self._ready.clear()
         except ConnectionClosed:
             self._queue.clear()

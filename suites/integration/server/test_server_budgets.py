@@ -363,6 +363,27 @@ async def test_a_dropped_connection_cancels_its_turns_so_its_user_is_not_locked_
 
 
 @pytest.mark.asyncio
+async def test_a_turn_outlives_its_tab_while_another_tab_listens_and_no_longer(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(max_engines_per_user=1)
+    sender = await connect(server.url, additional_headers=headers(ALICE))
+    listener = await connect(server.url, additional_headers=headers(ALICE))
+    run_id = new_id("run")
+    await sender.send(chat(run_id, [echo(delay=25)]))
+    assert (await receive(listener))["type"] == "agent_started"
+    await sender.close()
+    # The listener still sees the sender's turn: it keeps running.
+    assert (await receive(listener))["type"] == "tool_executing"
+    assert server.statistics().turns_in_flight == 1
+    await listener.close()
+    await eventually(lambda: server.statistics().turns_in_flight == 0, "orphan cancelled")
+    assert server.statistics().turns_cancelled == 1
+    async with connect(server.url, additional_headers=headers(ALICE)) as again:
+        await completes(again)
+
+
+@pytest.mark.asyncio
 async def test_a_user_flooding_fresh_threads_cannot_take_over_another_users_thread(
     start_server: StartServer,
 ) -> None:
