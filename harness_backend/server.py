@@ -11,7 +11,7 @@ One user cannot starve, stall or lock out the others: every bound of
 :class:`~harness_backend.server_limits.ServerLimits` (frame size and rate, connections and turns
 per user, unsent bytes per connection, plan numbers, owned threads) is enforced here, with the
 close codes listed in :mod:`harness_backend.server_limits`. When a user's last connection drops,
-the turns it started are cancelled, so a long tool delay cannot lock the user out.
+all its turns in flight are cancelled, so a long tool delay cannot lock the user out.
 
 In process::
 
