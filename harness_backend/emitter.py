@@ -2,8 +2,8 @@
 
 An emitter is created per engine for the engine's user. Every event it builds carries that
 user's id and is delivered through the shared
-:class:`~harness_backend.connections.ConnectionRegistry`
-to that user's connections only. Failed deliveries are returned and counted, never hidden.
+:class:`~harness_backend.connections.ConnectionRegistry` to that user's connections only. Failed
+deliveries are returned and counted, never hidden.
 """
 
 from __future__ import annotations

@@ -15,7 +15,10 @@ Every error the backend raises on purpose derives from :class:`BackendError`::
     +-- ToolError               a tool failed; becomes an ``error`` in ``tool_completed``
     +-- AgentFailedError        a scripted agent executed a ``fail`` step
     +-- DeliveryError           an event could not be delivered to a connection
+    |   +-- ConnectionDropped   the WebSocket is closed or was dropped (websocket_connection)
     +-- UnknownFaultError       a fault name that ``harness_backend.faults.FAULTS`` does not know
+    +-- AuthError               a connection presented no usable token (auth)
+    +-- ProtocolError           a client frame was refused; the connection stays open (protocol)
 
 The backend never imports ``harness``: it is the system under test.
 """
