@@ -45,6 +45,7 @@ __all__ = [
     "DeliveryError",
     "UnknownFaultError",
     "did_you_mean",
+    "ProtocolError",
 ]
 
 
@@ -148,3 +149,17 @@ class UnknownFaultError(BackendError):
 
     Fix: use one of the names listed in the message.
     """
+
+
+class ProtocolError(BackendError):
+    """A client frame was refused; the connection stays open.
+
+    ``code`` is the ``error`` frame's code and ``run_id`` the frame's run id when it had a valid
+    one. Fix: send frames shaped as described in :mod:`harness_backend.protocol`.
+    """
+
+    def __init__(self, code: str, message: str, *, run_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.run_id = run_id

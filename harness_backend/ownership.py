@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from harness_backend.errors import ProtocolError
+
 __all__ = ["OwnershipStatistics", "OwnershipTable"]
 
 
@@ -67,9 +69,6 @@ class OwnershipTable:
                 ``invalid_message`` when this user already used the run id, ``rejected``
                 when the thread is new and the user already owns ``capacity`` threads.
         """
-        # Imported here: harness_backend.protocol re-exports this module's table.
-        from harness_backend.protocol import ProtocolError
-
         thread_owner = self._thread_owner.get(thread_id)
         if thread_owner is not None and thread_owner != user_id:
             raise ProtocolError(

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness_backend.errors import BackendError
+from harness_backend.errors import ProtocolError
 from harness_backend.ownership import OwnershipTable
 
 __all__ = [
@@ -149,20 +149,6 @@ class PlanLimits:
 
 
 _DEFAULT_PLAN_LIMITS = PlanLimits()
-
-
-class ProtocolError(BackendError):
-    """A client frame was refused; the connection stays open.
-
-    ``code`` is the ``error`` frame's code and ``run_id`` the frame's run id when it had a valid
-    one. Fix: send frames shaped as described in :mod:`harness_backend.protocol`.
-    """
-
-    def __init__(self, code: str, message: str, *, run_id: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.run_id = run_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,11 +69,11 @@ def command_run(args: argparse.Namespace) -> int:
     """``harness run``: load the target once, run every scenario x seed, write the reports."""
     from rich.console import Console
 
-    from harness.settings import failing as failing_findings
-    from harness.settings import load_settings
     from harness.reporting import TerminalReporter, write_findings, write_reports
     from harness.runner import run
     from harness.scenarios import build
+    from harness.settings import failing as failing_findings
+    from harness.settings import load_settings
     from harness.targets import describe, load_target
 
     check_users(args.users)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.settings import ProjectSettings, load_settings
 from harness.errors import UsageError
+from harness.settings import ProjectSettings, load_settings
 
 
 def _project(tmp_path: Path, text: str) -> Path:

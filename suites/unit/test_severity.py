@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.settings import failing, hazards
 from harness.errors import FindingsFileError
 from harness.model import SEVERITIES, Finding
 from harness.reporting import read_findings, write_findings
 from harness.serialization import RecordDataError, from_data, to_data
+from harness.settings import failing, hazards
 from suites.unit.reporting.traces import foreign_data, make_result, make_trace
 
 
