@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import gc
+import multiprocessing
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -159,17 +162,33 @@ def run(
         TargetLoadError: the spec names nothing loadable.
         TargetError: the target failed to start.
     """
+    given_spec = target if isinstance(target, str) else None
     if isinstance(target, str):
         target_spec = target_spec or target
         target = load_target(target, fault=fault, options=target_options)
     spec = target_spec or derive_target_spec(target)
     fault = _fault_of(target)
     info = info or describe(target)
+    if info.requires_fresh_process and not _in_fresh_child() and not spec.startswith("<"):
+        # State outlives a Target in this process: run in a process of its own, from the spec.
+        return _run_in_fresh_process(
+            given_spec or spec,
+            scenario,
+            strategy=strategy,
+            fault=fault,
+            detectors=detectors,
+            target_spec=spec,
+            only=only,
+            target_options=target_options if given_spec else None,
+            strategy_options=strategy_options,
+        )
     in_process = "live_roots" in info.capabilities
     options = dict(strategy_options or {})
     if in_process and strategy == "pct" and "steps" not in options:
         options["steps"] = estimate_steps(target, scenario, info=info)
     driver = _driver(target, scenario, info, detectors, progress)
+    if _in_fresh_child():
+        driver.recorder.note("target requires a fresh process: this run had a process of its own")
     if in_process:
         from harness.scheduling import run as run_seeded
 
@@ -237,6 +256,30 @@ def _span(trace: Trace) -> float:
     end = max((t.ended_at for t in trace.turns), default=0.0)
     start = min((s.opened_at for s in trace.sessions), default=0.0)
     return round(max(0.0, end - start), 6) if trace.strategy == "asyncio" else end
+
+
+#: Set in a process started by :func:`_run_in_fresh_process` for its one run.
+_FRESH_CHILD_ENV = "HARNESS_FRESH_PROCESS_CHILD"
+
+
+def _in_fresh_child() -> bool:
+    return os.environ.get(_FRESH_CHILD_ENV) == "1"
+
+
+def _fresh_child_run(spec: str, scenario: Scenario, options: dict[str, Any]) -> RunResult:
+    os.environ[_FRESH_CHILD_ENV] = "1"
+    return run(spec, scenario, **options)
+
+
+def _run_in_fresh_process(spec: str, scenario: Scenario, **options: Any) -> RunResult:
+    """One run in a new interpreter (``spawn``): nothing of this process's modules is shared.
+
+    The target is loaded there from ``spec``; the result (a frozen record) comes back pickled.
+    Progress callbacks do not cross the process boundary.
+    """
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_fresh_child_run, spec, scenario, options).result()
 
 
 @contextlib.contextmanager
