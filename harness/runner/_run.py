@@ -8,8 +8,13 @@ import contextlib
 import gc
 import multiprocessing
 import os
+import shlex
+import site
+import sys
+import sysconfig
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from harness.contract import Target
@@ -83,6 +88,33 @@ def derive_target_spec(target: Target) -> str:
     if module == "__main__" or "<locals>" in qualname:
         return f"<{module}.{qualname}: not importable; pass --target module:attr>"
     return f"{module}:{qualname}"
+
+
+def import_root(spec: str) -> str | None:
+    """The ``sys.path`` entry a ``module:attr`` spec's package comes from, when a fresh shell in
+    the current directory would not find it there (None for the current directory, installed
+    packages and the built-in specs)."""
+    module_name, sep, _ = spec.partition(":")
+    if not sep or "://" in spec:
+        return None
+    module = sys.modules.get(module_name.split(".")[0])
+    origin = getattr(module, "__file__", None)
+    if origin is None:
+        locations = list(getattr(module, "__path__", ()))
+        if not locations:
+            return None
+        root = Path(locations[0]).resolve().parent
+    else:
+        path = Path(origin).resolve()
+        root = path.parent.parent if path.name == "__init__.py" else path.parent
+    entries = {Path(entry or ".").resolve() for entry in sys.path}
+    if root not in entries or root == Path.cwd().resolve():
+        return None  # installed (found by an import finder) or in the current directory
+    installed = {Path(p).resolve() for p in (*site.getsitepackages(), site.getusersitepackages())}
+    installed |= {Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "purelib")}
+    if root in installed:
+        return None
+    return str(root)
 
 
 def _fault_of(target: Target) -> str | None:
@@ -217,6 +249,11 @@ def run(
     command = replay_command(
         scenario, seed=scenario.seed, strategy=strategy, target=spec, fault=fault
     )
+    root = import_root(spec)
+    if root is not None:
+        # Importable here only through a path set elsewhere (pytest's pythonpath, PYTHONPATH):
+        # the command carries it, or a shell would not find the target.
+        command = f"PYTHONPATH={shlex.quote(root)} {command}"
     findings: tuple[Finding, ...] = ()
     if detectors:
         allowed = tuple(info.event_rules.get("allow_duplicates", ()))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from harness.model import RunResult
 from harness.runner import derive_target_spec, replay_command, run
@@ -83,3 +86,24 @@ def test_detectors_off_records_no_checkpoints_and_no_findings() -> None:
     assert result.findings == ()
     assert result.trace.checkpoints == ()
     assert result.stats["turns"] == len(result.trace.turns) > 0
+
+
+def test_a_target_importable_only_through_an_added_path_carries_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "elsewhere" / "tgtpkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "adapter.py").write_text(
+        "from harness.targets.reference import ReferenceTarget\n\n\n"
+        "class T(ReferenceTarget):\n    spec = 'tgtpkg.adapter:T'\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "elsewhere"))
+    result = run("tgtpkg.adapter:T", build("golden_path", 0, 2), strategy="fifo")
+    assert result.replay.startswith(f"PYTHONPATH={tmp_path / 'elsewhere'} harness run ")
+    assert "--target tgtpkg.adapter:T" in result.replay
+
+
+def test_a_target_in_the_current_directory_needs_no_path() -> None:
+    result = run(AlienTarget(), build("golden_path", 0, 2), strategy="fifo")
+    assert not result.replay.startswith("PYTHONPATH")
