@@ -253,6 +253,9 @@ class FoundValue:
 
     path: str
     value: str
+    #: The class holding the string and where it is defined, ``module.Class (file:line)``,
+    #: with the line assigning the attribute when found; empty when unknown.
+    site: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +265,8 @@ class FoundObject:
     identity: int
     type_name: str
     paths: Mapping[str, str]  # owner (user id) -> path from that owner's roots
+    #: Where the object's class is defined, ``module.Class (file:line)``; empty when unknown.
+    site: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +362,18 @@ class Finding:
     replay: str = ""
     expected: str | None = None
     actual: str | None = None
+    #: Observations this finding stands for; a group sums the counts of its members.
+    count: int = 1
+    #: A few concrete observations (one line each) from a group's other members.
+    examples: tuple[str, ...] = ()
+    #: The cause without users, ``kind|channel|pattern``: findings with one key are one root
+    #: cause, and :func:`harness.detectors.group_findings` makes them one group.
+    group_key: str = ""
+    #: For data crossing users, every ``(owner, receiver)`` pair this finding covers.
+    pairs: tuple[tuple[str, str], ...] = ()
+    #: Where the code of the shared or leaking object lives: ``module.Class (file:line)`` and,
+    #: when found, the line that assigns the attribute.
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from harness.detectors._evidence import FindingAggregator
+from harness.detectors._grouping import carrier
+from harness.detectors._grouping import holder as holder_of
 from harness.detectors._trace_view import (
     CachedScan,
     TokenLookup,
@@ -28,6 +30,7 @@ from harness.detectors._trace_view import (
     event_strings,
     event_texts,
     iter_strings,
+    normalize,
 )
 from harness.model import Event, Finding, Trace
 
@@ -82,6 +85,22 @@ def _describe(index: TokenLookup, token: str, owner: str) -> str:
     return f"{index.kind(token) or 'token'} {token!r} of {owner}"
 
 
+class _Shapes:
+    """``normalize`` remembered per text: one leak repeats the same few locations."""
+
+    __slots__ = ("_index", "_known")
+
+    def __init__(self, index: TokenLookup) -> None:
+        self._index = index
+        self._known: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        shape = self._known.get(text)
+        if shape is None:
+            shape = self._known[text] = normalize(text, self._index)
+        return shape
+
+
 def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     """Find harness tokens of one user in the events, results and objects of another.
 
@@ -98,6 +117,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     scan = CachedScan(index)
     owners = TokenOwners(scan)
     intrusions = _intrusions(trace)
+    shape = _Shapes(index)
 
     for session in trace.sessions:
         receiver = session.user_id
@@ -118,6 +138,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                     plural=f"{{n}} tokens of {owner} reached events on {receiver}'s sessions",
                     expected=f"only {receiver}'s data on {receiver}'s sessions",
                     actual=_describe(index, token, owner),
+                    pattern="events received",
                 )
 
     for record in trace.turns:
@@ -144,6 +165,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 plural=f"{{n}} tokens of {owner} reached turn results of {receiver}",
                 expected=f"only {receiver}'s data in {receiver}'s results",
                 actual=_describe(index, token, owner),
+                pattern=carrier(shape(location)),
             )
 
     for record in trace.turns:
@@ -163,6 +185,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
             plural=f"{{n}} turns of {intruder} ran on threads of {victim}",
             expected=f"rejected: the thread belongs to {victim}",
             actual=record.outcome.status,
+            pattern="turn on another user's thread",
         )
 
     reported: set[tuple[str, str, str]] = set()
@@ -172,6 +195,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 continue  # shared roots: judged after close by the retention oracle
             holder = walk.owner
             strings = [(found.path, found.value) for found in walk.values]
+            sites = {found.path: found.site for found in walk.values if found.site}
             for path, token, owner in _foreign(scan, strings, holder):
                 if (holder, path, token) in reported:
                     continue  # the same object seen again at a later checkpoint
@@ -188,5 +212,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                     plural=f"{{n}} objects reachable from {holder}'s roots hold data of {owner}",
                     expected=f"only {holder}'s data under {holder}'s roots",
                     actual=f"{path} = {_describe(index, token, owner)}",
+                    pattern=carrier(holder_of(shape(path))),
+                    sites=(sites[path],) if path in sites else (),
                 )
     return agg.findings()
