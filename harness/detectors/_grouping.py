@@ -129,8 +129,8 @@ def _flows(pairs: Sequence[tuple[str, str]]) -> str:
 
 def _merge(key: str, members: list[Finding]) -> Finding:
     first = members[0]
-    if len(members) == 1 and first.group_key == key:
-        return first  # already a group (or a finding that is its own group)
+    if len(members) == 1 and first.group_key in (key, ""):
+        return first  # already a group, or a finding that is its own group
     pairs: dict[tuple[str, str], None] = {}
     users: dict[str, None] = {}
     sites: dict[str, None] = {}

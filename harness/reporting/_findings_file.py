@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.detectors import group_findings
 from harness.errors import FindingsFileError
 from harness.model import Finding, RunResult, Scenario, Trace
 from harness.serialization import RecordDataError, from_data, to_data
@@ -117,7 +118,9 @@ def _run_data(result: RunResult) -> dict[str, Any]:
         "fault": result.fault,
         "trace_digest": result.trace_digest,
         "replay": result.replay,
-        "findings": to_data(result.findings),
+        # One finding per root cause (docs/findings.md, "Groups"); the detectors' per-user
+        # findings are counted in each group's ``count`` and ``pairs``.
+        "findings": to_data(group_findings(result.findings)),
         "stats": to_data(result.stats),
         "notes": to_data(result.notes),
     }

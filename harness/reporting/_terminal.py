@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from harness.detectors import LeakMatrix, group_findings, leak_matrix
 from harness.model import Finding, RunResult
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "current_reporter",
     "docs_link",
     "findings_by_kind",
+    "matrix_lines",
     "with_reporter",
 ]
 
@@ -59,6 +61,39 @@ def _kinds_text(findings: Sequence[Finding]) -> str:
 
 #: Findings of one kind printed per run before the rest are only counted.
 MAX_PER_KIND = 3
+#: Users shown as rows and columns of the leak matrix; the rest are summed as "others".
+MATRIX_USERS = 8
+
+
+def _short(user: str) -> str:
+    return user[-6:]
+
+
+def matrix_lines(matrix: LeakMatrix, limit: int = MATRIX_USERS) -> list[str]:
+    """The user x user leak matrix as text: rows own the data, columns received it.
+
+    The ``limit`` most involved users get a row and a column each; every other user is summed
+    into ``others``. Empty when no data crossed users.
+    """
+    if not matrix.cells:
+        return []
+    shown, more = matrix.top(limit)
+    labels = [_short(user) for user in shown] + (["others"] if more else [])
+    position = {user: i for i, user in enumerate(shown)}
+    rest = len(shown)
+    grid = [[0] * len(labels) for _ in labels]
+    for (owner, receiver), n in matrix.cells.items():
+        grid[position.get(owner, rest)][position.get(receiver, rest)] += n
+    width = max(6, *(len(label) for label in labels))
+    head = "owner \\ received by".ljust(width + 2)
+    lines = [
+        f"leak matrix ({len(matrix.users)} users; ids shortened to their last 6 characters):",
+        head + " ".join(label.rjust(width) for label in labels),
+    ]
+    for label, row in zip(labels, grid, strict=True):
+        cells = " ".join((str(n) if n else ".").rjust(width) for n in row)
+        lines.append(label.ljust(len(head)) + cells)
+    return lines
 
 
 class TerminalReporter:
@@ -131,7 +166,13 @@ class TerminalReporter:
                 self._notes_shown.add(note)
                 self._line(f"note: {note}", style="yellow")
         shown: dict[str, int] = {}
-        for finding in result.findings:
+        groups = group_findings(result.findings)
+        if len(groups) < len(result.findings):
+            self._line(
+                f"{len(groups)} root cause(s) for {len(result.findings)} finding(s), "
+                "biggest blast radius first:"
+            )
+        for finding in groups:
             shown[finding.kind] = shown.get(finding.kind, 0) + 1
             if shown[finding.kind] <= self.per_kind:
                 self.finding(finding, replay=result.replay)
@@ -143,7 +184,11 @@ class TerminalReporter:
     def finding(self, finding: Finding, *, replay: str = "") -> None:
         """Print one finding: kind, users, summary, evidence, diff, docs link and replay."""
         styled = self.console.is_terminal
-        self._line(f"FAIL {finding.kind}  users: {', '.join(finding.users)}", style="bold red")
+        users = ", ".join(finding.users[:10])
+        if len(finding.users) > 10:
+            users += f" and {len(finding.users) - 10} more"
+        times = f"  x{finding.count}" if finding.count > 1 else ""
+        self._line(f"FAIL {finding.kind}  users: {users}{times}", style="bold red")
         self._line(f"  {finding.summary}")
         if finding.evidence:
             self._line("  evidence:")
@@ -187,10 +232,15 @@ class TerminalReporter:
                     f"users={len(result.trace.users)} turns={len(result.trace.turns)} "
                     f"findings={_kinds_text(result.findings)} digest={result.trace_digest[:12]}"
                 )
+        groups = sum(len(group_findings(result.findings)) for result in results)
         self._line(
-            f"{len(results)} run(s), {failing} with findings, {total} finding(s) in all",
+            f"{len(results)} run(s), {failing} with findings, {total} finding(s) in all"
+            + (f" ({groups} root causes)" if groups < total else ""),
             style="bold red" if failing else "bold green",
         )
+        crossing = leak_matrix(f for result in results for f in result.findings)
+        for line in matrix_lines(crossing):
+            self._line(line)
 
     def message(self, text: str) -> None:
         """Print one line of text as is (no markup is interpreted)."""
