@@ -138,6 +138,12 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser("run", help="run scenarios against a target and report findings")
     _add_run_options(run)
+    run.add_argument(
+        "--trace",
+        choices=("none", "failing", "full"),
+        default="failing",
+        help="write trace.json: never, only when a run has findings (default), or always",
+    )
     report = commands.add_parser("report", help="write report.html for a report directory")
     report.add_argument("directory", type=Path, help="a directory holding findings.json")
     from harness.explore import add_commands
@@ -189,7 +195,11 @@ def command_run(args: argparse.Namespace) -> int:
     findings_path = args.report / "findings.json"
     write_findings(findings_path, results)
     failing = next((r for r in results if r.findings), results[0])
-    write_trace(args.report / "trace.json", failing.trace)
+    trace_mode = getattr(args, "trace", "failing")
+    if trace_mode == "full" or (trace_mode == "failing" and failing.findings):
+        write_trace(args.report / "trace.json", failing.trace)
+    else:  # never leave an older run's trace beside these findings
+        (args.report / "trace.json").unlink(missing_ok=True)
     write_html(args.report / "report.html", results)
     if args.json:
         sys.stdout.write(findings_path.read_text(encoding="utf-8"))
