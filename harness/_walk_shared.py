@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from harness._walk_plans import class_site
 from harness.model import FoundObject
 
 if TYPE_CHECKING:  # walk.py imports this module: only the type, never at run time
@@ -53,5 +54,9 @@ def shared_between(
         position = first[ident]
         paths = {owners[p]: walks[p].mutable[ident][0] for p in holders[ident]}
         type_name = walks[position].mutable[ident][1]
-        found.append(FoundObject(identity=number, type_name=type_name, paths=paths))
+        found.append(
+            FoundObject(
+                identity=number, type_name=type_name, paths=paths, site=class_site(type_name)
+            )
+        )
     return tuple(found)

@@ -128,12 +128,13 @@ def _flows(pairs: Sequence[tuple[str, str]]) -> str:
 
 
 def _merge(key: str, members: list[Finding]) -> Finding:
-    first = members[0]
+    # The member whose own cause names the group leads (the engine, not one of its dicts).
+    first = next((m for m in members if m.group_key == key), members[0])
     if len(members) == 1 and first.group_key in (key, ""):
         return first  # already a group, or a finding that is its own group
     pairs: dict[tuple[str, str], None] = {}
     users: dict[str, None] = {}
-    sites: dict[str, None] = {}
+    sites: dict[str, None] = dict.fromkeys(first.sites)
     examples: list[str] = list(first.examples)
     count = 0
     for member in members:

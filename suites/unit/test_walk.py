@@ -3,8 +3,10 @@ from __future__ import annotations
 import array
 import asyncio
 import collections
+import dataclasses
 import enum
 import functools
+import inspect
 import logging
 import types
 import weakref
@@ -315,6 +317,11 @@ def test_class_level_dict_is_shared_between_two_users(index: TokenIndex) -> None
     # B's walk reaches A's id through the class attribute, recorded once with the class path.
     assert ("Registry._instances{key 0}", A_ID) in paths(results[B_ID])
     found = shared_between(results)
+    # Each shared object names where its class is defined (a builtin dict has no site).
+    assert [f.site for f in found][0] == ""
+    assert found[1].site.startswith("suites.unit.test_walk.Registry (")
+    assert found[1].site.endswith(f"test_walk.py:{inspect.getsourcelines(Registry)[1]})")
+    found = tuple(dataclasses.replace(f, site="") for f in found)
     # Numbered by (first owner, path): "Registry._instances" sorts before "engine.registry".
     assert found == (
         FoundObject(
