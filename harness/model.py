@@ -324,7 +324,7 @@ class ScheduleRecord:
     decisions: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Trace:
     """Everything needed to explain a finding; (scenario, seed, strategy) replays it."""
 
@@ -348,6 +348,15 @@ class Trace:
     crashes: tuple[str, ...] = ()
     #: How much the observer looked: walks, checkpoints, objects visited (0 when not observed).
     observed: Mapping[str, int] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # A short repr: asyncio formats the repr of a finished task's result (the trace) when
+        # Runner.run checks its SIGINT handler, and a full repr of a big trace took seconds.
+        return (
+            f"Trace(scenario={self.scenario!r}, seed={self.seed!r}, strategy={self.strategy!r}, "
+            f"target={self.target!r}, users={len(self.users)}, sessions={len(self.sessions)}, "
+            f"turns={len(self.turns)}, checkpoints={len(self.checkpoints)})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
