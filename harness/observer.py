@@ -175,11 +175,16 @@ class Observer:
             return None
         results: dict[str, WalkResult] = {}
         walks: list[RootWalk] = []
+        # One instant, no await in between: an object reachable from many users is entered
+        # once, by the first walk that meets it (see Walker.walk, ``claimed``).
+        claimed: dict[int, object] = {}
         for watched in self._sessions.values():
             roots = watched.session.roots()
             if not roots:
                 continue
-            result = self._walker.walk(roots, owner=watched.user_id, active_runs=watched.active)
+            result = self._walker.walk(
+                roots, owner=watched.user_id, active_runs=watched.active, claimed=claimed
+            )
             self._account(watched, roots, result)
             # Several tabs of one user are one owner: merge by user, first tab wins the path.
             key = watched.user_id

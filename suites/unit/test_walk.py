@@ -636,3 +636,26 @@ def test_shared_between_three_owners_one_object(index: TokenIndex) -> None:
     assert [(obj.identity, dict(obj.paths)) for obj in found] == [
         (1, {"u1": "x[0]", "u2": 'y["k"]', "u3": "z.c"})
     ]
+
+
+def test_a_graph_reachable_from_both_users_is_entered_once_per_checkpoint(
+    index: TokenIndex,
+) -> None:
+    # One engine handed to both users, holding both users' data.
+    engine = Box(history=[Box(note=A_CANARY), Box(note=B_CANARY)], settings={"mode": "x"})
+    walker = Walker(index)
+    claimed: dict[int, object] = {}
+    mine, yours = Box(x=1), Box(x=2)  # alive for the whole checkpoint, as real roots are
+    first = walker.walk({"engine": engine, "own": mine}, owner=A_ID, claimed=claimed)
+    second = walker.walk({"engine": engine, "own": yours}, owner=B_ID, claimed=claimed)
+    # A entered the engine and saw B's canary; B met the engine, recorded it, went no further.
+    assert paths(first) == [("engine.history[1].note", B_CANARY)]
+    assert paths(second) == []
+    assert second.visited < first.visited
+    shared = shared_between({A_ID: first, B_ID: second})
+    assert [(f.type_name, dict(f.paths)) for f in shared] == [
+        ("Box", {A_ID: "engine", B_ID: "engine"})
+    ]
+    # Without a shared ``claimed`` each walk enters everything (the per-event walks).
+    alone = walker.walk({"engine": engine}, owner=B_ID)
+    assert paths(alone) == [("engine.history[0].note", A_CANARY)]
