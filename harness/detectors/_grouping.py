@@ -111,7 +111,24 @@ def _keys(findings: Sequence[Finding]) -> list[str]:
     ):
         if finding.kind == "shared-state" and key not in lead:
             lead[key] = by_users.setdefault(frozenset(finding.users), key)
-    return [lead.get(key, key) for key in keys]
+    keys = [lead.get(key, key) for key in keys]
+    # Data of other users found in objects that are themselves shared is the sharing's doing:
+    # one foreign-data group per shared graph, named after the graph's lead object.
+    through: dict[str, str] = {}
+    for key, finding in zip(keys, findings, strict=True):
+        if finding.kind == "shared-state" and finding.group_key:
+            through.setdefault(_root(_pattern(finding.group_key)), _pattern(key))
+    return [
+        f"foreign-data|objects|shared {through[_root(_pattern(key))]}"
+        if key.startswith("foreign-data|objects|") and _root(_pattern(key)) in through
+        else key
+        for key in keys
+    ]
+
+
+def _root(pattern: str) -> str:
+    """The root name a path shape starts from: ``agents[*].x`` -> ``agents``."""
+    return re.split(r"[.\[{]", pattern, maxsplit=1)[0]
 
 
 def _flows(pairs: Sequence[tuple[str, str]]) -> str:

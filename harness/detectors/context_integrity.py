@@ -73,7 +73,7 @@ def _echo_mismatches(agg: FindingAggregator, view: TraceView, index: TokenLookup
                 plural=f"{{n}} tools of {record.user_id}'s turns ran under another context",
                 expected=", ".join(f"{f}={wanted[f]}" for f in wrong),
                 actual=", ".join(f"{f}={seen.get(f)}" for f in wrong),
-                channel="echo",
+                channel="context",  # echo or walk: one way to see one swapped context
             )
 
 
@@ -109,7 +109,7 @@ def _walk_mismatches(agg: FindingAggregator, trace: Trace, index: TokenLookup) -
                         "contexts are not their running turn's",
                         expected=f"user_id={owner}, run_id={active}",
                         actual=f"{found.path} = {token} ({kind} of {token_owner})",
-                        channel="roots",
+                        channel="context",
                     )
 
 

@@ -67,7 +67,9 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 plural=f"{{n}} roots of {owner} are still alive after all sessions closed",
                 expected="garbage after close",
                 actual=f"{path} alive" + (f" via {keeper}" if keeper else ""),
-                pattern=f"kept by {_keeper(keeper, index)}" if keeper else "no keeper found",
+                # Per keeper: a survivor kept by a value's holder joins that holder's group.
+                pattern=carrier(normalize(keeper, index)) if keeper else "no keeper found",
+                channel="keeper",
             )
     #: (values, group, evidence prefix, where the data is kept, what that place should hold)
     places = (
@@ -100,12 +102,10 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                     plural=f"{{n}} values of {owner} are {kept} after close",
                     expected=f"no data of {owner} in {place}",
                     actual=f"{found.path} = {token}",
-                    pattern=f"{prefix} "
-                    + (
-                        carrier(normalize(found.path, index))
-                        if prefix == "module global"
-                        else _keeper(found.path, index)
-                    ),
+                    pattern=carrier(normalize(found.path, index))
+                    if prefix == "module global"
+                    else _keeper(found.path, index),
+                    channel="keeper",
                     sites=(found.site,) if found.site else (),
                 )
     return agg.findings()
