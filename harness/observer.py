@@ -132,6 +132,9 @@ class Observer:
         self._unweakable: set[str] = set()
         # Modules of the classes of the roots met, then of the shared roots: the target's code.
         self._root_modules: set[str] = {type(obj).__module__ for obj in self._shared.values()}
+        # Values already stored, as (owner, path, value, active runs): a checkpoint stores what
+        # it found that no earlier walk of that owner stored in the same state, not copies.
+        self._stored: set[tuple[str, str, str, tuple[str, ...]]] = set()
 
     # ------------------------------------------------------------------ lifecycle
     def session_opened(self, session_id: str, user_id: str, session: Any) -> None:
@@ -330,7 +333,12 @@ class Observer:
             del self._watched[ref.ident]
 
     def _root_walk(self, watched: _Watched, result: WalkResult) -> RootWalk:
-        values = self._relevant(watched, result.values)
+        active = tuple(watched.active)
+        values = tuple(
+            found
+            for found in self._relevant(watched, result.values)
+            if self._first_time((watched.user_id, found.path, found.value, active))
+        )
         return RootWalk(
             owner=watched.user_id,
             session_id=watched.session_id,
@@ -339,6 +347,15 @@ class Observer:
             visited=result.visited,
             truncated=result.truncated,
         )
+
+    def _first_time(self, key: tuple[str, str, str, tuple[str, ...]]) -> bool:
+        # The detectors judge a value by its owner, path, token and the runs active then
+        # (foreign-data keeps the first sighting, context-mismatch one per active run): a
+        # repeat at a later checkpoint adds nothing but size to the trace.
+        if key in self._stored:
+            return False
+        self._stored.add(key)
+        return True
 
     def _relevant(
         self, watched: _Watched, values: tuple[FoundValue, ...]
