@@ -32,6 +32,9 @@ __all__ = ["LeakMatrix", "blast_radius", "carrier", "group_findings", "holder", 
 
 #: Example lines kept per group (one per member, from the second member on).
 MAX_EXAMPLES = 3
+#: Pairs a group keeps (the first met); its "owner -> receivers" line gives the full count.
+#: Bounds findings.json: a tracker shared by 1,000 users crosses up to a million pairs.
+MAX_PAIRS = 1_000
 #: Owners listed on the "owner -> receivers" line before the rest are counted.
 MAX_FLOWS = 5
 
@@ -164,6 +167,9 @@ def _merge(key: str, members: list[Finding]) -> Finding:
         sites.update(dict.fromkeys(member.sites))
         if member is not first and len(examples) < MAX_EXAMPLES and member.evidence:
             examples.append(member.evidence[0])
+    for owner, receiver in pairs:  # the per-kind cap's notice stands for users it hides
+        users.setdefault(owner, None)
+        users.setdefault(receiver, None)
     if len(pairs) == 1:
         ordered = next(iter(pairs))
     elif pairs:
@@ -193,7 +199,7 @@ def _merge(key: str, members: list[Finding]) -> Finding:
         count=count,
         examples=tuple(examples[:MAX_EXAMPLES]),
         group_key=key,
-        pairs=tuple(pairs),
+        pairs=tuple(pairs)[:MAX_PAIRS],
         sites=tuple(sites),
     )
 

@@ -112,3 +112,16 @@ def test_the_leak_matrix_sums_users_past_the_limit_as_others() -> None:
     assert len(lines) == 2 + 4  # three users and "others"
     total = sum(int(cell) for line in lines[2:] for cell in line.split()[1:] if cell != ".")
     assert total == 20
+
+
+def test_a_group_keeps_a_bounded_number_of_pairs_but_counts_them_all() -> None:
+    from harness.detectors._grouping import MAX_PAIRS
+
+    users = [f"usr_{i:012x}" for i in range(40)]
+    findings = [_crossing(a, b, "tracker") for a in users for b in users if a != b]
+    assert len(findings) > MAX_PAIRS
+    (group,) = group_findings(findings)
+    assert len(group.pairs) == MAX_PAIRS
+    assert group.count == len(findings) == 40 * 39
+    assert f"owner -> receivers ({40 * 39} pairs)" in " ".join(group.evidence)
+    assert set(group.users) == set(users)
