@@ -21,10 +21,8 @@ import enum
 import fractions
 import functools
 import gc
-import inspect
 import io
 import logging
-import os
 import pathlib
 import re
 import selectors
@@ -209,6 +207,9 @@ SCAN = TypePlan(type_name="str")
 _PLANS: dict[type, TypePlan] = {str: SCAN}
 # Class-level attribute names worth reading, per class: (len(vars(cls)) when computed, names).
 _CLASS_NAMES: dict[type, tuple[int, tuple[str, ...]]] = {}
+#: The class of each mutable plan's ``type_name`` met so far (first class wins on a name
+#: clash), so that what a walk reports can name where its class is defined (``_walk_sites``).
+CLASSES: dict[str, type] = {}
 
 
 def plan_for(cls: type) -> TypePlan:
@@ -217,7 +218,7 @@ def plan_for(cls: type) -> TypePlan:
     if plan is None:
         plan = _PLANS[cls] = _compute(cls)
         if plan.mutable:
-            _CLASSES.setdefault(plan.type_name, cls)
+            CLASSES.setdefault(plan.type_name, cls)
     return plan
 
 
@@ -409,32 +410,3 @@ def thread_local_attributes(local: Any) -> dict[str, Any]:
         except Exception:  # a subclass's __getattr__ that raises: nothing readable there
             continue
     return attributes
-
-
-#: The class of each plan's ``type_name`` met so far (first class wins on a name clash), so
-#: that what a walk reports can name where its class is defined.
-_CLASSES: dict[str, type] = {}
-_SITES: dict[str, str] = {}
-
-
-def class_site(type_name: str) -> str:
-    """Where the class named ``type_name`` (a walked type) is defined: ``module.Class (file:line)``.
-
-    Empty for builtins and classes whose source cannot be found. Remembered per name.
-    """
-    site = _SITES.get(type_name)
-    if site is not None:
-        return site
-    cls = _CLASSES.get(type_name)
-    site = ""
-    if cls is not None and cls.__module__ != "builtins":
-        site = f"{cls.__module__}.{cls.__qualname__}"
-        try:
-            file = inspect.getsourcefile(cls)
-            _lines, line = inspect.getsourcelines(cls)
-        except (OSError, TypeError):
-            file = None
-        if file:
-            site += f" ({os.path.relpath(file) if not file.startswith('..') else file}:{line})"
-    _SITES[type_name] = site
-    return site

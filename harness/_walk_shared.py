@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from harness._walk_plans import class_site
+from harness._walk_sites import class_site
 from harness.model import FoundObject
 
 if TYPE_CHECKING:  # walk.py imports this module: only the type, never at run time

@@ -66,6 +66,7 @@ from harness._walk_plans import (
     thread_local_attributes,
 )
 from harness._walk_shared import shared_between
+from harness._walk_sites import attribute_site
 from harness.errors import UsageError
 from harness.model import FoundValue
 from harness.tokens import TokenIndex
@@ -423,7 +424,14 @@ class Walker:
                                 if hit is None:
                                     hit = classify(value)
                                 if hit and (hit[0] != me or (hit[1] and wanted(hit))):
-                                    values.extend(found_values(index, f"{path}.{name}", value))
+                                    values.extend(
+                                        found_values(
+                                            index,
+                                            f"{path}.{name}",
+                                            value,
+                                            attribute_site(type(obj), name),
+                                        )
+                                    )
                             elif id(value) not in seen:
                                 # enqueue(), inlined: most objects are met as attributes.
                                 if child > max_depth or count >= max_objects:
@@ -456,7 +464,8 @@ class Walker:
                         if hit is None:
                             hit = classify(value)
                         if hit and (hit[0] != me or (hit[1] and wanted(hit))):
-                            values.extend(found_values(index, f"{path}.{name}", value))
+                            site = attribute_site(type(obj), name)
+                            values.extend(found_values(index, f"{path}.{name}", value, site))
                     elif id(value) not in seen:
                         enqueue(value, value_plan, f"{path}.{name}", child)
                 for name in plan.extras:

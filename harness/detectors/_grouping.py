@@ -30,6 +30,8 @@ from harness.model import Finding
 
 __all__ = ["LeakMatrix", "blast_radius", "carrier", "group_findings", "holder", "leak_matrix"]
 
+#: Code sites shown in a group's evidence (``sites`` keeps them all).
+MAX_SITES = 3
 #: Example lines kept per group (one per member, from the second member on).
 MAX_EXAMPLES = 3
 #: Pairs a group keeps (the first met); its "owner -> receivers" line gives the full count.
@@ -185,7 +187,7 @@ def _merge(key: str, members: list[Finding]) -> Finding:
             f"{first.summary}; and {len(members) - 1} more like it at {where} "
             f"({count} occurrences, {len(users)} users)"
         )
-    evidence: list[str] = [f"code: {site}" for site in sites]
+    evidence: list[str] = [f"code: {site}" for site in list(sites)[:MAX_SITES]]
     if len(pairs) > 1:
         evidence.append(_flows(list(pairs)))
     room = max(MAX_EVIDENCE - len(evidence), 3)
