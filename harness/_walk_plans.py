@@ -222,8 +222,46 @@ def plan_for(cls: type) -> TypePlan:
     return plan
 
 
+#: Library internals opaque by the module that defines their class, decided once per type:
+#: connection pools, engines, dialects, event registries and compiled-statement caches, HTTP
+#: transports and connection pools, validators. Objects of a user's own classes built on these
+#: libraries (ORM rows, sessions, pydantic model instances, clients) are still walked.
+OPAQUE_MODULES: tuple[str, ...] = (
+    "sqlalchemy.engine.",
+    "sqlalchemy.pool.",
+    "sqlalchemy.event.",
+    "sqlalchemy.sql.",
+    "sqlalchemy.dialects.",
+    "sqlalchemy.util.",
+    "sqlalchemy.cyextension.",
+    "pydantic._internal.",
+    "pydantic_core",
+    "httpx._transports.",
+    "httpx._config",
+    "httpcore",
+    "h11",
+    "anyio",
+    "aiohttp.connector",
+    "aiohttp.helpers",
+    "aiohttp.tracing",
+    "redis.connection",
+    "redis.retry",
+    "redis.backoff",
+    "asyncio.events",
+    "asyncio.base_events",
+    "asyncio.selector_events",
+    "asyncio.unix_events",
+    "asyncio.transports",
+    "logging.config",
+)
+
+
 def _is_opaque(cls: type) -> bool:
-    return issubclass(cls, _OPAQUE) or hasattr(cls, "_asyncio_future_blocking")
+    return (
+        issubclass(cls, _OPAQUE)
+        or hasattr(cls, "_asyncio_future_blocking")
+        or str(getattr(cls, "__module__", "")).startswith(OPAQUE_MODULES)
+    )
 
 
 def _compute(cls: type) -> TypePlan:

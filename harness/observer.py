@@ -60,18 +60,22 @@ def _class_state(prefix: str, klass: type) -> dict[str, object]:
 class ObserverStatistics:
     """Counts of what the observer did (read by ``harness bench`` and the run stats)."""
 
-    __slots__ = ("checkpoints", "objects_visited", "walks")
+    __slots__ = ("checkpoints", "objects_visited", "walks", "walks_truncated")
 
     def __init__(self) -> None:
         self.walks = 0
         self.checkpoints = 0
         self.objects_visited = 0
+        #: Walks that hit the walker's budget (objects or depth) and stopped there: what lies
+        #: beyond was not looked at, and the reports say so (never a silent pass).
+        self.walks_truncated = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
             "walks": self.walks,
             "checkpoints": self.checkpoints,
             "objects_visited": self.objects_visited,
+            "walks_truncated": self.walks_truncated,
         }
 
 
@@ -304,6 +308,8 @@ class Observer:
     def _account(self, watched: _Watched, roots: Mapping[str, object], result: WalkResult) -> None:
         self.statistics.walks += 1
         self.statistics.objects_visited += result.visited
+        if result.truncated:
+            self.statistics.walks_truncated += 1
         known = self._watched  # most roots were watched by an earlier walk: no path built
         for name, obj in roots.items():
             if isinstance(obj, _CONTAINERS):

@@ -19,7 +19,7 @@ import jinja2
 from harness.detectors import group_findings, leak_matrix
 from harness.model import Finding, RunResult, Trace
 from harness.reporting._findings_file import FindingsFile, FindingsRun, _write_text, first_failing
-from harness.reporting._terminal import DOCS_FINDINGS, findings_by_kind
+from harness.reporting._terminal import DOCS_FINDINGS, budget_notes, findings_by_kind
 from harness.reporting._timeline import Timeline, build_timeline
 
 __all__ = ["FINDINGS_PER_PAGE", "render_html", "write_html"]
@@ -151,6 +151,8 @@ def render_html(
         rows = [_row_from_result(i, result) for i, result in enumerate(source)]
         head_index = next(i for i, result in enumerate(source) if result is head)
         notes = head.notes
+    if trace is not None:
+        notes = (*notes, *budget_notes(trace.observed))
     head_row = rows[head_index]
     timeline: Timeline | None = None
     if trace is not None:

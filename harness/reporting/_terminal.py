@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -31,6 +31,7 @@ __all__ = [
     "DOCS_FINDINGS",
     "MAX_EVIDENCE",
     "TerminalReporter",
+    "budget_notes",
     "current_reporter",
     "docs_link",
     "findings_by_kind",
@@ -42,6 +43,18 @@ __all__ = [
 DOCS_FINDINGS = "docs/findings.md"
 #: Evidence lines shown per finding; the rest are counted.
 MAX_EVIDENCE = 5
+
+
+def budget_notes(observed: Mapping[str, int]) -> list[str]:
+    """A note for walks that hit their budget: what lies beyond was not looked at."""
+    truncated = observed.get("walks_truncated", 0)
+    if not truncated:
+        return []
+    return [
+        f"{truncated} of {observed.get('walks', 0)} walks hit the walk budget (objects or "
+        "depth) and stopped there: objects beyond it were not checked, so a clean result "
+        "is not proof for them (raise Walker max_objects/max_depth to look further)"
+    ]
 
 
 def docs_link(kind: str, base: str = DOCS_FINDINGS) -> str:
@@ -161,7 +174,7 @@ class TerminalReporter:
             style="bold red" if result.findings else "green",
         )
         # Skipped checks and best-effort replays (remote targets): said once, not per run.
-        for note in result.notes:
+        for note in (*result.notes, *budget_notes(result.trace.observed)):
             if note not in self._notes_shown:
                 self._notes_shown.add(note)
                 self._line(f"note: {note}", style="yellow")

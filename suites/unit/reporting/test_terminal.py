@@ -154,3 +154,16 @@ def test_a_runs_notes_are_printed_once_each() -> None:
     assert lines.count(f"note: {skipped}") == 1
     assert lines.count("note: best-effort") == 1
     assert lines.index(f"note: {skipped}") == 1  # right after the first run's done line
+
+
+def test_walks_past_their_budget_are_a_note_not_a_silent_pass() -> None:
+    reporter, buffer = plain()
+    clean = make_result(make_trace(2, seed=0))
+    observed = {"walks": 40, "walks_truncated": 3}
+    reporter.run_finished(
+        dataclasses.replace(clean, trace=dataclasses.replace(clean.trace, observed=observed))
+    )
+    assert "note: 3 of 40 walks hit the walk budget (objects or depth)" in buffer.getvalue()
+    reporter, buffer = plain()
+    reporter.run_finished(clean)
+    assert "walk budget" not in buffer.getvalue()
