@@ -21,6 +21,7 @@ Two kinds of walks:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import sys
 import types
@@ -139,6 +140,7 @@ class Observer:
         # Values already stored, as (owner, path, value, active runs): a checkpoint stores what
         # it found that no earlier walk of that owner stored in the same state, not copies.
         self._stored: set[tuple[str, str, str, tuple[str, ...]]] = set()
+        self._sites_stored: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
     def session_opened(self, session_id: str, user_id: str, session: Any) -> None:
@@ -341,7 +343,7 @@ class Observer:
     def _root_walk(self, watched: _Watched, result: WalkResult) -> RootWalk:
         active = tuple(watched.active)
         values = tuple(
-            found
+            self._site_once(found)
             for found in self._relevant(watched, result.values)
             if self._first_time((watched.user_id, found.path, found.value, active))
         )
@@ -353,6 +355,14 @@ class Observer:
             visited=result.visited,
             truncated=result.truncated,
         )
+
+    def _site_once(self, found: FoundValue) -> FoundValue:
+        # A code site is stored with the first value that names it: the detectors need it once
+        # per cause, and repeated on every value it was a third of a fault run's trace.
+        if not found.site or found.site not in self._sites_stored:
+            self._sites_stored.add(found.site)
+            return found
+        return dataclasses.replace(found, site="")
 
     def _first_time(self, key: tuple[str, str, str, tuple[str, ...]]) -> bool:
         # The detectors judge a value by its owner, path, token and the runs active then

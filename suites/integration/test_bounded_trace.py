@@ -23,3 +23,18 @@ def test_checkpoints_store_each_value_once_per_owner_and_state() -> None:
     # Stored once is enough for the detectors: the objects channel still reports the leak.
     assert any(f.kind == "foreign-data" and "checkpoint" in f.evidence[0] for f in result.findings)
     assert {"shared-state", "context-mismatch"} <= {f.kind for f in result.findings}
+
+
+def test_a_code_site_is_stored_with_the_first_value_that_names_it_only() -> None:
+    result = run("reference", build("burst", 0, 12), strategy="random", fault="shared-engine")
+    sites = [
+        found.site
+        for checkpoint in result.trace.checkpoints
+        for walk in checkpoint.walks
+        for found in walk.values
+        if found.site
+    ]
+    assert sites and len(sites) == len(set(sites))
+    # Once is enough: the groups still name the class and the line that sets the attribute.
+    leaks = [f for f in result.findings if f.kind == "foreign-data" and f.sites]
+    assert any(" set at harness_backend/" in site for f in leaks for site in f.sites)
