@@ -82,7 +82,7 @@ def _short(user: str) -> str:
     return user[-6:]
 
 
-def matrix_lines(matrix: LeakMatrix, limit: int = MATRIX_USERS) -> list[str]:
+def matrix_lines(matrix: LeakMatrix, limit: int = MATRIX_USERS, title: str = "") -> list[str]:
     """The user x user leak matrix as text: rows own the data, columns received it.
 
     The ``limit`` most involved users get a row and a column each; every other user is summed
@@ -98,9 +98,10 @@ def matrix_lines(matrix: LeakMatrix, limit: int = MATRIX_USERS) -> list[str]:
     for (owner, receiver), n in matrix.cells.items():
         grid[position.get(owner, rest)][position.get(receiver, rest)] += n
     width = max(6, *(len(label) for label in labels))
-    head = "owner \\ received by".ljust(width + 2)
+    head = "owner \\ received by "
     lines = [
-        f"leak matrix ({len(matrix.users)} users; ids shortened to their last 6 characters):",
+        f"leak matrix{title} ({len(matrix.users)} users; ids shortened to their last 6 "
+        "characters):",
         head + " ".join(label.rjust(width) for label in labels),
     ]
     for label, row in zip(labels, grid, strict=True):
@@ -251,9 +252,12 @@ class TerminalReporter:
             + (f" ({groups} root causes)" if groups < total else ""),
             style="bold red" if failing else "bold green",
         )
-        crossing = leak_matrix(f for result in results for f in result.findings)
-        for line in matrix_lines(crossing):
-            self._line(line)
+        # Users differ from run to run: the matrix is the headline run's (the first failing).
+        head = next((result for result in results if result.findings), None)
+        if head is not None:
+            title = f" of {head.scenario} seed={head.seed}" if len(results) > 1 else ""
+            for line in matrix_lines(leak_matrix(head.findings), title=title):
+                self._line(line)
 
     def message(self, text: str) -> None:
         """Print one line of text as is (no markup is interpreted)."""
