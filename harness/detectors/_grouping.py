@@ -172,6 +172,7 @@ def _merge(key: str, members: list[Finding]) -> Finding:
     for owner, receiver in pairs:  # the per-kind cap's notice stands for users it hides
         users.setdefault(owner, None)
         users.setdefault(receiver, None)
+    ordered: tuple[str, ...]
     if len(pairs) == 1:
         ordered = next(iter(pairs))
     elif pairs:
@@ -261,17 +262,17 @@ def leak_matrix(findings: Iterable[Finding]) -> LeakMatrix:
     ``context-mismatch`` finding counts the finding's observations spread over its pairs
     (at least one per pair).
     """
-    cells: Mapping[tuple[str, str], int] = {}
+    cells: dict[tuple[str, str], int] = {}
     for finding in findings:
         if finding.kind not in CROSSING_KINDS:
             continue
-        pairs = finding.pairs or (
-            (finding.users,) if len(finding.users) == 2 else ()  # type: ignore[assignment]
+        pairs: tuple[tuple[str, ...], ...] = finding.pairs or (
+            (finding.users,) if len(finding.users) == 2 else ()
         )
         share = max(1, finding.count // max(1, len(pairs)))
         for owner, receiver in pairs:
             if owner != receiver:
-                cells[(owner, receiver)] = cells.get((owner, receiver), 0) + share
+                cells[owner, receiver] = cells.get((owner, receiver), 0) + share
     involvement: dict[str, int] = {}
     for (owner, receiver), n in cells.items():
         involvement[owner] = involvement.get(owner, 0) + n

@@ -33,10 +33,10 @@ def test_a_shared_engine_becomes_a_few_groups_that_keep_every_kind_and_count() -
     groups = group_findings(result.findings)
     assert 0 < len(groups) < len(result.findings)
     assert {g.kind for g in groups} == {f.kind for f in result.findings}
-    raw = Counter()
+    raw: Counter[str] = Counter()
     for finding in result.findings:
         raw[finding.kind] += finding.count
-    grouped = Counter()
+    grouped: Counter[str] = Counter()
     for group in groups:
         grouped[group.kind] += group.count
     assert grouped == raw  # every observation is counted in exactly one group
