@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+import re
 import sys
 import types
 import weakref
@@ -56,6 +57,14 @@ def _class_state(prefix: str, klass: type) -> dict[str, object]:
         if not isinstance(value, (type, types.ModuleType)):
             state[f"{prefix}.{name}"] = value
     return state
+
+
+_POSITION = re.compile(r"\[\d+\]|\{(?:key|set item|cache key|cache value) \d+\}")
+
+
+def _positionless(path: str) -> str:
+    """A path without list positions: a value that moved in a bounded history is not new."""
+    return _POSITION.sub("[#]", path)
 
 
 class ObserverStatistics:
@@ -345,7 +354,7 @@ class Observer:
         values = tuple(
             self._site_once(found)
             for found in self._relevant(watched, result.values)
-            if self._first_time((watched.user_id, found.path, found.value, active))
+            if self._first_time((watched.user_id, _positionless(found.path), found.value, active))
         )
         return RootWalk(
             owner=watched.user_id,
