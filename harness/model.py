@@ -266,6 +266,9 @@ class FoundValue:
 
     path: str
     value: str
+    #: The class holding the string and where it is defined, ``module.Class (file:line)``,
+    #: with the line assigning the attribute when found; empty when unknown.
+    site: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +278,8 @@ class FoundObject:
     identity: int
     type_name: str
     paths: Mapping[str, str]  # owner (user id) -> path from that owner's roots
+    #: Where the object's class is defined, ``module.Class (file:line)``; empty when unknown.
+    site: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +337,7 @@ class ScheduleRecord:
     decisions: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Trace:
     """Everything needed to explain a finding; (scenario, seed, strategy) replays it."""
 
@@ -357,6 +362,15 @@ class Trace:
     #: How much the observer looked: walks, checkpoints, objects visited (0 when not observed).
     observed: Mapping[str, int] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        # A short repr: asyncio formats the repr of a finished task's result (the trace) when
+        # Runner.run checks its SIGINT handler, and a full repr of a big trace took seconds.
+        return (
+            f"Trace(scenario={self.scenario!r}, seed={self.seed!r}, strategy={self.strategy!r}, "
+            f"target={self.target!r}, users={len(self.users)}, sessions={len(self.sessions)}, "
+            f"turns={len(self.turns)}, checkpoints={len(self.checkpoints)})"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -376,6 +390,18 @@ class Finding:
     expected: str | None = None
     actual: str | None = None
     severity: Severity = "leak"
+    #: Observations this finding stands for; a group sums the counts of its members.
+    count: int = 1
+    #: A few concrete observations (one line each) from a group's other members.
+    examples: tuple[str, ...] = ()
+    #: The cause without users, ``kind|channel|pattern``: findings with one key are one root
+    #: cause, and :func:`harness.detectors.group_findings` makes them one group.
+    group_key: str = ""
+    #: For data crossing users, every ``(owner, receiver)`` pair this finding covers.
+    pairs: tuple[tuple[str, str], ...] = ()
+    #: Where the code of the shared or leaking object lives: ``module.Class (file:line)`` and,
+    #: when found, the line that assigns the attribute.
+    sites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

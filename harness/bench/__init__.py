@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from harness.bench._fault import FaultRun, fault_run
 from harness.bench._measures import (
     RunTiming,
     detector_overhead,
@@ -28,9 +29,11 @@ __all__ = [
     "GOALS",
     "BenchReport",
     "BenchSizes",
+    "FaultRun",
     "RunTiming",
     "detector_overhead",
     "explore_rate",
+    "fault_run",
     "measure_memory",
     "memory_per_user",
     "race_search",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
+from harness.bench._fault import FaultRun, fault_run
 from harness.bench._measures import (
     ExploreRate,
     Overhead,
@@ -48,6 +49,7 @@ class BenchSizes:
     websocket_users: int  #: 0 skips the WebSocket benchmark
     race_starts: tuple[int, ...]
     race_limit: int
+    fault_users: int = 0  #: 0 skips the fault run (``harness run --fault shared-engine``)
 
     @classmethod
     def quick(cls) -> BenchSizes:
@@ -65,6 +67,7 @@ class BenchSizes:
             200,
             (0, 1000, 2000, 3000, 4000),
             60,
+            100,
         )
 
     @classmethod
@@ -86,6 +89,7 @@ class BenchReport:
     websocket: WebSocketRun | None
     race: RaceSearch
     elapsed: dict[str, float] = field(default_factory=dict)
+    fault: FaultRun | None = None
 
     def turns_per_second(self) -> float:
         """Turns per second at the largest throughput size."""
@@ -140,6 +144,14 @@ class BenchReport:
             if self.websocket is None
             else self.websocket.turns_per_second,
             "race_search_ratios": race.ratios(),
+            "fault_run": None
+            if self.fault is None
+            else {
+                "ratio": self.fault.ratio,
+                "largest_trace_bytes": self.fault.largest_trace_bytes,
+                "most_groups": self.fault.most_groups,
+                "command": self.fault.command,
+            },
             "goals": self.goals(),
             "machine": self.machine,
             "elapsed_seconds": self.elapsed,
@@ -232,5 +244,8 @@ def run_all(
             "race",
             lambda: race_search(start_seeds=chosen.race_starts, limit=chosen.race_limit),
         ),
+        fault=timed("fault_run", lambda: fault_run(chosen.fault_users))
+        if chosen.fault_users
+        else None,
         elapsed=elapsed,
     )

@@ -5,8 +5,9 @@ A ``leak`` finding fails the run (exit 1); a ``hazard`` only with ``--strict`` o
 
 The target is loaded and described once; each run starts and stops it. ``findings.json`` is
 rewritten as each run finishes, so a run that is interrupted or fails half way leaves the runs
-that finished on disk; ``trace.json`` and ``report.html`` follow at the end (or at the
-interruption). Exit codes: 0 no findings, 1 findings, 2 a usage or target error.
+that finished on disk; ``report.html`` and, by ``--trace`` (default: only when a run has
+findings), ``trace.json`` follow at the end (or at the interruption). Exit codes: 0 no findings, 1
+findings, 2 a usage or target error.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ def add_commands(commands: Any) -> None:
         "--json", action="store_true", help="print findings.json to stdout instead of the summary"
     )
     parser.add_argument(
+        "--trace",
+        choices=("none", "failing", "full"),
+        default="failing",
+        help="write trace.json: never, only when a run has findings (default), or always",
+    )
+    parser.add_argument(
         "--strict",
         action="store_true",
         help="fail (exit 1) on hazards too, not only on leaks (also: [tool.harness] strict = "
@@ -94,8 +101,13 @@ def command_run(args: argparse.Namespace) -> int:
     results: list[RunResult] = []
 
     def finish() -> None:
-        if results:
-            write_reports(args.report, results)
+        if not results:
+            return
+        failing = any(result.findings for result in results)
+        trace = args.trace == "full" or (args.trace == "failing" and failing)
+        write_reports(args.report, results, trace=trace)
+        if not trace:  # never leave an older run's trace beside these findings
+            (args.report / "trace.json").unlink(missing_ok=True)
 
     try:
         for name in names:

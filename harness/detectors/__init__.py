@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from types import MappingProxyType
 
@@ -25,6 +26,10 @@ from harness.detectors import (
     retention,
     shared_state,
 )
+from harness.detectors._grouping import LeakMatrix as LeakMatrix
+from harness.detectors._grouping import blast_radius as blast_radius
+from harness.detectors._grouping import group_findings as group_findings
+from harness.detectors._grouping import leak_matrix as leak_matrix
 from harness.detectors._trace_view import TokenLookup
 from harness.errors import UsageError, did_you_mean
 from harness.model import FINDING_KINDS, Finding, Trace
@@ -34,8 +39,12 @@ __all__ = [
     "DETECTORS",
     "MAX_FINDINGS_PER_KIND",
     "Detector",
+    "LeakMatrix",
     "TokenLookup",
+    "blast_radius",
     "build_index",
+    "group_findings",
+    "leak_matrix",
     "run_detectors",
 ]
 
@@ -115,6 +124,11 @@ def _cap(findings: list[Finding]) -> list[Finding]:
         dropped = len(group) - MAX_FINDINGS_PER_KIND + 1
         last = group[MAX_FINDINGS_PER_KIND - 1]
         kept += group[: MAX_FINDINGS_PER_KIND - 1]
+        rest = group[MAX_FINDINGS_PER_KIND - 1 :]
+        # The notice stands for what it hides, so that grouping still counts every observation
+        # and pair: it joins the group of the most common cause among the hidden findings.
+        keys = Counter(f.group_key for f in rest)
+        pairs = dict.fromkeys(pair for f in rest for pair in f.pairs)
         kept.append(
             Finding(
                 kind=kind,
@@ -124,6 +138,9 @@ def _cap(findings: list[Finding]) -> list[Finding]:
                 evidence=(f"first not shown: {last.summary}",),
                 first_seen=last.first_seen,
                 severity=last.severity,
+                count=sum(f.count for f in rest),
+                group_key=keys.most_common(1)[0][0],
+                pairs=tuple(pairs),
             )
         )
     return kept

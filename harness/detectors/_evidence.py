@@ -13,7 +13,10 @@ from collections.abc import Hashable
 
 from harness.model import Finding, Severity
 
-__all__ = ["MAX_EVIDENCE", "FindingAggregator"]
+__all__ = ["CROSSING_KINDS", "MAX_EVIDENCE", "FindingAggregator"]
+
+#: Kinds whose ``users`` are ``(owner of the data, user who received it)`` when two.
+CROSSING_KINDS = frozenset({"foreign-data", "event-misrouted", "context-mismatch"})
 
 #: Evidence lines kept per finding; the rest are counted ("and 37 more").
 MAX_EVIDENCE = 10
@@ -22,11 +25,25 @@ MAX_EVIDENCE = 10
 class _Group:
     """Observations sharing (kind, users, cause)."""
 
-    __slots__ = ("actual", "expected", "first_step", "headline", "keys", "lines", "plural")
+    __slots__ = (
+        "actual",
+        "channel",
+        "expected",
+        "first_step",
+        "headline",
+        "keys",
+        "lines",
+        "pattern",
+        "plural",
+        "sites",
+    )
 
     def __init__(self, headline: str, plural: str | None) -> None:
         self.headline = headline
         self.plural = plural
+        self.pattern: str | None = None
+        self.channel = ""
+        self.sites: tuple[str, ...] = ()
         self.keys: set[Hashable] = set()
         self.lines: list[str] = []
         self.first_step: int | None = None
@@ -63,6 +80,9 @@ class FindingAggregator:
         expected: str | None = None,
         actual: str | None = None,
         severity: Severity = "leak",
+        pattern: str = "",
+        sites: tuple[str, ...] = (),
+        channel: str | None = None,
     ) -> None:
         """Record one observation.
 
@@ -80,11 +100,18 @@ class FindingAggregator:
             actual: what the target did.
             severity: ``"leak"`` (proven crossing) or ``"hazard"``; observations of different
                 severity are never merged into one finding.
+            pattern: where the bug shows, without users or ids (a path shape such as
+                ``engine.agents[*]._user_id``); the finding's ``group_key`` is
+                ``kind|cause|pattern`` with the shortest pattern seen (the outermost carrier).
+            sites: where the code of the carrier is defined (``module.Class (file:line)``).
+            channel: the middle part of ``group_key`` (default: ``cause``), for causes that
+                split observations more finely than a root cause does.
         """
         group_key = (kind, severity, users, cause)
         group = self._groups.get(group_key)
         if group is None:
             group = self._groups[group_key] = _Group(headline, plural)
+            group.channel = cause if channel is None else channel
         dedup_key = evidence if key is None else key
         if dedup_key in group.keys:
             return
@@ -95,6 +122,10 @@ class FindingAggregator:
             group.first_step = step
         if group.expected is None and group.actual is None:
             group.expected, group.actual = expected, actual
+        if group.pattern is None or (len(pattern), pattern) < (len(group.pattern), group.pattern):
+            group.pattern = pattern
+        if sites and not group.sites:
+            group.sites = sites
 
     def findings(self) -> list[Finding]:
         """The aggregated findings, in the order their groups first appeared."""
@@ -120,6 +151,10 @@ class FindingAggregator:
                     expected=group.expected,
                     actual=group.actual,
                     severity=severity,
+                    count=count,
+                    group_key=f"{kind}|{group.channel}|{group.pattern or ''}",
+                    pairs=(users,) if kind in CROSSING_KINDS and len(users) == 2 else (),
+                    sites=group.sites,
                 )
             )
         return out

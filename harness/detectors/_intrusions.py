@@ -142,6 +142,7 @@ def judge_intrusions(
                 plural=f"{{n}} turns of {intruder} ran on threads of {victim}, and data crossed",
                 expected=f"rejected: the thread belongs to {victim}",
                 actual=f"{record.outcome.status}; {crossed[0]}",
+                pattern="turn on another user's thread",
             )
             continue
         agg.add(
@@ -158,4 +159,5 @@ def judge_intrusions(
             expected=f"rejected: the thread belongs to {victim}",
             actual=f"{record.outcome.status}, nothing crossed",
             severity="hazard",
+            pattern="turn on another user's thread",
         )

@@ -77,6 +77,7 @@ def _echo_mismatches(agg: FindingAggregator, view: TraceView, index: TokenLookup
                 plural=f"{{n}} tools of {record.user_id}'s turns ran under another context",
                 expected=", ".join(f"{f}={wanted[f]}" for f in wrong),
                 actual=", ".join(f"{f}={seen.get(f)}" for f in wrong),
+                channel="context",  # echo or walk: one way to see one swapped context
             )
 
 
@@ -126,6 +127,7 @@ def _foreign_context(
         "contexts are not their running turn's",
         expected=f"user_id={owner}, run_id={active}",
         actual=f"{path} = {token} ({kind} of {token_owner})",
+        channel="context",
     )
 
 
@@ -151,6 +153,7 @@ def _stale_context(agg: FindingAggregator, where: _Where, token: str) -> None:
         expected=f"user_id={owner}, run_id={active}",
         actual=f"{path} = {token} (another run of {owner})",
         severity="hazard",
+        channel="context",
     )
 
 

@@ -115,6 +115,11 @@ def _unmatched(required: list[str], events: list[Event]) -> list[str]:
     return missing
 
 
+def _event_type(lack: str) -> str:
+    """``tool_executing(echo)`` -> ``tool_executing``: the type, without tool names or counts."""
+    return lack.split("(", 1)[0].split(" ", 1)[0]
+
+
 def _missing(agg: FindingAggregator, view: TraceView) -> None:
     trace = view.trace
     scripted = "scripted_plan" in trace.capabilities
@@ -170,6 +175,7 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
                 (owner,),
                 "missing on running session",
                 f"{where} ({record.outcome.status}): missing {', '.join(lacks)}",
+                pattern=", ".join(sorted({_event_type(lack) for lack in lacks})),
                 step=record.step,
                 headline=f"a {record.outcome.status} turn lacks {', '.join(lacks)}",
                 plural="{n} turns lack required events on the session that ran them",

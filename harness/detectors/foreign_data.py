@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator
 
 from harness.detectors._evidence import FindingAggregator
+from harness.detectors._grouping import carrier
+from harness.detectors._grouping import holder as holder_of
 from harness.detectors._intrusions import judge_intrusions
 from harness.detectors._trace_view import (
     CachedScan,
@@ -31,6 +33,7 @@ from harness.detectors._trace_view import (
     event_strings,
     event_texts,
     iter_strings,
+    normalize,
 )
 from harness.model import Event, Finding, Trace
 
@@ -87,6 +90,22 @@ def _describe(index: TokenLookup, token: str, owner: str) -> str:
     return f"{index.kind(token) or 'token'} {token!r} of {owner}"
 
 
+class _Shapes:
+    """``normalize`` remembered per text: one leak repeats the same few locations."""
+
+    __slots__ = ("_index", "_known")
+
+    def __init__(self, index: TokenLookup) -> None:
+        self._index = index
+        self._known: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        shape = self._known.get(text)
+        if shape is None:
+            shape = self._known[text] = normalize(text, self._index)
+        return shape
+
+
 def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     """Find harness tokens of one user in the events, results and objects of another.
 
@@ -106,6 +125,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     named_threads: dict[str, set[str]] = {}
     for intruder, thread_id in intrusions.values():
         named_threads.setdefault(intruder, set()).add(thread_id)
+    shape = _Shapes(index)
 
     for session in trace.sessions:
         receiver = session.user_id
@@ -126,6 +146,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                     plural=f"{{n}} tokens of {owner} reached events on {receiver}'s sessions",
                     expected=f"only {receiver}'s data on {receiver}'s sessions",
                     actual=_describe(index, token, owner),
+                    pattern="events received",
                 )
 
     for record in trace.turns:
@@ -152,6 +173,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 plural=f"{{n}} tokens of {owner} reached turn results of {receiver}",
                 expected=f"only {receiver}'s data in {receiver}'s results",
                 actual=_describe(index, token, owner),
+                pattern=carrier(shape(location)),
             )
 
     judge_intrusions(agg, view, index, scan)
@@ -164,6 +186,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
             holder = walk.owner
             strings = [(found.path, found.value) for found in walk.values]
             own_threads = named_threads.get(holder, set())
+            sites = {found.path: found.site for found in walk.values if found.site}
             for path, token, owner in _foreign(scan, strings, holder, own_threads):
                 if (holder, path, token) in reported:
                     continue  # the same object seen again at a later checkpoint
@@ -180,5 +203,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                     plural=f"{{n}} objects reachable from {holder}'s roots hold data of {owner}",
                     expected=f"only {holder}'s data under {holder}'s roots",
                     actual=f"{path} = {_describe(index, token, owner)}",
+                    pattern=carrier(holder_of(shape(path))),
+                    sites=(sites[path],) if path in sites else (),
                 )
     return agg.findings()

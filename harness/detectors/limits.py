@@ -65,6 +65,7 @@ def _concurrency(agg: FindingAggregator, view: TraceView, limit: int) -> None:
             headline=f"{user} ran {len(worst)} turns at once with engines_per_user={limit}",
             expected=f"at most {limit} concurrent turns",
             actual=f"{len(worst)}",
+            channel="limit not enforced",
         )
 
 
@@ -90,6 +91,7 @@ def _bursts(agg: FindingAggregator, trace: Trace, limit: int) -> None:
             plural=f"{{n}} bursts of {user} were not limited to {limit} engines",
             expected=f"at least {k - limit} of {k} rejected",
             actual=f"{rejected} rejected",
+            channel="limit not enforced",  # a burst let through and turns overlapping: one cause
         )
 
 

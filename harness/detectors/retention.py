@@ -17,12 +17,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from harness.detectors._evidence import FindingAggregator
-from harness.detectors._trace_view import TokenLookup, TraceView
+from harness.detectors._grouping import carrier
+from harness.detectors._trace_view import TokenLookup, TraceView, normalize
 from harness.model import Finding, Trace
 
 __all__ = ["detect"]
 
 KIND = "retention"
+
+
+def _keeper(path: str, index: TokenLookup) -> str:
+    """Who keeps a value: a module global up to its first subscript (``mod._LOG[*].x`` ->
+    ``mod._LOG``), else the shared root and its attribute (``factory._cache.a.b`` ->
+    ``factory._cache``)."""
+    shape = carrier(normalize(path, index))
+    if " " in shape or shape.count(".") <= 1:
+        return shape
+    return ".".join(shape.split(".", 2)[:2])
 
 
 def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
@@ -56,6 +67,9 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 plural=f"{{n}} roots of {owner} are still alive after all sessions closed",
                 expected="garbage after close",
                 actual=f"{path} alive" + (f" via {keeper}" if keeper else ""),
+                # Per keeper: a survivor kept by a value's holder joins that holder's group.
+                pattern=carrier(normalize(keeper, index)) if keeper else "no keeper found",
+                channel="keeper",
             )
     #: (values, group, evidence prefix, where the data is kept, what that place should hold)
     places = (
@@ -88,5 +102,10 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                     plural=f"{{n}} values of {owner} are {kept} after close",
                     expected=f"no data of {owner} in {place}",
                     actual=f"{found.path} = {token}",
+                    pattern=carrier(normalize(found.path, index))
+                    if prefix == "module global"
+                    else _keeper(found.path, index),
+                    channel="keeper",
+                    sites=(found.site,) if found.site else (),
                 )
     return agg.findings()

@@ -111,7 +111,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
             _mark_carried(checkpoint, by_path, index, scan)
 
     findings: list[Finding] = []
-    for (type_name, _shapes), sighting in sightings.items():
+    for (type_name, shapes), sighting in sightings.items():
         users = tuple(sorted(sighting.paths))
         paths = sorted(sighting.paths.items())
         evidence = [f"{owner}: {path}" for owner, path in paths[:10]]
@@ -139,6 +139,10 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 expected="one object per user, or one declared in shared_roots()",
                 actual=" and ".join(path for _owner, path in paths[:2]),
                 severity="leak" if sighting.carried else "hazard",
+                count=count,
+                # The outermost shape: objects met through it are the same root cause.
+                group_key=f"{KIND}|object|{min(shapes, key=lambda s: (len(s), s))}",
+                sites=(sighting.obj.site,) if sighting.obj.site else (),
             )
         )
     return findings

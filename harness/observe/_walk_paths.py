@@ -62,10 +62,13 @@ def stable_key(item: object) -> tuple[int, str, str]:
     return (2, kind.__qualname__, ",".join(signature))
 
 
-def found_values(index: TokenIndex, path: str, text: str) -> list[FoundValue]:
-    """One FoundValue for a short string; for a long one, windows covering each token."""
+def found_values(index: TokenIndex, path: str, text: str, site: str = "") -> list[FoundValue]:
+    """One FoundValue for a short string; for a long one, windows covering each token.
+
+    ``site`` says where the attribute holding the string is defined (``attribute_site``).
+    """
     if len(text) <= MAX_VALUE_CHARS:
-        return [FoundValue(path=path, value=text)]
+        return [FoundValue(path=path, value=text, site=site)]
     windows: list[FoundValue] = []
     covered_until = -1
     for token, _owner in index.scan(text):
@@ -74,5 +77,5 @@ def found_values(index: TokenIndex, path: str, text: str) -> list[FoundValue]:
             continue
         start = max(0, min(position - 20, len(text) - MAX_VALUE_CHARS))
         covered_until = start + MAX_VALUE_CHARS
-        windows.append(FoundValue(path=path, value=text[start:covered_until]))
+        windows.append(FoundValue(path=path, value=text[start:covered_until], site=site))
     return windows

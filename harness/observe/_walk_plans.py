@@ -207,6 +207,9 @@ SCAN = TypePlan(type_name="str")
 _PLANS: dict[type, TypePlan] = {str: SCAN}
 # Class-level attribute names worth reading, per class: (len(vars(cls)) when computed, names).
 _CLASS_NAMES: dict[type, tuple[int, tuple[str, ...]]] = {}
+#: The class of each mutable plan's ``type_name`` met so far (first class wins on a name
+#: clash), so that what a walk reports can name where its class is defined (``_walk_sites``).
+CLASSES: dict[str, type] = {}
 
 
 def plan_for(cls: type) -> TypePlan:
@@ -214,11 +217,51 @@ def plan_for(cls: type) -> TypePlan:
     plan = _PLANS.get(cls)
     if plan is None:
         plan = _PLANS[cls] = _compute(cls)
+        if plan.mutable:
+            CLASSES.setdefault(plan.type_name, cls)
     return plan
 
 
+#: Library internals opaque by the module that defines their class, decided once per type:
+#: connection pools, engines, dialects, event registries and compiled-statement caches, HTTP
+#: transports and connection pools, validators. Objects of a user's own classes built on these
+#: libraries (ORM rows, sessions, pydantic model instances, clients) are still walked.
+OPAQUE_MODULES: tuple[str, ...] = (
+    "sqlalchemy.engine.",
+    "sqlalchemy.pool.",
+    "sqlalchemy.event.",
+    "sqlalchemy.sql.",
+    "sqlalchemy.dialects.",
+    "sqlalchemy.util.",
+    "sqlalchemy.cyextension.",
+    "pydantic._internal.",
+    "pydantic_core",
+    "httpx._transports.",
+    "httpx._config",
+    "httpcore",
+    "h11",
+    "anyio",
+    "aiohttp.connector",
+    "aiohttp.helpers",
+    "aiohttp.tracing",
+    "redis.connection",
+    "redis.retry",
+    "redis.backoff",
+    "asyncio.events",
+    "asyncio.base_events",
+    "asyncio.selector_events",
+    "asyncio.unix_events",
+    "asyncio.transports",
+    "logging.config",
+)
+
+
 def _is_opaque(cls: type) -> bool:
-    return issubclass(cls, _OPAQUE) or hasattr(cls, "_asyncio_future_blocking")
+    return (
+        issubclass(cls, _OPAQUE)
+        or hasattr(cls, "_asyncio_future_blocking")
+        or str(getattr(cls, "__module__", "")).startswith(OPAQUE_MODULES)
+    )
 
 
 def _compute(cls: type) -> TypePlan:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from harness.model import FoundObject
+from harness.observe._walk_sites import class_site
 
 if TYPE_CHECKING:  # walk.py imports this module: only the type, never at run time
     from harness.observe.walk import WalkResult
@@ -53,5 +54,9 @@ def shared_between(
         position = first[ident]
         paths = {owners[p]: walks[p].mutable[ident][0] for p in holders[ident]}
         type_name = walks[position].mutable[ident][1]
-        found.append(FoundObject(identity=number, type_name=type_name, paths=paths))
+        found.append(
+            FoundObject(
+                identity=number, type_name=type_name, paths=paths, site=class_site(type_name)
+            )
+        )
     return tuple(found)

@@ -24,7 +24,9 @@ Two kinds of walks:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
+import re
 import sys
 import types
 import weakref
@@ -61,21 +63,33 @@ def _class_state(prefix: str, klass: type) -> dict[str, object]:
     return state
 
 
+_POSITION = re.compile(r"\[\d+\]|\{(?:key|set item|cache key|cache value) \d+\}")
+
+
+def _positionless(path: str) -> str:
+    """A path without list positions: a value that moved in a bounded history is not new."""
+    return _POSITION.sub("[#]", path)
+
+
 class ObserverStatistics:
     """Counts of what the observer did (read by ``harness bench`` and the run stats)."""
 
-    __slots__ = ("checkpoints", "objects_visited", "walks")
+    __slots__ = ("checkpoints", "objects_visited", "walks", "walks_truncated")
 
     def __init__(self) -> None:
         self.walks = 0
         self.checkpoints = 0
         self.objects_visited = 0
+        #: Walks that hit the walker's budget (objects or depth) and stopped there: what lies
+        #: beyond was not looked at, and the reports say so (never a silent pass).
+        self.walks_truncated = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
             "walks": self.walks,
             "checkpoints": self.checkpoints,
             "objects_visited": self.objects_visited,
+            "walks_truncated": self.walks_truncated,
         }
 
 
@@ -136,6 +150,10 @@ class Observer:
         self._unweakable: set[str] = set()
         # Modules of the classes of the roots met, then of the shared roots: the target's code.
         self._root_modules: set[str] = {type(obj).__module__ for obj in self._shared.values()}
+        # Values already stored, as (owner, path, value, active runs): a checkpoint stores what
+        # it found that no earlier walk of that owner stored in the same state, not copies.
+        self._stored: set[tuple[str, str, str, tuple[str, ...]]] = set()
+        self._sites_stored: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
     def session_opened(self, session_id: str, user_id: str, session: Any) -> None:
@@ -187,13 +205,20 @@ class Observer:
         # ``pins`` every mutable object met, for the duration of this checkpoint only.
         held: list[Mapping[str, object]] = []
         pins: dict[int, object] = {}
+        # One instant, no await in between: an object reachable from many users is entered
+        # once, by the first walk that meets it (see Walker.walk, ``claimed``).
+        claimed: dict[int, object] = {}
         for watched in self._sessions.values():
             roots = watched.session.roots()
             if not roots:
                 continue
             held.append(roots)
             result = self._walker.walk(
-                roots, keep_alive=pins, owner=watched.user_id, active_runs=watched.active
+                roots,
+                keep_alive=pins,
+                owner=watched.user_id,
+                active_runs=watched.active,
+                claimed=claimed,
             )
             self._account(watched, roots, result)
             # Several tabs of one user are one owner: merge by user, first tab wins the path.
@@ -207,7 +232,7 @@ class Observer:
             if result.values:  # a RootWalk only for the rare walk that found something
                 walks.append(self._root_walk(watched, result))
         shared = shared_between(results, keep_alive=pins) if len(results) > 1 else ()
-        del held, pins  # the pins last one checkpoint: nothing of a user outlives it here
+        del held, pins, claimed  # the pins last one checkpoint: nothing of a user outlives it here
         self.statistics.checkpoints += 1
         kept = tuple(w for w in walks if w.values)
         if not kept and not shared:
@@ -313,6 +338,8 @@ class Observer:
     def _account(self, watched: _Watched, roots: Mapping[str, object], result: WalkResult) -> None:
         self.statistics.walks += 1
         self.statistics.objects_visited += result.visited
+        if result.truncated:
+            self.statistics.walks_truncated += 1
         known = self._watched  # most roots were watched by an earlier walk: no path built
         for name, obj in roots.items():
             if isinstance(obj, _CONTAINERS):
@@ -342,7 +369,12 @@ class Observer:
             del self._watched[ref.ident]
 
     def _root_walk(self, watched: _Watched, result: WalkResult) -> RootWalk:
-        values = self._relevant(watched, result.values)
+        active = tuple(watched.active)
+        values = tuple(
+            self._site_once(found)
+            for found in self._relevant(watched, result.values)
+            if self._first_time((watched.user_id, _positionless(found.path), found.value, active))
+        )
         return RootWalk(
             owner=watched.user_id,
             session_id=watched.session_id,
@@ -351,6 +383,23 @@ class Observer:
             visited=result.visited,
             truncated=result.truncated,
         )
+
+    def _site_once(self, found: FoundValue) -> FoundValue:
+        # A code site is stored with the first value that names it: the detectors need it once
+        # per cause, and repeated on every value it was a third of a fault run's trace.
+        if not found.site or found.site not in self._sites_stored:
+            self._sites_stored.add(found.site)
+            return found
+        return dataclasses.replace(found, site="")
+
+    def _first_time(self, key: tuple[str, str, str, tuple[str, ...]]) -> bool:
+        # The detectors judge a value by its owner, path, token and the runs active then
+        # (foreign-data keeps the first sighting, context-mismatch one per active run): a
+        # repeat at a later checkpoint adds nothing but size to the trace.
+        if key in self._stored:
+            return False
+        self._stored.add(key)
+        return True
 
     def _relevant(
         self, watched: _Watched, values: tuple[FoundValue, ...]

@@ -67,6 +67,7 @@ from harness.observe._walk_plans import (
     plan_for,
     thread_local_attributes,
 )
+from harness.observe._walk_sites import attribute_site
 from harness.observe.tokens import TokenIndex
 
 __all__ = [
@@ -169,6 +170,7 @@ class Walker:
         keep_alive: dict[int, object] | None = None,
         owner: str | None = None,
         active_runs: Container[str] = (),
+        claimed: dict[int, object] | None = None,
     ) -> WalkResult:
         """Walk from ``roots`` (name -> object); the names start the paths.
 
@@ -180,8 +182,14 @@ class Walker:
         ``active_runs``. A user's own data is everywhere in its own graph; building a
         FoundValue for each of them on every walk is most of a walk's cost and tells the
         detectors nothing.
+
+        ``claimed`` is shared by the walks of one checkpoint (one instant): it maps the id of
+        every object walked to the owner whose walk entered it first. A later walk that meets
+        an object another owner already entered records it (so :func:`shared_between` sees it
+        shared) but does not enter it again: what is inside was walked once, by the first
+        owner, and a graph reachable from every user costs one walk, not one per user.
         """
-        return self._walk(roots, None, keep_alive, owner, active_runs)[0]
+        return self._walk(roots, None, keep_alive, owner, active_runs, claimed)[0]
 
     def find_paths(self, roots: Mapping[str, object], targets: Iterable[object]) -> dict[int, str]:
         """``id(target) -> first path from roots`` for each target the walk reaches.
@@ -252,6 +260,7 @@ class Walker:
         keep_alive: dict[int, object] | None,
         owner: str | None,
         active_runs: Container[str],
+        claimed: dict[int, object] | None = None,
     ) -> tuple[WalkResult, dict[int, str]]:
         classify = self._classifier()
         index = self._index
@@ -298,6 +307,10 @@ class Walker:
                 mutable[ident] = (path, plan.type_name)
                 if keep_alive is not None:
                     keep_alive[ident] = obj
+                if claimed is not None and claimed.setdefault(ident, me) != me:
+                    # Entered by another owner's walk at this checkpoint. Only a mutable
+                    # object stops the walk: it is recorded, so the crossing is seen here.
+                    return
             append((obj, path, depth, plan))
 
         def offer(obj: Any, path: str, depth: int) -> None:
@@ -409,7 +422,14 @@ class Walker:
                                 if hit is None:
                                     hit = classify(value)
                                 if hit and (hit[0] != me or (hit[1] and wanted(hit))):
-                                    values.extend(found_values(index, f"{path}.{name}", value))
+                                    values.extend(
+                                        found_values(
+                                            index,
+                                            f"{path}.{name}",
+                                            value,
+                                            attribute_site(type(obj), name),
+                                        )
+                                    )
                             elif id(value) not in seen:
                                 # enqueue(), inlined: most objects are met as attributes.
                                 if child > max_depth or count >= max_objects:
@@ -425,6 +445,8 @@ class Walker:
                                     mutable[ident] = (where, value_plan.type_name)
                                     if keep_alive is not None:
                                         keep_alive[ident] = value
+                                    if claimed is not None and claimed.setdefault(ident, me) != me:
+                                        continue  # entered by another owner's walk
                                 append((value, where, child, value_plan))
                 for name, descriptor in plan.slots:
                     try:
@@ -440,7 +462,8 @@ class Walker:
                         if hit is None:
                             hit = classify(value)
                         if hit and (hit[0] != me or (hit[1] and wanted(hit))):
-                            values.extend(found_values(index, f"{path}.{name}", value))
+                            site = attribute_site(type(obj), name)
+                            values.extend(found_values(index, f"{path}.{name}", value, site))
                     elif id(value) not in seen:
                         enqueue(value, value_plan, f"{path}.{name}", child)
                 for name in plan.extras:

@@ -13,6 +13,7 @@ Both files are written atomically: a reader never sees half a file.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import tempfile
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.detectors import group_findings
 from harness.errors import FindingsFileError
 from harness.model import RunRecord, RunResult, Scenario, Trace
 from harness.serialization import RecordDataError, from_data, to_data
@@ -35,6 +37,8 @@ __all__ = [
     "write_findings",
     "write_trace",
 ]
+
+_GZIP_MAGIC = b"\x1f\x8b"
 
 #: The findings-file schema this harness writes and reads.
 FINDINGS_SCHEMA = 1
@@ -76,7 +80,11 @@ def first_failing(results: Sequence[RunResult]) -> RunResult:
 
 
 def _run_data(result: RunRecord) -> dict[str, Any]:
-    return {name: to_data(getattr(result, name)) for name in RUN_KEYS}
+    data = {name: to_data(getattr(result, name)) for name in RUN_KEYS}
+    # One finding per root cause (docs/findings.md, "Groups"); the detectors' per-user
+    # findings are counted in each group's ``count`` and ``pairs``.
+    data["findings"] = to_data(group_findings(result.findings))
+    return data
 
 
 def write_findings(path: str | os.PathLike[str], results: Sequence[RunResult]) -> None:
@@ -101,17 +109,35 @@ def write_findings(path: str | os.PathLike[str], results: Sequence[RunResult]) -
 
 
 def write_trace(path: str | os.PathLike[str], trace: Trace) -> None:
-    """Write the full ``trace`` as ``trace.json`` (the data of :func:`to_data`), atomically."""
-    _write_json(Path(path), to_data(trace))
+    """Write the full ``trace`` as ``trace.json`` (the data of :func:`to_data`), atomically.
+
+    The trace is read by programs, not people: it is written without indentation (a third of
+    an indented trace is spaces), and gzip-compressed when ``path`` ends with ``.gz``.
+    :func:`read_trace` reads either form.
+    """
+    target = Path(path)
+    payload = _json_bytes(to_data(trace), indent=None)
+    if target.suffix == ".gz":
+        # mtime=0: the same trace gives the same bytes.
+        payload = gzip.compress(payload, compresslevel=6, mtime=0)
+    _write_bytes(target, payload)
+
+
+def _json_bytes(data: object, *, indent: int | None) -> bytes:
+    separators = (",", ":") if indent is None else None
+    try:
+        text = json.dumps(
+            data, indent=indent, separators=separators, sort_keys=True, ensure_ascii=False
+        )
+        return text.encode("utf-8") + b"\n"
+    except UnicodeEncodeError:
+        # Lone surrogates have no UTF-8 form; JSON's \u escapes keep them readable back.
+        text = json.dumps(data, indent=indent, separators=separators, sort_keys=True)
+        return text.encode("ascii") + b"\n"
 
 
 def _write_json(path: Path, data: object) -> None:
-    try:
-        payload = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        # Lone surrogates have no UTF-8 form; JSON's \u escapes keep them readable back.
-        payload = json.dumps(data, indent=2, sort_keys=True).encode("ascii")
-    _write_bytes(path, payload + b"\n")
+    _write_bytes(path, _json_bytes(data, indent=2))
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -145,10 +171,13 @@ def _umask() -> int:
 
 def _load_object(path: Path, what: str) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        if raw[:2] == _GZIP_MAGIC:
+            raw = gzip.decompress(raw)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise FindingsFileError(f"{what}={str(path)!r} does not exist. {_FIX}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise FindingsFileError(f"{what}={str(path)!r} cannot be read ({exc}). {_FIX}") from None
     try:
         data = json.loads(text)

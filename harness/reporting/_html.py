@@ -16,9 +16,10 @@ from pathlib import Path
 
 import jinja2
 
+from harness.detectors import group_findings, leak_matrix
 from harness.model import Finding, RunResult, Trace
 from harness.reporting._findings_file import FindingsFile, FindingsRun, _write_text, first_failing
-from harness.reporting._terminal import DOCS_FINDINGS, findings_by_kind
+from harness.reporting._terminal import DOCS_FINDINGS, budget_notes, findings_by_kind
 from harness.reporting._timeline import Timeline, build_timeline
 
 __all__ = ["FINDINGS_PER_PAGE", "render_html", "write_html"]
@@ -61,10 +62,10 @@ def _row_from_result(index: int, result: RunResult) -> _RunRow:
         fault=result.fault,
         users=str(len(result.trace.users)),
         turns=str(len(result.trace.turns)),
-        counts=findings_by_kind(result.findings),
+        counts=findings_by_kind(group_findings(result.findings)),
         digest=result.trace_digest,
         anchor=anchor,
-        pages=_pages(result.findings, anchor),
+        pages=_pages(group_findings(result.findings), anchor),
         replay=result.replay,
     )
 
@@ -80,12 +81,30 @@ def _row_from_file(index: int, run: FindingsRun, trace: Trace | None) -> _RunRow
         fault=run.fault,
         users=str(len(trace.users)) if own and trace else str(run.stats.get("users", "?")),
         turns=str(len(trace.turns)) if own and trace else str(run.stats.get("turns", "?")),
-        counts=findings_by_kind(run.findings),
+        counts=findings_by_kind(group_findings(run.findings)),
         digest=run.trace_digest,
         anchor=anchor,
-        pages=_pages(run.findings, anchor),
+        pages=_pages(group_findings(run.findings), anchor),
         replay=run.replay,
     )
+
+
+#: Users given a row and a column of the leak matrix; the others are summed.
+MATRIX_USERS = 20
+
+
+def _matrix(findings: Sequence[Finding]) -> tuple[tuple[str, ...], list[tuple[str, list[int]]]]:
+    """Column labels and (row label, cells) of the leak matrix; empty when nothing crossed."""
+    matrix = leak_matrix(findings)
+    if not matrix.cells:
+        return (), []
+    shown, more = matrix.top(MATRIX_USERS)
+    labels = (*shown, *(("others",) if more else ()))
+    position = {user: i for i, user in enumerate(shown)}
+    grid = [[0] * len(labels) for _ in labels]
+    for (owner, receiver), n in matrix.cells.items():
+        grid[position.get(owner, len(shown))][position.get(receiver, len(shown))] += n
+    return labels, list(zip(labels, grid, strict=True))
 
 
 def _docs_href(path: Path | None) -> str:
@@ -132,6 +151,8 @@ def render_html(
         rows = [_row_from_result(i, result) for i, result in enumerate(source)]
         head_index = next(i for i, result in enumerate(source) if result is head)
         notes = head.notes
+    if trace is not None:
+        notes = (*notes, *budget_notes(trace.observed))
     head_row = rows[head_index]
     timeline: Timeline | None = None
     if trace is not None:
@@ -152,6 +173,7 @@ def render_html(
             trace=trace,
             docs_href=docs_href,
             per_page=FINDINGS_PER_PAGE,
+            matrix=_matrix([finding for page in head_row.pages for _, finding in page]),
             total=sum(sum(row.counts.values()) for row in rows),
         )
     )

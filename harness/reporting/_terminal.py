@@ -17,22 +17,25 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from harness.detectors import LeakMatrix, group_findings, leak_matrix
 from harness.model import Finding, RunResult
 
 __all__ = [
     "DOCS_FINDINGS",
     "MAX_EVIDENCE",
     "TerminalReporter",
+    "budget_notes",
     "current_reporter",
     "docs_link",
     "findings_by_kind",
+    "matrix_lines",
     "with_reporter",
 ]
 
@@ -40,6 +43,18 @@ __all__ = [
 DOCS_FINDINGS = "docs/findings.md"
 #: Evidence lines shown per finding; the rest are counted.
 MAX_EVIDENCE = 5
+
+
+def budget_notes(observed: Mapping[str, int]) -> list[str]:
+    """A note for walks that hit their budget: what lies beyond was not looked at."""
+    truncated = observed.get("walks_truncated", 0)
+    if not truncated:
+        return []
+    return [
+        f"{truncated} of {observed.get('walks', 0)} walks hit the walk budget (objects or "
+        "depth) and stopped there: objects beyond it were not checked, so a clean result "
+        "is not proof for them (raise Walker max_objects/max_depth to look further)"
+    ]
 
 
 def docs_link(kind: str, base: str = DOCS_FINDINGS) -> str:
@@ -66,6 +81,40 @@ def _kinds_text(findings: Sequence[Finding]) -> str:
 
 #: Findings of one kind printed per run before the rest are only counted.
 MAX_PER_KIND = 3
+#: Users shown as rows and columns of the leak matrix; the rest are summed as "others".
+MATRIX_USERS = 8
+
+
+def _short(user: str) -> str:
+    return user[-6:]
+
+
+def matrix_lines(matrix: LeakMatrix, limit: int = MATRIX_USERS, title: str = "") -> list[str]:
+    """The user x user leak matrix as text: rows own the data, columns received it.
+
+    The ``limit`` most involved users get a row and a column each; every other user is summed
+    into ``others``. Empty when no data crossed users.
+    """
+    if not matrix.cells:
+        return []
+    shown, more = matrix.top(limit)
+    labels = [_short(user) for user in shown] + (["others"] if more else [])
+    position = {user: i for i, user in enumerate(shown)}
+    rest = len(shown)
+    grid = [[0] * len(labels) for _ in labels]
+    for (owner, receiver), n in matrix.cells.items():
+        grid[position.get(owner, rest)][position.get(receiver, rest)] += n
+    width = max(6, *(len(label) for label in labels))
+    head = "owner \\ received by "
+    lines = [
+        f"leak matrix{title} ({len(matrix.users)} users; ids shortened to their last 6 "
+        "characters):",
+        head + " ".join(label.rjust(width) for label in labels),
+    ]
+    for label, row in zip(labels, grid, strict=True):
+        cells = " ".join((str(n) if n else ".").rjust(width) for n in row)
+        lines.append(label.ljust(len(head)) + cells)
+    return lines
 
 
 class TerminalReporter:
@@ -140,12 +189,18 @@ class TerminalReporter:
             style=style,
         )
         # Skipped checks and best-effort replays (remote targets): said once, not per run.
-        for note in result.notes:
+        for note in (*result.notes, *budget_notes(result.trace.observed)):
             if note not in self._notes_shown:
                 self._notes_shown.add(note)
                 self._line(f"note: {note}", style="yellow")
         shown: dict[str, int] = {}
-        for finding in result.findings:
+        groups = group_findings(result.findings)
+        if len(groups) < len(result.findings):
+            self._line(
+                f"{len(groups)} root cause(s) for {len(result.findings)} finding(s), "
+                "biggest blast radius first:"
+            )
+        for finding in groups:
             shown[finding.kind] = shown.get(finding.kind, 0) + 1
             if shown[finding.kind] <= self.per_kind:
                 self.finding(finding, replay=result.replay)
@@ -157,12 +212,16 @@ class TerminalReporter:
     def finding(self, finding: Finding, *, replay: str = "") -> None:
         """Print one finding: kind, users, summary, evidence, diff, docs link and replay."""
         styled = self.console.is_terminal
+        users = ", ".join(finding.users[:10])
+        if len(finding.users) > 10:
+            users += f" and {len(finding.users) - 10} more"
+        times = f"  x{finding.count}" if finding.count > 1 else ""
         # A leak fails the run; a hazard fails it only when strict (docs/findings.md#severity).
         if finding.severity == "hazard":
             header, style = "HAZARD", "bold yellow"
         else:
             header, style = "FAIL", "bold red"
-        self._line(f"{header} {finding.kind}  users: {', '.join(finding.users)}", style=style)
+        self._line(f"{header} {finding.kind}  users: {users}{times}", style=style)
         self._line(f"  {finding.summary}")
         if finding.evidence:
             self._line("  evidence:")
@@ -211,7 +270,10 @@ class TerminalReporter:
                     f"findings={_kinds_text(result.findings)} digest={result.trace_digest[:12]}"
                 )
         hazards = sum(1 for r in results for f in r.findings if f.severity == "hazard")
+        groups = sum(len(group_findings(result.findings)) for result in results)
         line = f"{len(results)} run(s), {failing} with findings, {total} finding(s) in all"
+        if groups < total:
+            line += f" ({groups} root causes)"
         if hazards and strict:
             line += f"; {hazards} hazard(s) failed the run (strict)"
         elif hazards:
@@ -221,6 +283,12 @@ class TerminalReporter:
         else:
             style = "bold yellow" if hazards else "bold green"
         self._line(line, style=style)
+        # Users differ from run to run: the matrix is the headline run's (the first failing).
+        head = next((result for result in results if result.findings), None)
+        if head is not None:
+            title = f" of {head.scenario} seed={head.seed}" if len(results) > 1 else ""
+            for line in matrix_lines(leak_matrix(head.findings), title=title):
+                self._line(line)
 
     def message(self, text: str) -> None:
         """Print one line of text as is (no markup is interpreted)."""

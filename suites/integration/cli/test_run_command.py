@@ -25,8 +25,13 @@ def test_clean_run_exits_zero_and_writes_every_report(
     assert data["findings"] == []
     assert len(data["runs"]) == 4
     assert (report / "report.html").read_text().startswith("<!DOCTYPE html>")
-    assert (report / "trace.json").exists()
+    # --trace failing (the default) writes trace.json only for a run with findings.
+    assert not (report / "trace.json").exists()
     assert "0 with findings" in capsys.readouterr().out
+    assert _run(tmp_path, "--scenario", "golden_path", "--users", "2", "--trace", "full") == 0
+    assert (report / "trace.json").exists()
+    assert _run(tmp_path, "--scenario", "golden_path", "--users", "2", "--trace", "none") == 0
+    assert not (report / "trace.json").exists()
 
 
 def test_a_fault_exits_one_with_its_kind_and_replay_command(tmp_path: Path) -> None:

@@ -32,8 +32,19 @@ def test_harness_run_runs_every_seed_in_its_own_process(
     report = tmp_path / "report"
     before = len(STARTS)
     code = main(
-        ["run", "--target", SPEC, "--scenario", "burst", "--users", "3", "--seeds", "0..1",
-         "--report", str(report)]
+        [
+            "run",
+            "--target",
+            SPEC,
+            "--scenario",
+            "burst",
+            "--users",
+            "3",
+            "--seeds",
+            "0..1",
+            "--report",
+            str(report),
+        ]
     )
     assert code == 0, capsys.readouterr()
     assert len(STARTS) == before

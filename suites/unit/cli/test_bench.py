@@ -96,3 +96,16 @@ def test_public_names() -> None:
         "render",
     ]
     assert "run_all" in bench.__all__ and all(hasattr(bench, name) for name in bench.__all__)
+
+
+def test_the_fault_run_row_times_sizes_and_groups_a_broken_run_beside_a_clean_one() -> None:
+    from harness.bench import fault_run
+
+    measured = fault_run(4, scenarios=("burst",))
+    (row,) = measured.scenarios
+    assert row.scenario == "burst" and row.clean_seconds > 0 and row.fault_seconds > 0
+    assert 0 < row.groups <= row.raw_findings
+    assert row.kinds_kept and "shared-state" in row.kinds
+    assert row.trace_bytes > 0 and measured.largest_trace_bytes == row.trace_bytes
+    assert measured.ratio == row.fault_seconds / row.clean_seconds
+    assert measured.command == "python -m harness.bench.fault_run 4 shared-engine"

@@ -16,8 +16,12 @@ def test_public_names() -> None:
         "DETECTORS",
         "MAX_FINDINGS_PER_KIND",
         "Detector",
+        "LeakMatrix",
         "TokenLookup",
+        "blast_radius",
         "build_index",
+        "group_findings",
+        "leak_matrix",
         "run_detectors",
     ]
     assert all(hasattr(module, name) for name in module.__all__)

@@ -3,8 +3,10 @@ from __future__ import annotations
 import array
 import asyncio
 import collections
+import dataclasses
 import enum
 import functools
+import inspect
 import logging
 import types
 import weakref
@@ -316,6 +318,11 @@ def test_class_level_dict_is_shared_between_two_users(index: TokenIndex) -> None
     # B's walk reaches A's id through the class attribute, recorded once with the class path.
     assert ("Registry._instances{key 0}", A_ID) in paths(results[B_ID])
     found = shared_between(results)
+    # Each shared object names where its class is defined (a builtin dict has no site).
+    assert found[0].site == ""
+    assert found[1].site.startswith("suites.unit.test_walk.Registry (")
+    assert found[1].site.endswith(f"test_walk.py:{inspect.getsourcelines(Registry)[1]})")
+    found = tuple(dataclasses.replace(f, site="") for f in found)
     # Numbered by (first owner, path): "Registry._instances" sorts before "engine.registry".
     assert found == (
         FoundObject(
@@ -630,3 +637,26 @@ def test_shared_between_three_owners_one_object(index: TokenIndex) -> None:
     assert [(obj.identity, dict(obj.paths)) for obj in found] == [
         (1, {"u1": "x[0]", "u2": 'y["k"]', "u3": "z.c"})
     ]
+
+
+def test_a_graph_reachable_from_both_users_is_entered_once_per_checkpoint(
+    index: TokenIndex,
+) -> None:
+    # One engine handed to both users, holding both users' data.
+    engine = Box(history=[Box(note=A_CANARY), Box(note=B_CANARY)], settings={"mode": "x"})
+    walker = Walker(index)
+    claimed: dict[int, object] = {}
+    mine, yours = Box(x=1), Box(x=2)  # alive for the whole checkpoint, as real roots are
+    first = walker.walk({"engine": engine, "own": mine}, owner=A_ID, claimed=claimed)
+    second = walker.walk({"engine": engine, "own": yours}, owner=B_ID, claimed=claimed)
+    # A entered the engine and saw B's canary; B met the engine, recorded it, went no further.
+    assert paths(first) == [("engine.history[1].note", B_CANARY)]
+    assert paths(second) == []
+    assert second.visited < first.visited
+    shared = shared_between({A_ID: first, B_ID: second})
+    assert [(f.type_name, dict(f.paths)) for f in shared] == [
+        ("Box", {A_ID: "engine", B_ID: "engine"})
+    ]
+    # Without a shared ``claimed`` each walk enters everything (the per-event walks).
+    alone = walker.walk({"engine": engine}, owner=B_ID)
+    assert paths(alone) == [("engine.history[0].note", A_CANARY)]

@@ -99,3 +99,28 @@ def test_a_thread_local_is_read_for_the_walking_thread(index: TokenIndex) -> Non
     result = Walker(index).walk({"engine": Box(current=local)})
     assert paths(result) == [('engine.current.scope["user_id"]', B_ID)]
     assert id(local) in result.mutable
+
+
+def _pool_class(module: str) -> type:
+    # A stand-in for a library's class: only its defining module matters to the plan.
+    cls = type("Pool", (), {"__init__": lambda self: setattr(self, "rows", [B_CANARY])})
+    cls.__module__ = module
+    return cls
+
+
+def test_library_internals_are_opaque_by_the_module_of_their_class(index: TokenIndex) -> None:
+    internal = _pool_class("sqlalchemy.pool.impl")()
+    own = _pool_class("myapp.sqlalchemy_models")()  # a user's module that only names the library
+    assert plan_for(type(internal)).type_name == "<skip>"
+    assert plan_for(type(own)).mutable
+    result = Walker(index).walk({"engine": Box(pool=internal, mine=own)}, owner=A_ID)
+    assert paths(result) == [("engine.mine.rows[0]", B_CANARY)]
+
+
+def test_a_walk_past_its_budget_says_it_was_truncated(index: TokenIndex) -> None:
+    big = Box(items=[*(Box(n=i) for i in range(19)), Box(note=B_CANARY)])
+    cut = Walker(index, max_objects=5).walk({"engine": big}, owner=A_ID)
+    assert cut.truncated and cut.visited == 5
+    assert paths(cut) == []  # the leak beyond the budget was not seen: hence the note
+    whole = Walker(index).walk({"engine": big}, owner=A_ID)
+    assert not whole.truncated and paths(whole) == [("engine.items[19].note", B_CANARY)]

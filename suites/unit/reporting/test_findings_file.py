@@ -88,6 +88,22 @@ def test_trace_round_trips(tmp_path: Path) -> None:
     assert read_trace(tmp_path / "trace.json") == trace
 
 
+def test_trace_is_compact_and_may_be_gzipped(tmp_path: Path) -> None:
+    trace = make_trace(3, turns=2, name="Zoë <b>")
+    write_trace(tmp_path / "trace.json", trace)
+    plain = (tmp_path / "trace.json").read_bytes()
+    assert b"\n " not in plain and plain.count(b"\n") == 1  # one line, no indentation
+    write_trace(tmp_path / "trace.json.gz", trace)
+    packed = (tmp_path / "trace.json.gz").read_bytes()
+    assert packed[:2] == b"\x1f\x8b" and len(packed) < len(plain)
+    assert read_trace(tmp_path / "trace.json.gz") == trace
+    write_trace(tmp_path / "again.json.gz", trace)
+    assert (tmp_path / "again.json.gz").read_bytes() == packed  # same trace, same bytes
+    (tmp_path / "broken.json.gz").write_bytes(packed[:20])
+    with pytest.raises(FindingsFileError, match=r"trace file=.*broken.json.gz.* cannot be read"):
+        read_trace(tmp_path / "broken.json.gz")
+
+
 def _write(tmp_path: Path, content: str) -> Path:
     path = tmp_path / "findings.json"
     path.write_text(content, encoding="utf-8")

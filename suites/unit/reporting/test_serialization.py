@@ -300,8 +300,9 @@ def test_canonical_json_is_sorted_compact_utf8() -> None:
     assert (
         canonical_json(finding)
         == (
-            '{"actual":null,"evidence":[],"expected":null,"first_seen":3,"kind":"hang",'
-            '"replay":"","severity":"leak","summary":"é <x>","users":["usr_1"]}'
+            '{"actual":null,"count":1,"evidence":[],"examples":[],"expected":null,'
+            '"first_seen":3,"group_key":"","kind":"hang","pairs":[],"replay":"",'
+            '"severity":"leak","sites":[],"summary":"é <x>","users":["usr_1"]}'
         ).encode()
     )
     assert canonical_json({"x": 0.1, "y": 1e-07, "z": 1.0}) == b'{"x":0.1,"y":1e-07,"z":1.0}'

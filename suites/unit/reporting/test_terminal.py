@@ -154,3 +154,39 @@ def test_a_runs_notes_are_printed_once_each() -> None:
     assert lines.count(f"note: {skipped}") == 1
     assert lines.count("note: best-effort") == 1
     assert lines.index(f"note: {skipped}") == 1  # right after the first run's done line
+
+
+def test_walks_past_their_budget_are_a_note_not_a_silent_pass() -> None:
+    reporter, buffer = plain()
+    clean = make_result(make_trace(2, seed=0))
+    observed = {"walks": 40, "walks_truncated": 3}
+    reporter.run_finished(
+        dataclasses.replace(clean, trace=dataclasses.replace(clean.trace, observed=observed))
+    )
+    assert "note: 3 of 40 walks hit the walk budget (objects or depth)" in buffer.getvalue()
+    reporter, buffer = plain()
+    reporter.run_finished(clean)
+    assert "walk budget" not in buffer.getvalue()
+
+
+def test_the_summary_ends_with_the_leak_matrix_of_the_first_failing_run() -> None:
+    reporter, buffer = plain()
+    clean, broken = make_result(make_trace(2, seed=0)), failing()
+    reporter.summary([clean, broken])
+    lines = buffer.getvalue().splitlines()
+    leak = next(f for f in broken.findings if f.kind == "foreign-data")
+    owner, receiver = leak.users
+    assert (
+        lines[3]
+        == "leak matrix of basic seed=7 (2 users; ids shortened to their last 6 characters):"
+    )
+    # Equally involved users come in id order; rows own the data, columns received it.
+    first, second = sorted((owner, receiver))
+    assert lines[4].split() == ["owner", "\\", "received", "by", first[-6:], second[-6:]]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[5:7]}
+    assert rows[owner[-6:]][[first, second].index(receiver)] == str(leak.count)
+    assert rows[owner[-6:]][[first, second].index(owner)] == "."
+    assert rows[receiver[-6:]] == [".", "."]
+    reporter, buffer = plain()
+    reporter.summary([clean])
+    assert "leak matrix" not in buffer.getvalue()
