@@ -82,9 +82,8 @@ def fault_run(
 ) -> FaultRun:
     """Run each default scenario clean, then with ``fault``; time, size and group them."""
     from harness.detectors import group_findings
-    from harness.reporting._findings_file import _json_bytes
+    from harness.reporting import trace_json
     from harness.scenarios import DEFAULT_SCENARIOS
-    from harness.serialization import to_data
 
     rows = []
     for name in scenarios or tuple(DEFAULT_SCENARIOS):
@@ -98,7 +97,7 @@ def fault_run(
                 scenario=name,
                 clean_seconds=clean_seconds,
                 fault_seconds=fault_seconds,
-                trace_bytes=len(_json_bytes(to_data(result.trace), indent=None)),
+                trace_bytes=len(trace_json(result.trace)),
                 raw_findings=len(result.findings),
                 groups=len(groups),
                 kinds=tuple(sorted(raw_kinds)),

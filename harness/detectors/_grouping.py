@@ -193,8 +193,12 @@ def _merge(key: str, members: list[Finding]) -> Finding:
         evidence.append(_flows(list(pairs)))
     room = max(MAX_EVIDENCE - len(evidence), 3)
     evidence += [line for line in first.evidence if not line.startswith("code: ")][:room]
+    # One root cause, one verdict: a cause that a member proves to leak is a leak, though
+    # other members (a shared dict with no foreign token yet) alone would be hazards.
+    severity = "leak" if any(m.severity == "leak" for m in members) else first.severity
     return replace(
         first,
+        severity=severity,
         users=ordered,
         summary=summary,
         evidence=tuple(evidence),
@@ -233,11 +237,10 @@ def group_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
         [412, 100, 3]
     """
     items = list(findings)
-    # A leak and a hazard of one cause stay apart: they weigh differently on the exit code.
-    members: dict[tuple[str, str], list[Finding]] = {}
+    members: dict[str, list[Finding]] = {}
     for key, finding in zip(_keys(items), items, strict=True):
-        members.setdefault((finding.severity, key), []).append(finding)
-    groups = [_merge(key, group) for (_severity, key), group in members.items()]
+        members.setdefault(key, []).append(finding)
+    groups = [_merge(key, group) for key, group in members.items()]
     return tuple(sorted(groups, key=blast_radius))
 
 

@@ -12,7 +12,7 @@ import inspect
 import pathlib
 import re
 
-from harness._walk_plans import CLASSES
+from harness.observe._walk_plans import CLASSES
 
 __all__ = ["attribute_site", "class_site"]
 

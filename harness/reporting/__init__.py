@@ -12,6 +12,7 @@ from harness.reporting._findings_file import FindingsRun as FindingsRun
 from harness.reporting._findings_file import first_failing as first_failing
 from harness.reporting._findings_file import read_findings as read_findings
 from harness.reporting._findings_file import read_trace as read_trace
+from harness.reporting._findings_file import trace_json as trace_json
 from harness.reporting._findings_file import write_findings as write_findings
 from harness.reporting._findings_file import write_trace as write_trace
 from harness.reporting._html import render_html as render_html
@@ -38,6 +39,7 @@ __all__ = [
     "first_failing",
     "read_findings",
     "read_trace",
+    "trace_json",
     "write_findings",
     "write_trace",
     # a report directory

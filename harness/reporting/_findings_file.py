@@ -36,6 +36,7 @@ __all__ = [
     "read_trace",
     "write_findings",
     "write_trace",
+    "trace_json",
 ]
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -121,6 +122,11 @@ def write_trace(path: str | os.PathLike[str], trace: Trace) -> None:
         # mtime=0: the same trace gives the same bytes.
         payload = gzip.compress(payload, compresslevel=6, mtime=0)
     _write_bytes(target, payload)
+
+
+def trace_json(trace: Trace) -> bytes:
+    """The bytes ``trace.json`` holds for ``trace`` (compact JSON, before any compression)."""
+    return _json_bytes(to_data(trace), indent=None)
 
 
 def _json_bytes(data: object, *, indent: int | None) -> bytes:

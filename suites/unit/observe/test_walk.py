@@ -320,7 +320,7 @@ def test_class_level_dict_is_shared_between_two_users(index: TokenIndex) -> None
     found = shared_between(results)
     # Each shared object names where its class is defined (a builtin dict has no site).
     assert found[0].site == ""
-    assert found[1].site.startswith("suites.unit.test_walk.Registry (")
+    assert found[1].site.startswith("suites.unit.observe.test_walk.Registry (")
     assert found[1].site.endswith(f"test_walk.py:{inspect.getsourcelines(Registry)[1]})")
     found = tuple(dataclasses.replace(f, site="") for f in found)
     # Numbered by (first owner, path): "Registry._instances" sorts before "engine.registry".
