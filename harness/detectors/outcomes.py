@@ -29,6 +29,11 @@ def _first_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+def _braced(text: str) -> str:
+    """``text`` safe inside a ``plural`` format string (crash text may hold ``{`` and ``}``)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 def _around(text: str, token: str, width: int = 60) -> str:
     """``text`` near the first ``token``, to show what the failing code was handed."""
     at = text.find(token)
@@ -56,7 +61,7 @@ def _attribute(agg: FindingAggregator, record: TurnRecord, crash: str, index: To
             step=record.step,
             key=record.turn.run_id,
             headline=f"a turn of {receiver} crashed on data of {owner}: {error}",
-            plural=f"{{n}} turns of {receiver} crashed on data of {owner}: {error}",
+            plural=f"{{n}} turns of {receiver} crashed on data of {owner}: {_braced(error)}",
             expected=f"only {receiver}'s data handed to {receiver}'s turn",
             actual=f"{what} of {owner}",
         )
@@ -102,7 +107,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 f"session {record.session_id} run {run_id}: {line}",
                 step=record.step,
                 headline=f"the target raised during a turn of {record.user_id}: {line}",
-                plural=f"the target raised during {{n}} turns of {record.user_id}: {line}",
+                plural=f"the target raised during {{n}} turns of {record.user_id}: {_braced(line)}",
             )
             _attribute(agg, record, record.crash, index)
     for crash in trace.crashes:
@@ -115,6 +120,6 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
             line,
             step=0,  # outside any turn: when is unknown
             headline=f"the target raised: {line}",
-            plural=f"the target raised {{n}} times: {line}",
+            plural=f"the target raised {{n}} times: {_braced(line)}",
         )
     return agg.findings()

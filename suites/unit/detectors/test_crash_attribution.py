@@ -116,3 +116,15 @@ def test_an_intruder_naming_the_victims_thread_in_its_crash_is_not_foreign() -> 
     )
     findings = run_detectors(replace(trace, turns=turns), only=["outcomes"])
     assert [finding.kind for finding in findings] == ["crash"]
+
+
+def test_crash_text_with_braces_is_summarized_not_formatted() -> None:
+    b = TraceBuilder(2)
+    alice, bob = b.users
+    tab = b.open(bob)
+    runs = [b.run(tab), b.run(tab)]
+    crash = f"ValueError: bad record {{'user_id': '{alice.user_id}'}}"
+    findings = run_detectors(_crashed(b, dict.fromkeys(runs, crash)), only=["outcomes"])
+    summaries = {finding.kind: finding.summary for finding in findings}
+    assert summaries["crash"].endswith(f"{{'user_id': '{alice.user_id}'}}")
+    assert summaries["foreign-data"].startswith(f"2 turns of {bob.user_id} crashed on data")
