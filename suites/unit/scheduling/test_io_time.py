@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import socket
+import sys
 import threading
 import weakref
 from collections.abc import Iterator
@@ -37,7 +38,7 @@ def test_a_thread_reply_is_waited_for_before_a_timer_fires() -> None:
         reply = await asyncio.wait_for(loop.run_in_executor(None, slow), timeout=0.01)
         return reply, loop.time()
 
-    (reply, now), record = run(main(), strategy="random", seed=2)
+    (reply, now), record = run(main(), strategy="random", seed=2, io_grace=30)
     assert (reply, now) == ("reply", 0.0)  # the 0.01 s virtual timeout did not fire
     assert record.real_io
 
@@ -96,6 +97,52 @@ def test_idle_stream_connections_do_not_slow_the_clock(outside_server: socket.so
     stats = loop.statistics()
     assert after == pytest.approx(3600.1)
     assert stats.paced_seconds == pytest.approx(0.1)  # only the awaited read ran at real pace
+
+
+def test_a_child_process_is_waited_for_before_a_timer_fires() -> None:
+    code = "import time; time.sleep(0.05); print('done', end='')"
+
+    async def main() -> tuple[bytes, float]:
+        loop = asyncio.get_running_loop()
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await asyncio.wait_for(child.communicate(), timeout=0.01)
+        return out, loop.time()
+
+    # A generous grace: however slow the machine starts the child, the timer must not fire.
+    (out, now), record = run(main(), strategy="pct", seed=4, io_grace=30)
+    assert (out, now) == (b"done", 0.0)  # the 0.01 s virtual timeout did not fire
+    assert record.real_io
+
+
+class _Collect(asyncio.Protocol):
+    """A protocol the loop cannot see into: it cannot tell whether anyone awaits its data."""
+
+    def __init__(self) -> None:
+        self.received: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        if not self.received.done():
+            self.received.set_result(data)
+
+
+def test_an_opaque_protocol_gets_no_grace_but_real_pace(outside_server: socket.socket) -> None:
+    port = outside_server.getsockname()[1]
+    loop = SeededEventLoop(io_grace=30)  # a grace would outlast the test's timeout
+
+    async def main() -> float:
+        transport, protocol = await loop.create_connection(_Collect, "127.0.0.1", port)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(protocol.received, timeout=0.1)
+        transport.close()
+        return loop.time()
+
+    try:
+        assert loop.run_until_complete(main()) == pytest.approx(0.1)
+    finally:
+        loop.close()
+    assert loop.statistics().paced_seconds == pytest.approx(0.1)
 
 
 def test_connections_to_a_server_of_the_same_loop_are_never_waited_for() -> None:
