@@ -87,7 +87,14 @@ class SeededEventLoop(SerialPath, asyncio.SelectorEventLoop):
         virtual_time: ``time()`` starts at 0.0 and jumps to the next timer when nothing is
             ready, so sleeps and timeouts cost no wall time; ``False`` uses the real clock.
         selector: passed to :class:`asyncio.SelectorEventLoop`.
+        io_grace: real seconds the loop waits for awaited real I/O (a reply, a thread, a child
+            process) before virtual time may move; past it, virtual time runs at real pace.
 
+    Raises:
+        UsageError: ``io_grace`` is not a number of seconds >= 0.
+
+    Strategies order task steps only; every other callback keeps asyncio's order, and virtual
+    time never runs ahead of real I/O that may still arrive (docs/scheduling.md, Real I/O).
     Tasks made through the loop are named ``task-<n>`` from a per-loop counter unless the caller
     names them. :meth:`statistics` and :meth:`schedule_record` report what happened. If the
     strategy raises (or returns an invalid order), the error propagates and the loop continues
