@@ -47,6 +47,7 @@ class RealIOTab:
         self._live: dict[str, Engine] = {}
 
     def _emit(self, event_type: str, context: TurnContext, payload: Mapping[str, Any]) -> None:
+        """Send one event to every open tab of the turn's user."""
         message = {
             "type": event_type,
             "run_id": context.run_id,
@@ -54,6 +55,11 @@ class RealIOTab:
             "user_id": context.user_id,
             "payload": dict(payload),
         }
+        for tab in sorted(self._target.tabs, key=lambda tab: tab._connection_id):
+            if tab.user.user_id == self.user.user_id:
+                tab._receive(message)
+
+    def _receive(self, message: Mapping[str, Any]) -> None:
         self._events.append(
             event_from_message(
                 message,
@@ -65,6 +71,11 @@ class RealIOTab:
 
     async def run_turn(self, turn: Turn) -> TurnOutcome:
         target = self._target
+        owner = target.thread_owners.setdefault(turn.thread_id, self.user.user_id)
+        if owner != self.user.user_id:
+            return TurnOutcome(
+                run_id=turn.run_id, status="rejected", error="the thread belongs to another user"
+            )
         if target.running[self.user.user_id] >= ENGINES_PER_USER:
             return TurnOutcome(
                 run_id=turn.run_id, status="rejected", error="too many turns running"
@@ -166,6 +177,8 @@ class RealIOTarget:
         self.kv_port = kv_port
         self.running: dict[str, int] = {}
         self.tabs: set[RealIOTab] = set()
+        #: Who opened each thread (a database in a real deployment).
+        self.thread_owners: dict[str, str] = {}
         self._services: Services | None = None
         self._upstream: Upstream | None = None
         self._tab_count = 0
@@ -190,6 +203,7 @@ class RealIOTarget:
             await self._upstream.stop()
             self._upstream = None
         self.running.clear()
+        self.thread_owners.clear()
 
     async def open_session(self, user: SimUser) -> RealIOTab:
         self._tab_count += 1
@@ -202,7 +216,7 @@ class RealIOTarget:
         return {"services": self.services}
 
     def adapter_objects(self) -> tuple[object, ...]:
-        return (self.running, self.tabs)
+        return (self.running, self.tabs, self.thread_owners)
 
     def limits(self) -> dict[str, int]:
         return {"engines_per_user": ENGINES_PER_USER}

@@ -15,11 +15,11 @@ import pytest
 
 from harness.model import Finding, RunResult
 from harness.runner import run
-from harness.scenarios import build
+from harness.scenarios import build, scenario_names
 from suites.integration.realio import resp_server
 from suites.integration.realio.adapter import RealIOTarget
 
-SCENARIOS = ("golden_path", "burst", "cancel", "soak", "limit_pressure")
+EVERYDAY = ("golden_path", "burst", "cancel", "soak", "limit_pressure")
 STRATEGIES = ("fifo", "random", "pct")
 USERS = 10
 
@@ -50,18 +50,39 @@ def _kinds(findings: tuple[Finding, ...]) -> set[str]:
     return {finding.kind for finding in findings}
 
 
+def _assert_clean(result: RunResult) -> None:
+    __tracebackhide__ = True
+    assert result.findings == (), _described(result)
+    # Clean by doing the work: turns completed through real I/O and roots were walked.
+    assert result.stats["statuses"].get("completed", 0) > 0
+    assert result.trace.observed["walks"] > 0
+    assert result.trace.schedule is not None and result.trace.schedule.real_io
+    if result.scenario in ("limit_pressure", "tab_burst", "intrusion"):
+        assert result.stats["statuses"].get("rejected", 0) > 0
+
+
 @pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("scenario", EVERYDAY)
 def test_the_correct_backend_is_clean(kv_port: int, scenario: str, strategy: str) -> None:
     for seed in (0, 1):
-        result = _run(kv_port, scenario, strategy, seed)
-        assert result.findings == (), _described(result)
-        # Clean by doing the work: turns completed through real I/O and roots were walked.
-        assert result.stats["statuses"].get("completed", 0) > 0
-        assert result.trace.observed["walks"] > 0
-        assert result.trace.schedule is not None and result.trace.schedule.real_io
-        if scenario == "limit_pressure":
-            assert result.stats["statuses"].get("rejected", 0) > 0
+        _assert_clean(_run(kv_port, scenario, strategy, seed))
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_the_correct_backend_is_clean_on_the_other_scenarios(kv_port: int, strategy: str) -> None:
+    for scenario in sorted(set(scenario_names()) - set(EVERYDAY)):
+        _assert_clean(_run(kv_port, scenario, strategy, 0))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_the_correct_backend_is_clean_on_every_scenario_and_ten_seeds(
+    kv_port: int, strategy: str
+) -> None:
+    for scenario in scenario_names():
+        for seed in range(10):
+            _assert_clean(_run(kv_port, scenario, strategy, seed))
 
 
 def _receivers(findings: list[Finding]) -> set[str]:
