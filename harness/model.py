@@ -27,11 +27,15 @@ __all__ = [
     "Pause",
     "RetentionRecord",
     "RootWalk",
+    "RunRecord",
     "RunResult",
+    "RUN_RECORD_FIELDS",
     "Scenario",
     "ScheduleRecord",
     "SessionPlan",
     "SessionRecord",
+    "SEVERITIES",
+    "Severity",
     "SimUser",
     "Step",
     "TERMINAL_EVENTS",
@@ -68,6 +72,14 @@ FINDING_KINDS: tuple[str, ...] = (
     "hang",
     "crash",
 )
+
+#: How much a finding weighs. ``leak``: data of one user reached another, code ran under another
+#: user's or run's identity, or the contract broke where it was observed (proven by evidence:
+#: it fails a run). ``hazard``: state that would leak under another interleaving or another
+#: design, with nothing seen crossing (fails a run only when strict). See docs/findings.md.
+Severity: TypeAlias = Literal["leak", "hazard"]
+#: Every severity, heaviest first.
+SEVERITIES: tuple[Severity, ...] = ("leak", "hazard")
 
 #: ``completed``/``error``/``rejected``/``timeout`` are the contract's statuses; ``cancelled``
 #: marks a turn the harness itself abandoned (a tab closed or a cancel mid-tool).
@@ -177,7 +189,8 @@ class Scenario:
     starvation_factor: float = 4.0
     #: Users whose load is expected to be heavy (not held to the starvation bound).
     heavy_users: tuple[str, ...] = ()
-    #: Mixed into the seed for fresh ids against a long-lived server (see ``harness.scenarios.build``).
+    #: Mixed into the seed for fresh ids against a long-lived server
+    #: (see ``harness.scenarios.build``).
     salt: str = ""
 
 
@@ -350,7 +363,12 @@ class Trace:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One isolation failure: who, what, the evidence, and the command that replays it."""
+    """One isolation failure: who, what, the evidence, and the command that replays it.
+
+    ``severity`` is ``"leak"`` (proven by evidence: fails the run) or ``"hazard"`` (would leak
+    under another interleaving or design: fails the run only when strict). Findings of different
+    severity are never merged.
+    """
 
     kind: str
     users: tuple[str, ...]
@@ -360,20 +378,40 @@ class Finding:
     replay: str = ""
     expected: str | None = None
     actual: str | None = None
+    severity: Severity = "leak"
 
 
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    """One run of one (scenario, seed, strategy) against one target, with its findings."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    """One run as every report knows it: what identifies and replays it, and what it found.
+
+    The fields a run's records share, defined once: :class:`RunResult` adds the live Trace, a
+    findings file's records (``harness.reporting.FindingsRun``, ``FindingsFile``) are this.
+    """
 
     scenario: str
     seed: int
     strategy: str
     target: str
-    trace: Trace
-    findings: tuple[Finding, ...]
     trace_digest: str
     replay: str
+    findings: tuple[Finding, ...]
+    #: The reference target's fault switched on for this run (None otherwise).
     fault: str | None = None
     stats: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+    def record(self) -> RunRecord:
+        """This run as a plain :class:`RunRecord` (without what a subclass adds)."""
+        return RunRecord(**{name: getattr(self, name) for name in RUN_RECORD_FIELDS})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult(RunRecord):
+    """One run of one (scenario, seed, strategy) against one target, with its findings."""
+
+    trace: Trace
+
+
+#: The field names of :class:`RunRecord`, in order.
+RUN_RECORD_FIELDS: tuple[str, ...] = tuple(RunRecord.__dataclass_fields__)

@@ -1,11 +1,13 @@
 """pytest plugin of the isolation harness (entry point ``pytest11: harness``).
 
 Options (group ``harness``): ``--harness-target``, ``--harness-users``, ``--harness-seed``,
-``--harness-strategy``, ``--harness-report`` and ``--staging-url`` (or ``HARNESS_STAGING_URL``).
+``--harness-strategy``, ``--harness-report``, ``--harness-strict`` (or ``[tool.harness] strict =
+true`` in the pyproject.toml of the directory pytest runs from) and ``--staging-url`` (or
+``HARNESS_STAGING_URL``).
 Fixtures: ``harness_settings``, ``harness_seed``, ``harness_target``, ``harness_users`` and
 ``run_scenario``. Tests that use ``run_scenario`` are marked ``harness`` and record their seed,
-strategy and replay command in ``item.user_properties`` (hence in ``--junitxml``, also under
-pytest-xdist). See docs/pytest.md.
+strategy and replay command, and how many findings, leaks and hazards each run had, in
+``item.user_properties`` (hence in ``--junitxml``, also under pytest-xdist). See docs/pytest.md.
 
 Importing this module starts nothing: options are checked in ``pytest_configure`` and targets
 are loaded when a fixture asks for one.
@@ -16,17 +18,18 @@ from __future__ import annotations
 import os
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import pytest
 
+from harness.contract import Target
 from harness.errors import HarnessError, did_you_mean
 from harness.model import RunResult, Scenario, SimUser
-from harness.target import Target
-from harness.testing import derive_seed
+from harness.scheduling import STRATEGY_NAMES
+from harness.testing import derive_seed, strict_by_default
 
 __all__ = [
     "TARGET_OPTION",
@@ -34,6 +37,7 @@ __all__ = [
     "SEED_OPTION",
     "STRATEGY_OPTION",
     "REPORT_OPTION",
+    "STRICT_OPTION",
     "STAGING_URL_OPTION",
     "STAGING_URL_ENV",
     "STRATEGIES",
@@ -50,11 +54,13 @@ USERS_OPTION = "--harness-users"
 SEED_OPTION = "--harness-seed"
 STRATEGY_OPTION = "--harness-strategy"
 REPORT_OPTION = "--harness-report"
+STRICT_OPTION = "--harness-strict"
 STAGING_URL_OPTION = "--staging-url"
 #: Environment variable read when ``--staging-url`` is not given.
 STAGING_URL_ENV = "HARNESS_STAGING_URL"
 #: Scheduling strategies ``--harness-strategy`` accepts.
-STRATEGIES: tuple[str, ...] = ("fifo", "random", "pct")
+#: The strategies the options accept: the seeded loop's own list.
+STRATEGIES: tuple[str, ...] = STRATEGY_NAMES
 #: The marker the plugin adds to tests that use ``run_scenario``, with its signature.
 MARKER = (
     "harness(scope='function'): driven by the isolation harness (added automatically to tests "
@@ -73,6 +79,8 @@ class HarnessSettings:
     strategy: str
     report: Path | None
     staging_url: str | None
+    #: Hazards fail ``assert_isolated`` too (``--harness-strict`` or ``[tool.harness]``).
+    strict: bool = False
 
 
 _SETTINGS = pytest.StashKey[HarnessSettings]()
@@ -107,6 +115,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "DIR/<node id>",
     )
     group.addoption(
+        STRICT_OPTION,
+        action="store_true",
+        default=False,
+        help="assert_isolated fails on hazards too, not only on leaks (also: [tool.harness] "
+        "strict = true in pyproject.toml)",
+    )
+    group.addoption(
         STAGING_URL_OPTION,
         default=None,
         help=f"ws:// or wss:// URL of a staging deployment (default: ${STAGING_URL_ENV})",
@@ -137,7 +152,7 @@ def settings_from_config(config: pytest.Config) -> HarnessSettings:
         )
     target = str(config.getoption(TARGET_OPTION)).strip() or "reference"
     try:
-        from harness.target import load_target
+        from harness.targets import load_target
 
         load_target(target)
     except HarnessError as exc:
@@ -145,6 +160,12 @@ def settings_from_config(config: pytest.Config) -> HarnessSettings:
             f"{TARGET_OPTION}={target!r} cannot be loaded: {type(exc).__name__}: {exc}"
         ) from None
     report = config.getoption(REPORT_OPTION)
+    from harness.settings import load_settings
+
+    try:
+        project = load_settings(config.invocation_params.dir)
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
     return HarnessSettings(
         target=target,
         users=users,
@@ -152,6 +173,7 @@ def settings_from_config(config: pytest.Config) -> HarnessSettings:
         strategy=strategy,
         report=Path(report) if report else None,
         staging_url=staging,
+        strict=bool(config.getoption(STRICT_OPTION)) or project.strict,
     )
 
 
@@ -181,13 +203,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.harness)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    # The strict switch reaches assert_isolated through a context variable set around the
+    # test call only, never a module global.
+    settings = item.config.stash.get(_SETTINGS, None)
+    with strict_by_default(settings is not None and settings.strict):
+        return (yield)
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     settings = config.stash.get(_SETTINGS, None)
     if settings is None:
         return None
     return (
         f"harness: target={settings.target} users={settings.users} seed={settings.seed} "
-        f"strategy={settings.strategy}"
+        f"strategy={settings.strategy}" + (" strict" if settings.strict else "")
     )
 
 
@@ -195,7 +226,7 @@ class HarnessTarget:
     """The target a test runs against: its spec and, for ``scope='session'``, one loaded Target.
 
     Args:
-        spec: what ``harness.target.load_target`` accepts (``reference``, ``ws://...``,
+        spec: what ``harness.targets.load_target`` accepts (``reference``, ``ws://...``,
             ``module:attr``).
         scope: ``function`` loads a fresh Target for every run; ``session`` loads one per
             (spec, fault) and reuses it for every run of the session (the runner still calls
@@ -228,7 +259,7 @@ class HarnessTarget:
             return self.spec
         key = (self.spec, fault)
         if key not in self._cache:
-            from harness.target import load_target
+            from harness.targets import load_target
 
             self._cache[key] = load_target(self.spec, fault=fault)
         return self._cache[key]
@@ -356,7 +387,14 @@ def run_scenario(
             target_spec=spec,
         )
         recorded.results.append(result)
-        node.user_properties.append(("findings", str(len(result.findings))))
+        hazards = sum(1 for finding in result.findings if finding.severity == "hazard")
+        node.user_properties.extend(
+            [
+                ("findings", str(len(result.findings))),
+                ("leaks", str(len(result.findings) - hazards)),
+                ("hazards", str(hazards)),
+            ]
+        )
         return result
 
     yield run_one

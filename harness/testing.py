@@ -7,21 +7,25 @@ Used with the pytest plugin's ``run_scenario`` fixture (docs/pytest.md)::
     def test_two_tabs_stay_apart(run_scenario):
         assert_isolated(run_scenario("multi_tab", users=8))
 
-A failure lists every finding the way the terminal report does (kind, users, summary, evidence,
-expected/actual, docs link) and ends with the command that replays the run.
+A failure lists every finding the way the terminal report does (kind, users, severity, summary,
+evidence, expected/actual, docs link) and ends with the command that replays the run. A leak
+always fails; a hazard only when strict (``strict=True``, or ``--harness-strict`` /
+``[tool.harness] strict = true``, which the plugin makes the default around each test).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
-from harness._local_server import local_server as local_server
 from harness.errors import HarnessError
 from harness.model import Finding, RunResult
 from harness.reporting import docs_link
+from harness.targets import local_server as local_server
 
 __all__ = [
     "IsolationFailure",
@@ -33,12 +37,35 @@ __all__ = [
     "format_finding",
     "format_findings",
     "local_server",
+    "strict_by_default",
 ]
 
 #: Evidence lines shown per finding; findings.json (``--harness-report``) keeps them all.
 MAX_EVIDENCE_LINES = 8
 #: Findings shown per run: the first of every kind, then others in order, up to this many.
 MAX_FINDINGS_SHOWN = 12
+
+
+#: Whether :func:`assert_isolated` fails on hazards when not told (set per test by the plugin).
+_STRICT: contextvars.ContextVar[bool] = contextvars.ContextVar("harness_strict", default=False)
+
+
+@contextlib.contextmanager
+def strict_by_default(strict: bool) -> Iterator[None]:
+    """Make ``strict`` the default of :func:`assert_isolated` inside the ``with`` block.
+
+    The pytest plugin wraps every test in it with ``--harness-strict`` (or ``[tool.harness]
+    strict = true``); an explicit ``assert_isolated(..., strict=...)`` still wins.
+
+    Example:
+        >>> with strict_by_default(True):
+        ...     assert_isolated(result)  # doctest: +SKIP
+    """
+    token = _STRICT.set(strict)
+    try:
+        yield
+    finally:
+        _STRICT.reset(token)
 
 
 class IsolationFailure(HarnessError, AssertionError):
@@ -78,7 +105,10 @@ def derive_seed(session_seed: int, nodeid: str) -> int:
 
 def format_finding(finding: Finding, *, replay: str = "") -> str:
     """Render one finding as plain text lines, as the terminal reporter does."""
-    lines = [f"{finding.kind}  users: {', '.join(finding.users) or '-'}", f"  {finding.summary}"]
+    header = (
+        f"{finding.kind}  users: {', '.join(finding.users) or '-'}  severity: {finding.severity}"
+    )
+    lines = [header, f"  {finding.summary}"]
     if finding.evidence:
         lines.append("  evidence:")
         lines += [f"    {line}" for line in finding.evidence[:MAX_EVIDENCE_LINES]]
@@ -120,13 +150,20 @@ def format_findings(result: RunResult) -> str:
     return "\n".join([header, *body, f"replay the run: {result.replay}"])
 
 
-def assert_isolated(result: RunResult | Iterable[RunResult], *, allow: Iterable[str] = ()) -> None:
-    """Fail the calling test when a run produced findings, with a readable report of each.
+def assert_isolated(
+    result: RunResult | Iterable[RunResult],
+    *,
+    allow: Iterable[str] = (),
+    strict: bool | None = None,
+) -> None:
+    """Fail the calling test when a run produced leaks (and hazards, when strict).
 
     Args:
         result: one :class:`~harness.model.RunResult`, or several (every one is checked).
         allow: finding kinds to tolerate (e.g. ``{"limit-breach"}`` for a target known to lack
             per-user limits); any other kind still fails.
+        strict: fail on ``hazard`` findings too. ``None`` (the default) follows
+            ``--harness-strict`` / ``[tool.harness] strict`` (see :func:`strict_by_default`).
 
     Raises:
         IsolationFailure: an ``AssertionError`` listing kind, users, summary, evidence,
@@ -145,9 +182,12 @@ def assert_isolated(result: RunResult | Iterable[RunResult], *, allow: Iterable[
                 "pass what run_scenario() or harness.runner.run() returned"
             )
     allowed = frozenset(allow)
+    strict = _STRICT.get() if strict is None else strict
     failing = []
     for item in results:
-        kept = tuple(f for f in item.findings if f.kind not in allowed)
+        kept = tuple(
+            f for f in item.findings if f.kind not in allowed and (strict or f.severity != "hazard")
+        )
         if kept:
             failing.append(replace(item, findings=kept))
     if failing:

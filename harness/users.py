@@ -3,7 +3,9 @@
 A :class:`UserFactory` turns a ``random.Random`` into users whose every identifying string is
 unique within the factory, so any of them found in another user's data is proof of a leak::
 
-    >>> import random
+    >>> import functools
+import functools
+import random
     >>> factory = UserFactory(random.Random(7))
     >>> user = factory.user()
     >>> bool(USER_ID_PATTERN.fullmatch(user.user_id))
@@ -13,17 +15,20 @@ Ids have one shape, accepted by strict real backends (DESIGN.md section 4): ``us
 ``thread_<12 hex>``, ``run_<12 hex>`` and canaries ``cnry_<16 hex>``. Hex never spells a
 placeholder word such as ``test``, ``demo``, ``mock`` or ``default``.
 
-Names, emails and companies come from one ``Faker("en_US")`` per factory, seeded from the rng.
-Faker's providers are slow (tens of microseconds a call), so the factory draws small pools of
-names and companies from it once and picks from those pools with the rng: ten thousand users
-cost a fraction of a second. Emails are made unique by a hex suffix, not by luck.
+Names, emails and companies come from ``Faker("en_US")``. Faker's providers are slow (tens of
+microseconds a call), so pools of names, companies and mail domains are drawn from it once per
+process, with a fixed Faker seed, and every factory picks from those pools with its rng: a
+scenario's identities are a function of its seed alone, and building one costs no Faker call.
+Emails are made unique by a hex suffix, not by luck.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import jwt
 from faker import Faker
@@ -125,12 +130,6 @@ class UserFactory:
         self._secret = jwt_secret
         self._issued_at = int(issued_at)
         self._ttl = int(token_ttl)
-        self._faker_seed = rng.getrandbits(32)
-        self._faker: Faker | None = None
-        self._first_names: list[str] = []
-        self._last_names: list[str] = []
-        self._companies: list[str] = []
-        self._domains: list[str] = []
         self._issued: set[str] = set()
 
     # ------------------------------------------------------------------ ids
@@ -161,20 +160,10 @@ class UserFactory:
 
     # ------------------------------------------------------------------ identities
 
-    def _ensure_pools(self) -> None:
-        if self._faker is not None:
-            return
-        faker = Faker("en_US")
-        faker.seed_instance(self._faker_seed)
-        self._faker = faker
-        self._first_names = [faker.first_name() for _ in range(_NAME_POOL)]
-        self._last_names = [faker.last_name() for _ in range(_NAME_POOL)]
-        self._companies = [faker.company() for _ in range(_COMPANY_POOL)]
-        self._domains = sorted({faker.free_email_domain() for _ in range(_DOMAIN_POOL)})
-
     def _email(self, first: str, last: str) -> str:
         local = f"{_ascii_slug(first)}.{_ascii_slug(last)}"
-        domain = self._domains[self._rng.randrange(len(self._domains))]
+        domains = _pools().domains
+        domain = domains[self._rng.randrange(len(domains))]
         while True:
             email = f"{local}.{self._rng.getrandbits(24):06x}@{domain}"
             if email not in self._issued:
@@ -189,11 +178,11 @@ class UserFactory:
         """
         _check_count("threads", threads, minimum=1)
         _check_count("canaries", canaries, minimum=1)
-        self._ensure_pools()
+        pools = _pools()
         rng = self._rng
-        first = self._first_names[rng.randrange(_NAME_POOL)]
-        last = self._last_names[rng.randrange(_NAME_POOL)]
-        company = self._companies[rng.randrange(_COMPANY_POOL)]
+        first = pools.first_names[rng.randrange(_NAME_POOL)]
+        last = pools.last_names[rng.randrange(_NAME_POOL)]
+        company = pools.companies[rng.randrange(_COMPANY_POOL)]
         user_id = self.user_id()
         thread_ids = tuple(self.thread_id() for _ in range(threads))
         canary_values = tuple(self.canary() for _ in range(canaries))
@@ -220,6 +209,31 @@ class UserFactory:
         """
         _check_count("n", n, minimum=0)
         return tuple(self.user(threads=threads, canaries=canaries) for _ in range(n))
+
+
+@dataclass(frozen=True, slots=True)
+class _Pools:
+    first_names: tuple[str, ...]
+    last_names: tuple[str, ...]
+    companies: tuple[str, ...]
+    domains: tuple[str, ...]
+
+
+#: The Faker seed of the identity pools: fixed, so pools are the same in every process.
+_POOL_SEED = 20_241_205
+
+
+@functools.cache
+def _pools() -> _Pools:
+    """Names, companies and mail domains drawn from Faker once per process (immutable)."""
+    faker = Faker("en_US")
+    faker.seed_instance(_POOL_SEED)
+    return _Pools(
+        first_names=tuple(faker.first_name() for _ in range(_NAME_POOL)),
+        last_names=tuple(faker.last_name() for _ in range(_NAME_POOL)),
+        companies=tuple(faker.company() for _ in range(_COMPANY_POOL)),
+        domains=tuple(sorted({faker.free_email_domain() for _ in range(_DOMAIN_POOL)})),
+    )
 
 
 def _check_count(name: str, value: object, *, minimum: int) -> None:

@@ -1,4 +1,4 @@
-"""Command line of the WebSocket server: ``python -m harness_backend.server`` or ``python -m backend``.
+"""Command line of the WebSocket server: ``python -m harness_backend.server``.
 
 Prints ``listening on ws://HOST:PORT`` once ready (``--port 0`` picks a free port and prints the
 real one), serves until SIGINT or SIGTERM, then closes every connection with 1001 and exits 0.
@@ -16,8 +16,9 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from harness_backend.auth import SECRET_ENV
+from harness_backend.auth import SECRET_ENV, TokenPolicy
 from harness_backend.errors import BackendError
+from harness_backend.protocol import PlanLimits
 from harness_backend.server import ServerLimits, serve
 
 __all__ = ["main"]
@@ -40,15 +41,68 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-engines-per-user", type=int, default=2, metavar="N")
     parser.add_argument("--jwt-secret", default=None, help=f"HS256 secret (default: ${SECRET_ENV})")
-    parser.add_argument("--max-size", type=int, default=defaults.max_size, metavar="BYTES")
-    parser.add_argument("--rate", type=float, default=defaults.rate, help="messages/s")
-    parser.add_argument("--burst", type=float, default=defaults.burst, help="messages")
+    for name, kind, unit in _LIMIT_OPTIONS:
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=kind,
+            default=getattr(defaults, name),
+            help=f"{unit} (default {getattr(defaults, name)}); see docs/reliability.md",
+        )
+    plan = defaults.plan
+    parser.add_argument(
+        "--max-delay",
+        type=float,
+        default=plan.max_delay,
+        help=f"longest tool params.delay, seconds (default {plan.max_delay})",
+    )
+    parser.add_argument(
+        "--max-pause",
+        type=float,
+        default=plan.max_pause,
+        help=f"longest pause step, seconds (default {plan.max_pause})",
+    )
+    policy = TokenPolicy()
+    parser.add_argument(
+        "--token-leeway",
+        type=float,
+        default=policy.leeway,
+        help=f"seconds nbf/iat may lie in the future (default {policy.leeway:g})",
+    )
+    parser.add_argument(
+        "--token-max-lifetime",
+        type=float,
+        default=policy.max_lifetime,
+        help=f"longest accepted exp - iat, seconds (default {policy.max_lifetime:g})",
+    )
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     return parser
 
 
+#: ServerLimits fields settable from the command line: (field, type, what it counts).
+_LIMIT_OPTIONS: tuple[tuple[str, type, str], ...] = (
+    ("max_size", int, "largest frame, bytes"),
+    ("rate", float, "frames/s per connection"),
+    ("burst", float, "frames at once per connection"),
+    ("user_rate", float, "frames/s per user"),
+    ("user_burst", float, "frames at once per user"),
+    ("flood_tolerance", float, "frames over the rate before a 4429 close"),
+    ("connections_per_user", int, "open connections per user"),
+    ("turns_per_connection", int, "turns in flight per connection"),
+    ("turns_per_user", int, "turns in flight per user"),
+    ("max_unsent_bytes", int, "unsent bytes per connection before a 4408 close"),
+    ("send_timeout", float, "seconds one frame may take to send before a 4408 close"),
+    ("threads_per_user", int, "threads one user may own"),
+    ("runs_per_user", int, "run ids remembered per user"),
+)
+
+
 async def _serve_until_signalled(arguments: argparse.Namespace, secret: str) -> None:
-    limits = ServerLimits(max_size=arguments.max_size, rate=arguments.rate, burst=arguments.burst)
+    limits = ServerLimits(
+        **{name: getattr(arguments, name) for name, _, _ in _LIMIT_OPTIONS},
+        plan=PlanLimits(max_delay=arguments.max_delay, max_pause=arguments.max_pause),
+    )
+    policy = TokenPolicy(leeway=arguments.token_leeway, max_lifetime=arguments.token_max_lifetime)
     server = await serve(
         arguments.host,
         arguments.port,
@@ -56,6 +110,7 @@ async def _serve_until_signalled(arguments: argparse.Namespace, secret: str) -> 
         faults=arguments.fault,
         max_engines_per_user=arguments.max_engines_per_user,
         limits=limits,
+        token_policy=policy,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

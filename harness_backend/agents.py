@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,6 +32,17 @@ __all__ = [
 
 #: Step kinds of a wire-format plan.
 STEP_KINDS: tuple[str, ...] = ("think", "tool", "pause", "fail")
+
+
+def _is_seconds(value: object) -> bool:
+    # NaN, infinity or an int too large for a float would corrupt or overflow the loop's timers.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return False
+    return math.isfinite(seconds) and seconds >= 0
 
 
 def _check_step(index: int, step: object) -> dict[str, Any]:
@@ -57,9 +69,10 @@ def _check_step(index: int, step: object) -> dict[str, Any]:
             )
     if kind == "pause":
         seconds = step.get("seconds")
-        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+        if not _is_seconds(seconds):
             raise InvalidRequestError(
-                f"plan[{index}].seconds={seconds!r} must be a number of seconds >= 0."
+                f"plan[{index}].seconds={str(seconds)[:40]} must be a finite number of "
+                "seconds >= 0."
             )
     if kind == "fail" and not isinstance(step.get("reason", ""), str):
         raise InvalidRequestError(f"plan[{index}].reason={step.get('reason')!r} must be a string.")

@@ -4,13 +4,19 @@ The server accepts a token in an ``Authorization: Bearer <token>`` header or, fo
 cannot set headers on a WebSocket, as a ``jwt.<token>`` subprotocol. Every failure raises
 :class:`AuthError` whose ``reason`` is short enough for a WebSocket close frame (code 4401).
 
-Expiry is checked against ``now`` when given, so tests can mint and verify tokens at any instant
-without sleeping; only when ``now`` is omitted is the wall clock read, because a JWT's ``exp`` is
-wall time by definition.
+Lifetime policy (:class:`TokenPolicy`): a token is refused when it is expired (``exp <= now``,
+no leeway), not yet valid (``nbf`` later than ``now`` plus ``leeway``, 60 s by default), issued in
+the future (``iat`` later than ``now`` plus ``leeway``) or valid for longer than
+``max_lifetime`` (``exp - iat``, 24 h by default). PyJWT checks the signature, the algorithm, the
+required claims and the types of ``sub`` and ``jti``; the time claims are checked here against
+one reading of ``now``, because PyJWT reads the wall clock itself (a test could not give it an
+instant) and applies one leeway to ``exp`` as well (which would extend every token's expiry).
+``now`` is the wall clock unless given, because a JWT's times are wall time by definition.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -26,8 +32,11 @@ __all__ = [
     "SUBPROTOCOL_PREFIX",
     "SECRET_ENV",
     "MIN_SECRET_BYTES",
+    "DEFAULT_LEEWAY",
+    "DEFAULT_MAX_LIFETIME",
     "AuthError",
     "Claims",
+    "TokenPolicy",
     "mint_token",
     "verify_token",
     "check_secret",
@@ -44,6 +53,14 @@ SUBPROTOCOL_PREFIX = "jwt."
 SECRET_ENV = "BACKEND_JWT_SECRET"
 #: Shortest accepted secret (RFC 7518 section 3.2).
 MIN_SECRET_BYTES = 32
+
+#: Seconds a token's ``nbf`` or ``iat`` may lie in the future (clock skew between hosts).
+DEFAULT_LEEWAY = 60.0
+#: Longest accepted lifetime ``exp - iat`` of a token, in seconds (24 hours).
+DEFAULT_MAX_LIFETIME = 24 * 3600.0
+
+# Time claims beyond this many seconds from the epoch (year ~33000) are not times.
+_MAX_TIME = 1e12
 
 # A close frame's reason is at most 123 bytes; keep ours well under it.
 _MAX_REASON = 120
@@ -64,12 +81,32 @@ class AuthError(BackendError):
 
 @dataclass(frozen=True, slots=True)
 class Claims:
-    """The verified claims of a token."""
+    """The verified claims of a token; ``nbf`` is None when the token has none."""
 
     sub: str
     exp: float
     iat: float
     jti: str
+    nbf: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPolicy:
+    """How long a token may live and how far its times may run ahead of the server's clock."""
+
+    #: Seconds ``nbf`` and ``iat`` may lie after ``now`` (clock skew); ``exp`` gets none.
+    leeway: float = DEFAULT_LEEWAY
+    #: Longest accepted ``exp - iat``, in seconds.
+    max_lifetime: float = DEFAULT_MAX_LIFETIME
+
+    def __post_init__(self) -> None:
+        for name in ("leeway", "max_lifetime"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise ValueError(f"TokenPolicy.{name}={value!r} must be a number of seconds >= 0")
+
+
+_DEFAULT_POLICY = TokenPolicy()
 
 
 def mint_token(
@@ -111,19 +148,27 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def verify_token(token: str | None, secret: str, *, now: float | None = None) -> Claims:
-    """Check ``token``'s signature, required claims and expiry and return its claims.
+def verify_token(
+    token: str | None,
+    secret: str,
+    *,
+    now: float | None = None,
+    policy: TokenPolicy | None = None,
+) -> Claims:
+    """Check ``token``'s signature, required claims and lifetime and return its claims.
 
     Args:
         token: the compact JWT, or None when the client sent none.
         secret: the server's signing secret.
-        now: the instant to check ``exp`` against; the wall clock when omitted.
+        now: the instant to check the time claims against; the wall clock when omitted.
+        policy: leeway and maximum lifetime; :class:`TokenPolicy` defaults when omitted.
 
     Raises:
         AuthError: ``secret`` is shorter than 32 bytes, or the token is refused, with a
             reason naming what is wrong: ``missing token``, ``malformed token``,
             ``bad signature``, ``algorithm not allowed``, ``missing claim 'x'``,
-            ``invalid claim 'x'`` or ``expired``.
+            ``invalid claim 'x'``, ``expired``, ``not yet valid``, ``issued in the future``
+            or ``lifetime too long``.
     """
     check_secret(secret)
     if not token:
@@ -137,10 +182,12 @@ def verify_token(token: str | None, secret: str, *, now: float | None = None) ->
             algorithms=[ALGORITHM],
             options={
                 "require": list(REQUIRED_CLAIMS),
-                # Checked below against the injected ``now`` instead of PyJWT's wall clock.
+                # Time claims are checked below against one ``now`` (see the module docstring).
                 "verify_exp": False,
                 "verify_iat": False,
                 "verify_nbf": False,
+                "verify_sub": True,
+                "verify_jti": True,
             },
         )
     except jwt.MissingRequiredClaimError as error:
@@ -153,9 +200,29 @@ def verify_token(token: str | None, secret: str, *, now: float | None = None) ->
         raise AuthError(f"malformed token: {error}") from error
     claims = _typed_claims(payload)
     instant = time.time() if now is None else float(now)
-    if claims.exp <= instant:
-        raise AuthError(f"expired: exp={claims.exp!r} is not after now={int(instant)}")
+    _check_times(claims, instant, policy or _DEFAULT_POLICY)
     return claims
+
+
+def _check_times(claims: Claims, now: float, policy: TokenPolicy) -> None:
+    if claims.exp <= now:
+        raise AuthError(f"expired: exp={claims.exp:.0f} is not after now={int(now)}")
+    if claims.nbf is not None and claims.nbf > now + policy.leeway:
+        raise AuthError(
+            f"not yet valid: nbf={claims.nbf:.0f} is more than {policy.leeway:g}s after "
+            f"now={int(now)}"
+        )
+    if claims.iat > now + policy.leeway:
+        raise AuthError(
+            f"issued in the future: iat={claims.iat:.0f} is more than {policy.leeway:g}s "
+            f"after now={int(now)}"
+        )
+    lifetime = claims.exp - claims.iat
+    if lifetime > policy.max_lifetime:
+        raise AuthError(
+            f"lifetime too long: exp-iat={lifetime:.0f}s exceeds max_lifetime="
+            f"{policy.max_lifetime:.0f}s; mint a shorter-lived token"
+        )
 
 
 def check_secret(secret: str) -> None:
@@ -183,10 +250,26 @@ def _typed_claims(payload: Mapping[str, object]) -> Claims:
         raise AuthError(f"invalid claim 'sub': sub={sub!r}, expected a non-empty string")
     if not isinstance(jti, str) or not jti:
         raise AuthError(f"invalid claim 'jti': jti={jti!r}, expected a non-empty string")
-    for name, value in (("exp", exp), ("iat", iat)):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise AuthError(f"invalid claim {name!r}: {name}={value!r}, expected a number")
-    return Claims(sub=sub, exp=float(exp), iat=float(iat), jti=jti)  # type: ignore[arg-type]
+    nbf = payload.get("nbf")
+    times = [("exp", exp), ("iat", iat)] + ([("nbf", nbf)] if nbf is not None else [])
+    for name, value in times:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (isinstance(value, float) and not math.isfinite(value))
+            or not -_MAX_TIME < value < _MAX_TIME
+        ):
+            raise AuthError(
+                f"invalid claim {name!r}: {name}={str(value)[:40]!r}, expected a number of "
+                "seconds since the epoch"
+            )
+    return Claims(
+        sub=sub,
+        exp=float(exp),  # type: ignore[arg-type]
+        iat=float(iat),  # type: ignore[arg-type]
+        jti=jti,
+        nbf=float(nbf) if nbf is not None else None,  # type: ignore[arg-type]
+    )
 
 
 def token_from_headers(headers: Mapping[str, str]) -> str | None:

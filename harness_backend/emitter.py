@@ -1,8 +1,9 @@
 """``UserEventEmitter``: the only way events leave an engine, bound to one user.
 
 An emitter is created per engine for the engine's user. Every event it builds carries that
-user's id and is delivered through the shared :class:`~harness_backend.connections.ConnectionRegistry`
-to that user's connections only. Failed deliveries are returned and counted, never hidden.
+user's id and is delivered through the shared
+:class:`~harness_backend.connections.ConnectionRegistry` to that user's connections only. Failed
+deliveries are returned and counted, never hidden.
 """
 
 from __future__ import annotations

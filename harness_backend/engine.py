@@ -1,6 +1,7 @@
 """``UserExecutionEngine``: everything one user's request needs, owned by that user alone.
 
-An engine is built by the factory for one :class:`~harness_backend.context.UserExecutionContext`. It owns
+An engine is built by the factory for one
+:class:`~harness_backend.context.UserExecutionContext`. It owns
 its execution registry, tool dispatcher, event emitter and concurrency limit, and refuses any
 request for another user. Agent instances are created per turn and kept in ``agents_in_flight``
 only while their turn runs.

@@ -15,7 +15,10 @@ Every error the backend raises on purpose derives from :class:`BackendError`::
     +-- ToolError               a tool failed; becomes an ``error`` in ``tool_completed``
     +-- AgentFailedError        a scripted agent executed a ``fail`` step
     +-- DeliveryError           an event could not be delivered to a connection
+    |   +-- ConnectionDropped   the WebSocket is closed or was dropped (websocket_connection)
     +-- UnknownFaultError       a fault name that ``harness_backend.faults.FAULTS`` does not know
+    +-- AuthError               a connection presented no usable token (auth)
+    +-- ProtocolError           a client frame was refused; the connection stays open (protocol)
 
 The backend never imports ``harness``: it is the system under test.
 """
@@ -42,6 +45,7 @@ __all__ = [
     "DeliveryError",
     "UnknownFaultError",
     "did_you_mean",
+    "ProtocolError",
 ]
 
 
@@ -145,3 +149,17 @@ class UnknownFaultError(BackendError):
 
     Fix: use one of the names listed in the message.
     """
+
+
+class ProtocolError(BackendError):
+    """A client frame was refused; the connection stays open.
+
+    ``code`` is the ``error`` frame's code and ``run_id`` the frame's run id when it had a valid
+    one. Fix: send frames shaped as described in :mod:`harness_backend.protocol`.
+    """
+
+    def __init__(self, code: str, message: str, *, run_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.run_id = run_id

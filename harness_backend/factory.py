@@ -1,6 +1,7 @@
 """``ExecutionEngineFactory``: the only shared request machinery.
 
-The factory builds one :class:`~harness_backend.engine.UserExecutionEngine` per request scope, enforces
+The factory builds one :class:`~harness_backend.engine.UserExecutionEngine` per request scope,
+enforces
 the per-user engine limit atomically (check and reserve with no ``await`` in between), releases
 engines on scope exit (also on exception and cancellation), reaps idle engines by an injected
 clock, and keeps nothing of a user once that user's engines are released.

@@ -7,10 +7,14 @@ Client frames are JSON objects:
   ``{"step": "pause", "seconds"}`` and ``{"step": "fail", "reason"}``;
 - ``{"type": "ping"}``, answered by ``{"type": "pong"}``.
 
-:func:`parse_message` validates a frame strictly and raises :class:`ProtocolError` carrying the
-error ``code`` sent back to the client (``bad_json``, ``unknown_type``, ``invalid_message``);
-:func:`error_frame` builds that reply. :class:`TokenBucket` limits how fast one connection may send;
-:class:`OwnershipTable` keeps one user's threads and runs out of another's reach (``forbidden``).
+:func:`parse_message` validates a frame strictly, within the bounds of a :class:`PlanLimits`
+(every number finite and bounded, params shallow and small), and raises :class:`ProtocolError`
+carrying the error ``code`` sent back to the client (``bad_json``, ``unknown_type``,
+``invalid_message``); :func:`error_frame` builds that reply. Messages quote the client's input
+only through :func:`excerpt`, a short bounded rendering, so an error frame or a log line never
+echoes a large frame back. :class:`TokenBucket` limits how fast one connection may send;
+:class:`~harness_backend.ownership.OwnershipTable` keeps one user's threads and runs out of
+another's reach (``forbidden``).
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import OrderedDict
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness_backend.errors import BackendError
+from harness_backend.errors import ProtocolError
+from harness_backend.ownership import OwnershipTable
 
 __all__ = [
     "ERROR_CODES",
@@ -31,9 +36,12 @@ __all__ = [
     "STEP_KINDS",
     "MAX_PLAN_STEPS",
     "MAX_PAUSE_SECONDS",
+    "MAX_ERROR_CHARS",
+    "PlanLimits",
     "ProtocolError",
     "ChatMessage",
     "Ping",
+    "excerpt",
     "parse_message",
     "validate_id",
     "error_frame",
@@ -60,27 +68,87 @@ STEP_KINDS: Mapping[str, tuple[str, ...]] = {
     "pause": ("seconds",),
     "fail": ("reason",),
 }
+#: Default of :attr:`PlanLimits.max_steps`.
 MAX_PLAN_STEPS = 200
-MAX_PAUSE_SECONDS = 300.0
+#: Default of :attr:`PlanLimits.max_pause`.
+MAX_PAUSE_SECONDS = 30.0
+#: Longest ``error`` text of an error frame; longer texts are cut (they never need to be).
+MAX_ERROR_CHARS = 400
 _CHAT_KEYS = ("type", "content", "thread_id", "run_id", "plan")
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 _PLACEHOLDER_IDS = frozenset(
     {"test", "default", "none", "null", "undefined", "mock", "demo", "anonymous", "user", "0"}
 )
+#: Longest excerpt of a client value quoted in a message.
+_EXCERPT_CHARS = 80
 
 
-class ProtocolError(BackendError):
-    """A client frame was refused; the connection stays open.
+def _excerpt_repr() -> reprlib.Repr:
+    shown = reprlib.Repr()
+    shown.maxlevel = 2
+    shown.maxdict = shown.maxlist = shown.maxtuple = shown.maxset = 4
+    shown.maxstring = shown.maxother = 48
+    shown.maxlong = 24
+    return shown
 
-    ``code`` is the ``error`` frame's code and ``run_id`` the frame's run id when it had a valid
-    one. Fix: send frames shaped as described in :mod:`harness_backend.protocol`.
+
+_EXCERPT = _excerpt_repr()
+
+
+def excerpt(value: object, limit: int = _EXCERPT_CHARS) -> str:
+    """A ``repr`` of ``value`` cut to at most ``limit`` characters, safe on deep or huge input.
+
+    Example:
+        >>> excerpt("x" * 1000)[:12], len(excerpt("x" * 1000)) <= 80
+        ("'xxxxxxxxxxx", True)
+    """
+    text = _EXCERPT.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLimits:
+    """Bounds on the numbers and shapes of a ``chat_message`` plan, checked before any copy.
+
+    A frame breaking one is refused with ``invalid_message`` naming the field and the bound.
     """
 
-    def __init__(self, code: str, message: str, *, run_id: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.run_id = run_id
+    #: Most steps in one plan.
+    max_steps: int = MAX_PLAN_STEPS
+    #: Longest ``pause`` step, in seconds (``0 <= seconds <= max_pause``).
+    max_pause: float = MAX_PAUSE_SECONDS
+    #: Longest tool ``params.delay``, in seconds (``0 <= delay <= max_delay``).
+    max_delay: float = 30.0
+    #: Longest planned turn: the sum of a plan's pauses and tool delays, in seconds.
+    max_plan_seconds: float = 120.0
+    #: Deepest nesting of one step's ``params`` (the params object itself is depth 1).
+    max_params_depth: int = 16
+    #: Most values (containers, keys' values and items, counted together) in one step's params.
+    max_params_items: int = 2_000
+
+    def __post_init__(self) -> None:
+        for name in (
+            "max_steps",
+            "max_pause",
+            "max_delay",
+            "max_plan_seconds",
+            "max_params_depth",
+            "max_params_items",
+        ):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or (isinstance(value, float) and not math.isfinite(value))
+                or value < 0
+            ):
+                raise ValueError(
+                    f"PlanLimits.{name}={value!r} must be a finite number >= 0; "
+                    "see the field's description"
+                )
+
+
+_DEFAULT_PLAN_LIMITS = PlanLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +174,12 @@ def validate_id(field: str, value: object) -> str:
     if not isinstance(value, str):
         raise ProtocolError(
             "invalid_message",
-            f"{field}={value!r} has type {type(value).__name__}, expected a string id",
+            f"{field}={excerpt(value)} has type {type(value).__name__}, expected a string id",
         )
     if not _ID_PATTERN.fullmatch(value):
         raise ProtocolError(
             "invalid_message",
-            f"{field}={value!r} must be 1-128 characters of [A-Za-z0-9_.:-]",
+            f"{field}={excerpt(value)} must be 1-128 characters of [A-Za-z0-9_.:-]",
         )
     if value.lower() in _PLACEHOLDER_IDS:
         raise ProtocolError(
@@ -121,18 +189,27 @@ def validate_id(field: str, value: object) -> str:
     return value
 
 
-def parse_message(raw: str | bytes) -> ChatMessage | Ping:
+def parse_message(raw: str | bytes, limits: PlanLimits | None = None) -> ChatMessage | Ping:
     """Decode and validate one client frame.
 
+    Args:
+        raw: the frame as received.
+        limits: bounds on the plan; :class:`PlanLimits` defaults when omitted.
+
     Raises:
-        ProtocolError: ``bad_json`` (not UTF-8 JSON), ``unknown_type`` (not an object, or an
-            unknown ``type``) or ``invalid_message`` (a field is missing, extra or ill-typed).
+        ProtocolError: ``bad_json`` (not UTF-8 JSON, or nested too deep to decode),
+            ``unknown_type`` (not an object, or an unknown ``type``) or ``invalid_message``
+            (a field is missing, extra, ill-typed or outside its bound).
     """
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         data = json.loads(text)
     except (UnicodeDecodeError, ValueError) as error:
         raise ProtocolError("bad_json", f"frame is not valid UTF-8 JSON: {error}") from error
+    except RecursionError:
+        raise ProtocolError(
+            "bad_json", "frame nests too deeply to decode; keep params a few levels deep"
+        ) from None
     if not isinstance(data, dict):
         raise ProtocolError(
             "unknown_type",
@@ -144,10 +221,11 @@ def parse_message(raw: str | bytes) -> ChatMessage | Ping:
     if kind != "chat_message":
         raise ProtocolError(
             "unknown_type",
-            f"type={kind!r} is not a known message type; expected one of {list(MESSAGE_TYPES)}",
+            f"type={excerpt(kind)} is not a known message type; "
+            f"expected one of {list(MESSAGE_TYPES)}",
             run_id=_run_id_or_none(data),
         )
-    return _parse_chat(data)
+    return _parse_chat(data, limits or _DEFAULT_PLAN_LIMITS)
 
 
 def _run_id_or_none(data: Mapping[str, Any]) -> str | None:
@@ -158,7 +236,7 @@ def _run_id_or_none(data: Mapping[str, Any]) -> str | None:
         return None
 
 
-def _parse_chat(data: dict[str, Any]) -> ChatMessage:
+def _parse_chat(data: dict[str, Any], limits: PlanLimits) -> ChatMessage:
     run_id = _run_id_or_none(data)
 
     def invalid(message: str) -> ProtocolError:
@@ -166,13 +244,17 @@ def _parse_chat(data: dict[str, Any]) -> ChatMessage:
 
     extra = sorted(set(data) - set(_CHAT_KEYS))
     if extra:
-        raise invalid(f"chat_message has unknown fields {extra}; allowed: {list(_CHAT_KEYS)}")
+        raise invalid(
+            f"chat_message has unknown fields {excerpt(extra)}; allowed: {list(_CHAT_KEYS)}"
+        )
     for field in ("content", "thread_id", "run_id"):
         if field not in data:
             raise invalid(f"chat_message is missing field {field!r}")
     content = data["content"]
     if not isinstance(content, str):
-        raise invalid(f"content={content!r} has type {type(content).__name__}, expected a string")
+        raise invalid(
+            f"content={excerpt(content)} has type {type(content).__name__}, expected a string"
+        )
     try:
         thread_id = validate_id("thread_id", data["thread_id"])
         validate_id("run_id", data["run_id"])
@@ -180,28 +262,50 @@ def _parse_chat(data: dict[str, Any]) -> ChatMessage:
         raise invalid(error.message) from None
     plan = data.get("plan", [])
     if not isinstance(plan, list):
-        raise invalid(f"plan={plan!r} has type {type(plan).__name__}, expected a list of steps")
-    if len(plan) > MAX_PLAN_STEPS:
-        raise invalid(f"plan has {len(plan)} steps, at most {MAX_PLAN_STEPS} are allowed")
-    steps = tuple(_parse_step(index, step, invalid) for index, step in enumerate(plan))
+        raise invalid(
+            f"plan={excerpt(plan)} has type {type(plan).__name__}, expected a list of steps"
+        )
+    if len(plan) > limits.max_steps:
+        raise invalid(f"plan has {len(plan)} steps, at most {limits.max_steps} are allowed")
+    for index, step in enumerate(plan):
+        _check_step(index, step, limits, invalid)
+    planned = sum(_planned_seconds(step) for step in plan)
+    if planned > limits.max_plan_seconds:
+        raise invalid(
+            f"plan pauses and tool delays add up to {planned:g}s, more than "
+            f"max_plan_seconds={limits.max_plan_seconds:g}; plan a shorter turn"
+        )
+    # Re-serialised (only now that every step is known to be small and shallow) so no object
+    # the client sent is shared with the engine.
+    steps: tuple[dict[str, Any], ...] = tuple(json.loads(json.dumps(plan)))
     return ChatMessage(content=content, thread_id=thread_id, run_id=data["run_id"], plan=steps)
 
 
-def _parse_step(
-    index: int, step: object, invalid: Callable[[str], ProtocolError]
-) -> dict[str, Any]:
+def _planned_seconds(step: dict[str, Any]) -> float:
+    if step["step"] == "pause":
+        return float(step["seconds"])
+    if step["step"] == "tool":
+        return float(step["params"].get("delay", 0))
+    return 0.0
+
+
+def _check_step(
+    index: int, step: object, limits: PlanLimits, invalid: Callable[[str], ProtocolError]
+) -> None:
     where = f"plan[{index}]"
     if not isinstance(step, dict):
-        raise invalid(f"{where}={step!r} has type {type(step).__name__}, expected an object")
+        raise invalid(f"{where}={excerpt(step)} has type {type(step).__name__}, expected an object")
     kind = step.get("step")
     if not isinstance(kind, str) or kind not in STEP_KINDS:
         raise invalid(
-            f"{where}.step={kind!r} is not a step kind; expected one of {list(STEP_KINDS)}"
+            f"{where}.step={excerpt(kind)} is not a step kind; expected one of {list(STEP_KINDS)}"
         )
     allowed = STEP_KINDS[kind]
     extra = sorted(set(step) - {"step", *allowed})
     if extra:
-        raise invalid(f"{where} ({kind}) has unknown fields {extra}; allowed: {list(allowed)}")
+        raise invalid(
+            f"{where} ({kind}) has unknown fields {excerpt(extra)}; allowed: {list(allowed)}"
+        )
     missing = [field for field in allowed if field not in step]
     if missing:
         raise invalid(f"{where} ({kind}) is missing field {missing[0]!r}")
@@ -212,25 +316,62 @@ def _parse_step(
     elif kind == "tool":
         name, params = step["name"], step["params"]
         if not isinstance(name, str) or not name:
-            raise invalid(f"{where}.name={name!r} must be a non-empty string (a tool name)")
+            raise invalid(f"{where}.name={excerpt(name)} must be a non-empty string (a tool name)")
         if not isinstance(params, dict):
             raise invalid(
-                f"{where}.params={params!r} has type {type(params).__name__}, expected an object"
+                f"{where}.params={excerpt(params)} has type {type(params).__name__}, "
+                "expected an object"
             )
+        if "delay" in params:
+            _require_seconds(f"{where}.params.delay", params["delay"], limits.max_delay, invalid)
+        _check_params(f"{where}.params", params, limits, invalid)
     else:
-        seconds = step["seconds"]
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, int | float)
-            or not math.isfinite(seconds)
-            or not 0 <= seconds <= MAX_PAUSE_SECONDS
-        ):
+        _require_seconds(f"{where}.seconds", step["seconds"], limits.max_pause, invalid)
+
+
+def _require_seconds(
+    field: str, value: object, bound: float, invalid: Callable[[str], ProtocolError]
+) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        # Checked for floats only: math.isfinite overflows on a huge int.
+        or (isinstance(value, float) and not math.isfinite(value))
+        or not 0 <= value <= bound
+    ):
+        raise invalid(
+            f"{field}={excerpt(value)} must be a finite number of seconds between 0 and "
+            f"{bound:g} (the server's bound)"
+        )
+
+
+def _check_params(
+    where: str, params: dict[str, Any], limits: PlanLimits, invalid: Callable[[str], ProtocolError]
+) -> None:
+    """Walk ``params`` without recursion: bounded depth and size, every float finite."""
+    pending: list[tuple[str, object, int]] = [(where, params, 1)]
+    seen = 0
+    while pending:
+        path, value, depth = pending.pop()
+        seen += 1
+        if seen > limits.max_params_items:
             raise invalid(
-                f"{where}.seconds={seconds!r} must be a number between 0 and {MAX_PAUSE_SECONDS}"
+                f"{where} holds more than max_params_items={limits.max_params_items} values; "
+                "send smaller params"
             )
-    # Re-serialised so no object the client sent is shared with the engine.
-    copied: dict[str, Any] = json.loads(json.dumps(step))
-    return copied
+        if isinstance(value, float) and not math.isfinite(value):
+            raise invalid(f"{path}={value!r} is not a finite number; send a finite number")
+        if isinstance(value, dict | list):
+            if depth > limits.max_params_depth:
+                raise invalid(
+                    f"{where} nests deeper than max_params_depth={limits.max_params_depth} "
+                    f"(at {excerpt(path, 120)}); send flatter params"
+                )
+            children = (
+                value.items() if isinstance(value, dict) else enumerate(value)  # type: ignore[arg-type]
+            )
+            for key, child in children:
+                pending.append((f"{path}[{key!r}]" if len(path) < 120 else path, child, depth + 1))
 
 
 def _require_str(
@@ -238,12 +379,17 @@ def _require_str(
 ) -> None:
     if not isinstance(value, str):
         raise invalid(
-            f"{where}.{field}={value!r} has type {type(value).__name__}, expected a string"
+            f"{where}.{field}={excerpt(value)} has type {type(value).__name__}, expected a string"
         )
 
 
 def error_frame(code: str, message: str, *, run_id: str | None = None) -> dict[str, Any]:
-    """Build an ``error`` frame: ``{"type": "error", "run_id", "payload": {"code", "error"}}``."""
+    """Build an ``error`` frame: ``{"type": "error", "run_id", "payload": {"code", "error"}}``.
+
+    ``message`` is cut to :data:`MAX_ERROR_CHARS` characters.
+    """
+    if len(message) > MAX_ERROR_CHARS:
+        message = message[: MAX_ERROR_CHARS - 3] + "..."
     return {"type": "error", "run_id": run_id, "payload": {"code": code, "error": message}}
 
 
@@ -286,60 +432,3 @@ class TokenBucket:
             self._tokens -= 1.0
             return True
         return False
-
-
-class OwnershipTable:
-    """Which user first used each thread id and run id; run ids are single-use.
-
-    Bounded: past ``capacity`` entries per table the oldest are forgotten, so memory stays flat
-    on a long-running server. Error messages never name the other owner (that would leak one
-    user's id to another).
-
-    Example:
-        >>> table = OwnershipTable(capacity=10)
-        >>> table.claim("usr_a", "thread_1", "run_1")
-        >>> table.claim("usr_b", "thread_1", "run_2")  # doctest: +IGNORE_EXCEPTION_DETAIL
-        Traceback (most recent call last):
-        ProtocolError: thread_id='thread_1' belongs to another user
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._threads: OrderedDict[str, str] = OrderedDict()
-        self._runs: OrderedDict[str, str] = OrderedDict()
-
-    def claim(self, user_id: str, thread_id: str, run_id: str) -> None:
-        """Record ``user_id`` as owner of both ids, or raise without recording anything.
-
-        Raises:
-            ProtocolError: ``forbidden`` when another user owns the thread or the run,
-                ``invalid_message`` when this user already used the run id.
-        """
-        thread_owner = self._threads.get(thread_id)
-        if thread_owner is not None and thread_owner != user_id:
-            raise ProtocolError(
-                "forbidden",
-                f"thread_id={thread_id!r} belongs to another user; use one of your own threads",
-                run_id=run_id,
-            )
-        run_owner = self._runs.get(run_id)
-        if run_owner is not None and run_owner != user_id:
-            raise ProtocolError(
-                "forbidden",
-                f"run_id={run_id!r} belongs to another user; every turn needs a fresh run_id",
-                run_id=run_id,
-            )
-        if run_owner is not None:
-            raise ProtocolError(
-                "invalid_message",
-                f"run_id={run_id!r} was already used; every turn needs a fresh run_id",
-                run_id=run_id,
-            )
-        self._remember(self._threads, thread_id, user_id)
-        self._remember(self._runs, run_id, user_id)
-
-    def _remember(self, table: OrderedDict[str, str], key: str, user_id: str) -> None:
-        table[key] = user_id
-        table.move_to_end(key)
-        while len(table) > self._capacity:
-            table.popitem(last=False)

@@ -1,11 +1,17 @@
 """The reference backend's WebSocket server.
 
 Each connection authenticates with a JWT (see :mod:`harness_backend.auth`), is registered in the
-factory's :class:`~harness_backend.connections.ConnectionRegistry` for its user while open, and sends
-``chat_message`` frames (see :mod:`harness_backend.protocol`). Every turn runs as its own task through
-``factory.user_execution_scope`` and the ``scripted`` agent; its events reach every connection of
-that user and no other. Bad frames get an ``error`` frame on their own connection only, which
-stays open. A connection without a valid token is closed with code 4401 and a reason.
+factory's :class:`~harness_backend.connections.ConnectionRegistry` for its user while open, and
+sends ``chat_message`` frames (see :mod:`harness_backend.protocol`). Every turn runs as its own
+task through ``factory.user_execution_scope`` and the ``scripted`` agent; its events reach every
+connection of that user and no other. Bad frames get an ``error`` frame on their own connection
+only, which stays open. A connection without a valid token is closed with code 4401 and a reason.
+
+One user cannot starve, stall or lock out the others: every bound of
+:class:`~harness_backend.server_limits.ServerLimits` (frame size and rate, connections and turns
+per user, unsent bytes per connection, plan numbers, owned threads) is enforced here, with the
+close codes listed in :mod:`harness_backend.server_limits`. When a user's last connection drops,
+all its turns in flight are cancelled, so a long tool delay cannot lock the user out.
 
 In process::
 
@@ -24,45 +30,52 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.asyncio.server import serve as websockets_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from harness_backend.agents import AgentRequest
 from harness_backend.auth import (
     SUBPROTOCOL_PREFIX,
     AuthError,
+    TokenPolicy,
     check_secret,
     token_from_headers,
     token_from_subprotocols,
     verify_token,
 )
+from harness_backend.budgets import ConnectionBudget, UserBudget
 from harness_backend.connections import ConnectionRegistry
-from harness_backend.errors import BackendError, EngineLimitExceeded
 from harness_backend.factory import ExecutionEngineFactory
+from harness_backend.ownership import OwnershipTable
 from harness_backend.protocol import (
     ChatMessage,
-    OwnershipTable,
     Ping,
     ProtocolError,
-    TokenBucket,
     error_frame,
     parse_message,
     pong_frame,
     validate_id,
 )
+from harness_backend.server_limits import (
+    AUTH_CLOSE_CODE,
+    BUDGET_CLOSE_CODE,
+    SLOW_CLIENT_CLOSE_CODE,
+    ServerLimits,
+)
+from harness_backend.turn_runner import check_turn_budget, run_turn
+from harness_backend.websocket_connection import ConnectionDropped, WebSocketConnection
 
 __all__ = [
     "AUTH_CLOSE_CODE",
+    "BUDGET_CLOSE_CODE",
+    "SLOW_CLIENT_CLOSE_CODE",
     "ServerLimits",
     "ServerStatistics",
     "WebSocketConnection",
@@ -71,32 +84,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Close code for a connection refused for want of a valid token.
-AUTH_CLOSE_CODE = 4401
-
-
-@dataclass(frozen=True, slots=True)
-class ServerLimits:
-    """Per-connection protections of the server."""
-
-    #: Largest accepted frame in bytes; a larger one closes the connection with 1009.
-    max_size: int = 256 * 1024
-    #: Messages per second a connection may send on average (token bucket refill).
-    rate: float = 20.0
-    #: Messages a connection may send at once before the rate applies.
-    burst: float = 40.0
-    #: How many thread ids and run ids the ownership table remembers (oldest forgotten first).
-    ownership_capacity: int = 100_000
-
-    def __post_init__(self) -> None:
-        for name in ("max_size", "rate", "burst", "ownership_capacity"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
-                raise ValueError(
-                    f"ServerLimits.{name}={value!r} must be a number >= 1; "
-                    "see the field's description"
-                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,26 +95,12 @@ class ServerStatistics:
     turns_in_flight: int
     errors_sent: int
     auth_refused: int
-
-
-class WebSocketConnection:
-    """One authenticated WebSocket, as a ``harness_backend.connections.Connection``.
-
-    ``send`` raises (``websockets.exceptions.ConnectionClosed``) once the socket is closed, so
-    the registry counts the delivery as failed.
-    """
-
-    def __init__(self, websocket: ServerConnection, connection_id: str, user_id: str) -> None:
-        self.connection_id = connection_id
-        self.user_id = user_id
-        self._websocket = websocket
-
-    async def send(self, event: dict[str, Any]) -> None:
-        """Send ``event`` as one JSON text frame."""
-        await self._websocket.send(json.dumps(event))
-
-    def __repr__(self) -> str:
-        return f"WebSocketConnection(connection_id={self.connection_id!r})"
+    #: Frames dropped by the rate limits (each connection's and each user's).
+    frames_dropped: int = 0
+    #: Connections closed by the server for a budget (4429) or for not reading (4408).
+    connections_dropped: int = 0
+    #: Turns cancelled because the last connection of their user went away.
+    turns_cancelled: int = 0
 
 
 class BackendServer:
@@ -147,22 +120,28 @@ class BackendServer:
         limits: ServerLimits,
         owns_factory: bool,
         agent: str = "scripted",
+        token_policy: TokenPolicy | None = None,
     ) -> None:
         check_secret(secret)
         self.factory = factory
         self.connections = connections
         self.limits = limits
         self.agent = agent
+        self.token_policy = token_policy or TokenPolicy()
         self._secret = secret
         self._owns_factory = owns_factory
-        self._ownership = OwnershipTable(limits.ownership_capacity)
+        self.ownership = OwnershipTable(limits.threads_per_user, runs_per_user=limits.runs_per_user)
         self._turns: set[asyncio.Task[None]] = set()
+        self._budgets: dict[str, UserBudget] = {}
         self._server: Server | None = None
         self._closed = False
         self._open = 0
         self._turns_started = 0
         self._errors_sent = 0
         self._auth_refused = 0
+        self._frames_dropped = 0
+        self._connections_dropped = 0
+        self._turns_cancelled = 0
         self.host = ""
         self.port = 0
 
@@ -218,7 +197,25 @@ class BackendServer:
             turns_in_flight=len(self._turns),
             errors_sent=self._errors_sent,
             auth_refused=self._auth_refused,
+            frames_dropped=self._frames_dropped,
+            connections_dropped=self._connections_dropped,
+            turns_cancelled=self._turns_cancelled,
         )
+
+    def _budget_for(self, user_id: str) -> UserBudget:
+        budget = self._budgets.get(user_id)
+        if budget is None:
+            clock = asyncio.get_running_loop().time
+            budget = self._budgets[user_id] = UserBudget(self.limits, clock)
+        return budget
+
+    def _count_drop(self, code: int) -> None:
+        self._connections_dropped += 1
+
+    def _forget_if_idle(self, user_id: str) -> None:
+        budget = self._budgets.get(user_id)
+        if budget is not None and budget.idle:
+            del self._budgets[user_id]
 
     async def _handle(self, websocket: ServerConnection) -> None:
         try:
@@ -228,18 +225,40 @@ class BackendServer:
             logger.info("refused connection from %s: %s", websocket.remote_address, error.reason)
             await websocket.close(AUTH_CLOSE_CODE, error.reason)
             return
-        connection = WebSocketConnection(websocket, self.connections.next_connection_id(), user_id)
-        bucket = TokenBucket(
-            rate=self.limits.rate, burst=self.limits.burst, clock=asyncio.get_running_loop().time
+        user = self._budget_for(user_id)
+        if user.connections >= self.limits.connections_per_user:
+            self._connections_dropped += 1
+            self._forget_if_idle(user_id)
+            await websocket.close(
+                BUDGET_CLOSE_CODE,
+                f"too many connections: this user has {user.connections} open, "
+                f"the most is {self.limits.connections_per_user}",
+            )
+            return
+        connection = WebSocketConnection(
+            websocket,
+            self.connections.next_connection_id(),
+            user_id,
+            max_unsent_bytes=self.limits.max_unsent_bytes,
+            send_timeout=self.limits.send_timeout,
+            on_drop=self._count_drop,
         )
+        budget = ConnectionBudget(self.limits, user, asyncio.get_running_loop().time)
         self.connections.register(user_id, connection)
+        user.connections += 1
         self._open += 1
         try:
             async for raw in websocket:
+                if not connection.open:
+                    # Dropped: discard what the client still sends, so the frames it sent
+                    # before our close frame cannot stall the closing handshake.
+                    continue
                 try:
-                    await self._on_frame(connection, bucket, raw)
+                    await self._on_frame(connection, budget, raw)
                 except ConnectionClosed:
                     raise
+                except ConnectionDropped:
+                    continue  # dropped while answering: drain until the close completes
                 except Exception:
                     logger.exception("frame on %s failed", connection.connection_id)
                     await self._send_error(connection, "internal_error", "internal error")
@@ -247,7 +266,17 @@ class BackendServer:
             pass
         finally:
             self._open -= 1
+            user.connections -= 1
             self.connections.unregister(user_id, connection)
+            if not self.connections.connections_for(user_id):
+                # Nobody is left to see the user's turns (whichever tab started them): stop
+                # them, so their engines are released and a long tool delay cannot lock the
+                # user out.
+                self._turns_cancelled += sum(not task.done() for task in user.tasks)
+                for task in list(user.tasks):
+                    task.cancel()
+            await connection.aclose()
+            self._forget_if_idle(user_id)
 
     def _authenticate(self, websocket: ServerConnection) -> str:
         request = websocket.request
@@ -255,29 +284,44 @@ class BackendServer:
         token = token_from_headers(headers)  # type: ignore[arg-type]
         if token is None and websocket.subprotocol is not None:
             token = token_from_subprotocols([websocket.subprotocol])
-        claims = verify_token(token, self._secret)
+        claims = verify_token(token, self._secret, policy=self.token_policy)
         try:
             return validate_id("sub", claims.sub)
         except ProtocolError as error:
             raise AuthError(f"invalid claim 'sub': {error.message}") from None
 
     async def _on_frame(
-        self, connection: WebSocketConnection, bucket: TokenBucket, raw: str | bytes
+        self,
+        connection: WebSocketConnection,
+        budget: ConnectionBudget,
+        raw: str | bytes,
     ) -> None:
-        if not bucket.take():
-            await self._send_error(
-                connection,
-                "rate_limited",
-                f"more than {self.limits.rate:g} messages/s (burst {self.limits.burst:g}); "
-                "message dropped, slow down",
-            )
+        admission = budget.admit()
+        if not admission.accepted:
+            self._frames_dropped += 1
+            if admission.disconnect:
+                connection.drop(
+                    BUDGET_CLOSE_CODE,
+                    f"flooding: {budget.dropped} frames over the rate limit",
+                    flush=True,
+                )
+            elif admission.notify:
+                await self._send_error(
+                    connection,
+                    "rate_limited",
+                    f"more than {self.limits.rate:g} frames/s on this connection (burst "
+                    f"{self.limits.burst:g}) or {self.limits.user_rate:g} frames/s for this "
+                    f"user (burst {self.limits.user_burst:g}); frames are dropped, one notice "
+                    "a second at most; keep it up and the connection is closed with 4429",
+                )
             return
         try:
-            message = parse_message(raw)
+            message = parse_message(raw, self.limits.plan)
             if isinstance(message, Ping):
                 await connection.send(pong_frame())
                 return
-            self._ownership.claim(connection.user_id, message.thread_id, message.run_id)
+            check_turn_budget(self.limits, budget, message)
+            self.ownership.claim(connection.user_id, message.thread_id, message.run_id)
         except ProtocolError as error:
             await self._send_error(connection, error.code, error.message, run_id=error.run_id)
             return
@@ -286,49 +330,27 @@ class BackendServer:
                 connection, "rejected", "server is shutting down", run_id=message.run_id
             )
             return
-        self._start_turn(connection, message)
+        self._start_turn(connection, budget, message)
 
-    def _start_turn(self, connection: WebSocketConnection, message: ChatMessage) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self._run_turn(connection, message), name=f"turn {message.run_id}"
-        )
+    def _start_turn(
+        self, connection: WebSocketConnection, budget: ConnectionBudget, message: ChatMessage
+    ) -> None:
+        turn = run_turn(self.factory, self.agent, connection, message, self._send_error)
+        task = asyncio.get_running_loop().create_task(turn, name=f"turn {message.run_id}")
         self._turns_started += 1
+        budget.turns += 1
+        budget.user.turns += 1
         self._turns.add(task)
-        task.add_done_callback(self._turns.discard)
+        budget.user.tasks.add(task)
 
-    async def _run_turn(self, connection: WebSocketConnection, message: ChatMessage) -> None:
-        user_id, run_id = connection.user_id, message.run_id
-        try:
-            context = self.factory.make_context(
-                user_id,
-                message.thread_id,
-                run_id,
-                metadata={"connection_id": connection.connection_id, "transport": "websocket"},
-            )
-            async with contextlib.AsyncExitStack() as stack:
-                try:
-                    engine = await stack.enter_async_context(
-                        self.factory.user_execution_scope(context)
-                    )
-                except EngineLimitExceeded as error:
-                    await self._send_error(connection, "rejected", str(error), run_id=run_id)
-                    return
-                request = AgentRequest(
-                    user_id=user_id,
-                    thread_id=message.thread_id,
-                    run_id=run_id,
-                    message=message.content,
-                    plan=message.plan,
-                )
-                await engine.execute_agent(self.agent, request)
-        except asyncio.CancelledError:
-            raise
-        except BackendError as error:
-            logger.warning("turn %s refused: %s", run_id, error)
-            await self._send_error(connection, "invalid_message", str(error), run_id=run_id)
-        except Exception:
-            logger.exception("turn %s of %s failed", run_id, connection.connection_id)
-            await self._send_error(connection, "internal_error", "internal error", run_id=run_id)
+        def finished(done: asyncio.Task[None]) -> None:
+            self._turns.discard(done)
+            budget.user.tasks.discard(done)
+            budget.turns -= 1
+            budget.user.turns -= 1
+            self._forget_if_idle(connection.user_id)
+
+        task.add_done_callback(finished)
 
     async def _send_error(
         self,
@@ -339,8 +361,8 @@ class BackendServer:
         run_id: str | None = None,
     ) -> None:
         self._errors_sent += 1
-        # The connection may have closed meanwhile; nobody is left to tell.
-        with contextlib.suppress(ConnectionClosed):
+        # The connection may have closed or been dropped meanwhile; nobody is left to tell.
+        with contextlib.suppress(ConnectionClosed, ConnectionDropped):
             await connection.send(error_frame(code, message, run_id=run_id))
 
 
@@ -363,6 +385,7 @@ async def serve(
     faults: Iterable[str] = (),
     max_engines_per_user: int = 2,
     limits: ServerLimits | None = None,
+    token_policy: TokenPolicy | None = None,
 ) -> BackendServer:
     """Start a server and return it once it listens.
 
@@ -373,7 +396,8 @@ async def serve(
             ``max_engines_per_user``) when omitted, shut down by ``close()``.
         faults: fault names for a new factory (see ``harness_backend.faults``).
         max_engines_per_user: the new factory's per-user engine limit.
-        limits: frame size and rate limits; :class:`ServerLimits` defaults when omitted.
+        limits: every bound of the server; :class:`ServerLimits` defaults when omitted.
+        token_policy: token leeway and maximum lifetime; :class:`TokenPolicy` defaults.
 
     Raises:
         AuthError: ``secret`` is empty or shorter than 32 bytes.
@@ -393,13 +417,14 @@ async def serve(
         connections=factory.connections,
         limits=limits or ServerLimits(),
         owns_factory=owns_factory,
+        token_policy=token_policy,
     )
     await server.start(host, port)
     return server
 
 
 if __name__ == "__main__":
-    # The command line lives in harness_backend/__main__.py; imported here only when run as a script.
+    # The command line lives in harness_backend/__main__.py; imported only when run as a script.
     from harness_backend.__main__ import main
 
     sys.exit(main())

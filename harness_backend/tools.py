@@ -12,6 +12,7 @@ import asyncio
 import copy
 import hashlib
 import inspect
+import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -161,14 +162,26 @@ class ToolDispatcher:
         definition: ToolDefinition, context: UserExecutionContext, params: dict[str, Any]
     ) -> dict[str, Any]:
         delay = params.get("delay", 0)
-        if not isinstance(delay, int | float) or isinstance(delay, bool) or delay < 0:
-            raise ToolError(f"delay={delay!r} is not a number of seconds >= 0.")
+        # NaN, infinity or an int too large for a float would corrupt the loop's timer heap,
+        # sleep forever or overflow.
+        if not _is_seconds(delay):
+            raise ToolError(f"delay={str(delay)[:40]} is not a finite number of seconds >= 0.")
         if delay:
             await asyncio.sleep(delay)
         outcome = definition.handler(context, copy.deepcopy(params))
         if inspect.isawaitable(outcome):
             outcome = await outcome
         return dict(outcome)
+
+
+def _is_seconds(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return False
+    return math.isfinite(seconds) and seconds >= 0
 
 
 # --------------------------------------------------------------------------- built-in tools

@@ -1,4 +1,4 @@
-"""``python -m harness.bench [--quick] [--json] [--only NAME --users N]``: same as ``harness bench``."""
+"""``python -m harness.bench [--quick] [--json] [--only NAME --users N]``: ``harness bench``."""
 
 from __future__ import annotations
 

@@ -160,7 +160,7 @@ def detector_overhead(users: int, *, repetitions: int = 5, strategy: str = "rand
 def _seeded(scenario: Scenario, strategy: str, steps: int) -> float:
     from harness.runner import run_async
     from harness.scheduling import run as run_seeded
-    from harness.target import load_target
+    from harness.targets import load_target
 
     options = {"steps": steps} if strategy == "pct" else {}
     target = load_target("reference")
@@ -176,7 +176,7 @@ def _seeded(scenario: Scenario, strategy: str, steps: int) -> float:
 
 def _stock(scenario: Scenario) -> float:
     from harness.runner import run_async
-    from harness.target import load_target
+    from harness.targets import load_target
 
     target = load_target("reference")
     began = time.process_time()
@@ -192,7 +192,7 @@ def scheduler_overhead(users: int, *, repetitions: int = 5, seed: int = 0) -> Ov
     Observation is off on both sides, so only the loops differ.
     """
     from harness.runner import estimate_steps
-    from harness.target import load_target
+    from harness.targets import load_target
 
     scenario = _scenario(users, seed)
     steps = estimate_steps(load_target("reference"), scenario)
@@ -219,7 +219,7 @@ def explore_rate(
     *, scenario: str = "golden_path", users: int = 8, strategy: str = "pct", budget: float = 3.0
 ) -> ExploreRate:
     """How many schedules ``harness explore`` tries per second on a clean target."""
-    from harness.explore import explore
+    from harness.runner import explore
 
     _, tried, seconds = explore([scenario], users=users, strategy=strategy, budget=budget)
     return ExploreRate(

@@ -1,7 +1,8 @@
 """Memory per simulated user: peak RSS of a fresh process per size, and tracemalloc peaks.
 
 Peak RSS (``resource.getrusage``) only grows within a process, so every size runs in its own
-fresh interpreter: ``python -m harness.bench.memory_probe USERS [--tracemalloc]`` prints one JSON object.
+fresh interpreter: ``python -m harness.bench.memory_probe USERS [--tracemalloc]`` prints one
+JSON object.
 The per-user figure is (peak after the run - peak after the imports) / users.
 """
 

@@ -1,7 +1,8 @@
 """Turns per second and connections held over real WebSockets on loopback.
 
-Starts ``python -m harness_backend.server --host 127.0.0.1 --port 0`` with a fresh JWT secret, runs the
-bench scenario against ``ws://127.0.0.1:PORT`` (every detector that applies to a black box),
+Starts ``python -m harness_backend.server --host 127.0.0.1 --port 0`` with a fresh JWT secret,
+runs the bench scenario against ``ws://127.0.0.1:PORT`` (every detector that applies to a black
+box),
 then stops the server with SIGTERM. Bounded: the server must announce itself within
 ``start_timeout`` seconds and the run is one burst of ``users`` turns.
 """

@@ -1,4 +1,4 @@
-"""``python -m harness.bench.memory_probe USERS [--tracemalloc]``: one size, one fresh process, JSON out.
+"""``python -m harness.bench.memory_probe USERS [--tracemalloc]``: one size, one process, JSON.
 
 Kept apart from ``harness.bench._memory`` so that running it does not import itself twice.
 """

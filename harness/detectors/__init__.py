@@ -28,7 +28,7 @@ from harness.detectors import (
 from harness.detectors._trace_view import TokenLookup
 from harness.errors import UsageError, did_you_mean
 from harness.model import FINDING_KINDS, Finding, Trace
-from harness.tokens import TokenIndex
+from harness.observe.tokens import TokenIndex
 
 __all__ = [
     "DETECTORS",
@@ -106,11 +106,12 @@ def _kinds_of(names: Iterable[str]) -> frozenset[str]:
 
 
 def _cap(findings: list[Finding]) -> list[Finding]:
-    by_kind: dict[str, list[Finding]] = {}
+    # Capped per (kind, severity): a placeholder never mixes leaks with hazards.
+    by_kind: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
-        by_kind.setdefault(finding.kind, []).append(finding)
+        by_kind.setdefault((finding.kind, finding.severity), []).append(finding)
     kept: list[Finding] = []
-    for kind, group in by_kind.items():
+    for (kind, _severity), group in by_kind.items():
         if len(group) <= MAX_FINDINGS_PER_KIND:
             kept += group
             continue
@@ -125,6 +126,7 @@ def _cap(findings: list[Finding]) -> list[Finding]:
                 f"(at most {MAX_FINDINGS_PER_KIND} per kind)",
                 evidence=(f"first not shown: {last.summary}",),
                 first_seen=last.first_seen,
+                severity=last.severity,
             )
         )
     return kept

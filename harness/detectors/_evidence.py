@@ -3,14 +3,15 @@
 A broken target repeats its bug on every turn of every user: a null notifier drops the tool
 events of thousands of turns. Detectors therefore never build :class:`~harness.model.Finding`
 records one by one; they feed observations to a :class:`FindingAggregator`, which keeps one
-finding per (kind, users, cause), the first :data:`MAX_EVIDENCE` evidence lines and a count.
+finding per (kind, severity, users, cause), the first :data:`MAX_EVIDENCE` evidence lines and a
+count.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 
-from harness.model import Finding
+from harness.model import Finding, Severity
 
 __all__ = ["MAX_EVIDENCE", "FindingAggregator"]
 
@@ -46,7 +47,7 @@ class FindingAggregator:
     """
 
     def __init__(self) -> None:
-        self._groups: dict[tuple[str, tuple[str, ...], str], _Group] = {}
+        self._groups: dict[tuple[str, Severity, tuple[str, ...], str], _Group] = {}
 
     def add(
         self,
@@ -61,6 +62,7 @@ class FindingAggregator:
         key: Hashable | None = None,
         expected: str | None = None,
         actual: str | None = None,
+        severity: Severity = "leak",
     ) -> None:
         """Record one observation.
 
@@ -76,10 +78,13 @@ class FindingAggregator:
             key: observations with equal keys count once (default: the evidence line).
             expected: what the contract required, shown as a diff with ``actual``.
             actual: what the target did.
+            severity: ``"leak"`` (proven crossing) or ``"hazard"``; observations of different
+                severity are never merged into one finding.
         """
-        group = self._groups.get((kind, users, cause))
+        group_key = (kind, severity, users, cause)
+        group = self._groups.get(group_key)
         if group is None:
-            group = self._groups[(kind, users, cause)] = _Group(headline, plural)
+            group = self._groups[group_key] = _Group(headline, plural)
         dedup_key = evidence if key is None else key
         if dedup_key in group.keys:
             return
@@ -94,7 +99,7 @@ class FindingAggregator:
     def findings(self) -> list[Finding]:
         """The aggregated findings, in the order their groups first appeared."""
         out: list[Finding] = []
-        for (kind, users, _cause), group in self._groups.items():
+        for (kind, severity, users, _cause), group in self._groups.items():
             count = len(group.keys)
             if count == 1:
                 summary = group.headline
@@ -114,6 +119,7 @@ class FindingAggregator:
                     first_seen=group.first_step or 0,
                     expected=group.expected,
                     actual=group.actual,
+                    severity=severity,
                 )
             )
         return out

@@ -29,7 +29,7 @@ __all__ = [
 
 
 class TokenLookup(Protocol):
-    """What detectors use of :class:`harness.tokens.TokenIndex`."""
+    """What detectors use of :class:`harness.observe.tokens.TokenIndex`."""
 
     def owner(self, token: str) -> str | None: ...
 

@@ -7,16 +7,20 @@ Two sources of evidence:
 - walks of a user's roots taken while exactly one of that user's runs was active: a value under
   the ``context`` or ``agents`` root that is a user id or run id of another user, or another run
   id of the same user, means the live context is not the running one.
+
+Severity: an echo that ran under another user's or another run's identity is a ``leak`` (code
+did run as someone else), and so is another user's id in a live context. The user's own other
+run id in its live context (a stale context that nothing was seen to use) is a ``hazard``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 from harness.detectors._evidence import FindingAggregator
 from harness.detectors._trace_view import CachedScan, TokenLookup, TraceView, root_key
-from harness.model import Finding, Trace, TurnRecord
+from harness.model import Checkpoint, Finding, Trace, TurnRecord
 
 __all__ = ["detect"]
 
@@ -92,23 +96,62 @@ def _walk_mismatches(agg: FindingAggregator, trace: Trace, index: TokenLookup) -
                         continue
                     if token_owner == owner and (kind == "user_id" or token == active):
                         continue
-                    users = (token_owner, owner) if token_owner != owner else (owner,)
-                    agg.add(
-                        KIND,
-                        users,
-                        f"roots {kind}",
-                        f"checkpoint {checkpoint.index} ({checkpoint.label}) {owner}'s "
-                        f"{found.path} = {kind} {token!r} of {token_owner} while only run "
-                        f"{active} was active",
-                        step=checkpoint.step,
-                        key=(found.path, token, active),
-                        headline=f"{owner}'s live context holds a {kind} of {token_owner} "
-                        "that is not its running turn's",
-                        plural=f"{{n}} {kind} values of {token_owner} in {owner}'s live "
-                        "contexts are not their running turn's",
-                        expected=f"user_id={owner}, run_id={active}",
-                        actual=f"{found.path} = {token} ({kind} of {token_owner})",
-                    )
+                    where = (checkpoint, owner, active, found.path)
+                    if token_owner != owner:
+                        _foreign_context(agg, where, token, kind, token_owner)
+                    else:
+                        _stale_context(agg, where, token)
+
+
+#: Where a walk value was met: checkpoint, the walk's owner, its one active run, the path.
+_Where: TypeAlias = tuple[Checkpoint, str, str, str]
+
+
+def _foreign_context(
+    agg: FindingAggregator, where: _Where, token: str, kind: str, token_owner: str
+) -> None:
+    """A leak: another user's id in a user's live context."""
+    checkpoint, owner, active, path = where
+    agg.add(
+        KIND,
+        (token_owner, owner),
+        f"roots {kind}",
+        f"checkpoint {checkpoint.index} ({checkpoint.label}) {owner}'s {path} = {kind} "
+        f"{token!r} of {token_owner} while only run {active} was active",
+        step=checkpoint.step,
+        key=(path, token, active),
+        headline=f"{owner}'s live context holds a {kind} of {token_owner} "
+        "that is not its running turn's",
+        plural=f"{{n}} {kind} values of {token_owner} in {owner}'s live "
+        "contexts are not their running turn's",
+        expected=f"user_id={owner}, run_id={active}",
+        actual=f"{path} = {token} ({kind} of {token_owner})",
+    )
+
+
+def _stale_context(agg: FindingAggregator, where: _Where, token: str) -> None:
+    """A hazard: the user's own context names one of its runs that is not the running one.
+
+    Nothing proves code ran under it (an ``echo`` that did is a leak, reported from the echo);
+    code that read this context would.
+    """
+    checkpoint, owner, active, path = where
+    agg.add(
+        KIND,
+        (owner,),
+        "roots stale run_id",
+        f"checkpoint {checkpoint.index} ({checkpoint.label}) {owner}'s {path} = run_id "
+        f"{token!r} of {owner} while only run {active} was active",
+        step=checkpoint.step,
+        key=(path, token, active),
+        headline=f"{owner}'s live context names its run {token}, not the running turn's "
+        f"(a stale context: code reading it would run under the wrong run)",
+        plural=f"{{n}} stale run ids in {owner}'s live contexts are not their running "
+        "turn's (code reading them would run under the wrong run)",
+        expected=f"user_id={owner}, run_id={active}",
+        actual=f"{path} = {token} (another run of {owner})",
+        severity="hazard",
+    )
 
 
 def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:

@@ -7,8 +7,10 @@ canaries, auth tokens) whose owner is not B:
 - B's turn outcomes: ``result`` (recursively) and ``error``;
 - the values found by walks of B's roots at every checkpoint;
 - B's intrusion turns (a turn on A's thread, ``Turn.victim``): one the target did not refuse
-  let B act on A's conversation. B named A's thread itself, so that id in the refusal or in the
-  events of that one run is not a leak; anywhere else it is.
+  let B act on A's conversation; :mod:`harness.detectors._intrusions` decides whether data
+  crossed (a ``leak``) or only ownership went unchecked (a ``hazard``). B named A's thread
+  itself, so that id in the refusal, in the events of that one run or in B's own objects is not
+  a leak; anywhere else it is.
 
 The contract allows no exception between users. Findings are aggregated per (owner, receiver)
 and channel, so one leak repeated on every turn is one finding.
@@ -16,9 +18,10 @@ and channel, so one leak repeated on every turn is one finding.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from harness.detectors._evidence import FindingAggregator
+from harness.detectors._intrusions import judge_intrusions
 from harness.detectors._trace_view import (
     CachedScan,
     TokenLookup,
@@ -40,16 +43,18 @@ def _foreign(
     scan: CachedScan,
     strings: Iterable[tuple[str, str]],
     receiver: str,
-    named: str | None = None,
+    named: str | Collection[str] | None = None,
 ) -> Iterator[tuple[str, str, str]]:
     """Yield ``(location, token, owner)`` once per foreign token, at its first location.
 
-    ``named`` is a token the receiver itself sent (an intrusion's thread id): not a leak.
+    ``named`` is a token (or tokens) the receiver itself sent (an intrusion's thread id): not a
+    leak.
     """
+    skip: Collection[str] = () if named is None else (named,) if isinstance(named, str) else named
     seen: set[str] = set()
     for location, text in strings:
         for token, owner in scan(text):
-            if owner != receiver and token not in seen and token != named:
+            if owner != receiver and token not in seen and token not in skip:
                 seen.add(token)
                 yield location, token, owner
 
@@ -98,6 +103,9 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     scan = CachedScan(index)
     owners = TokenOwners(scan)
     intrusions = _intrusions(trace)
+    named_threads: dict[str, set[str]] = {}
+    for intruder, thread_id in intrusions.values():
+        named_threads.setdefault(intruder, set()).add(thread_id)
 
     for session in trace.sessions:
         receiver = session.user_id
@@ -148,24 +156,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 actual=_describe(index, token, owner),
             )
 
-    for record in trace.turns:
-        victim = record.turn.victim
-        if victim is None or record.outcome.status not in ("completed", "error"):
-            continue  # refused (or never answered: a hang, judged elsewhere)
-        intruder = record.user_id
-        agg.add(
-            KIND,
-            (victim, intruder),
-            "intrusions",
-            f"run {record.turn.run_id} (session {record.session_id}) on {victim}'s thread "
-            f"{record.turn.thread_id}: {record.outcome.status}, not rejected",
-            step=record.step,
-            key=(record.turn.run_id,),
-            headline=f"{intruder} ran a turn on a thread of {victim}",
-            plural=f"{{n}} turns of {intruder} ran on threads of {victim}",
-            expected=f"rejected: the thread belongs to {victim}",
-            actual=record.outcome.status,
-        )
+    judge_intrusions(agg, view, index, scan)
 
     reported: set[tuple[str, str, str]] = set()
     for checkpoint in trace.checkpoints:
@@ -174,7 +165,8 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 continue  # shared roots: judged after close by the retention oracle
             holder = walk.owner
             strings = [(found.path, found.value) for found in walk.values]
-            for path, token, owner in _foreign(scan, strings, holder):
+            own_threads = named_threads.get(holder, set())
+            for path, token, owner in _foreign(scan, strings, holder, own_threads):
                 if (holder, path, token) in reported:
                     continue  # the same object seen again at a later checkpoint
                 reported.add((holder, path, token))

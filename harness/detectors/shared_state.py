@@ -5,14 +5,20 @@ The walker already stops at the target's declared shared roots, so every
 a class-level dict, a cached agent, a registry handed to two engines. The same object is found
 at every checkpoint while the bug lasts; findings are deduplicated by (type name, set of path
 shapes), where a shape is a path with its ids and subscripts blanked out.
+
+Severity: the walks of the same checkpoint say what was inside the object. When a walk of one
+of the users reaching it met, under its path to the object, a token of another user (a value the
+observer keeps because it is foreign to that walk's owner), the object carried one user's data
+to another: a ``leak``. When no such token was seen at any checkpoint where it was shared, it is
+a ``hazard``: mutable state two users can write, that leaks as soon as one of them does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from harness.detectors._trace_view import TokenLookup, normalize
-from harness.model import Finding, FoundObject, Trace
+from harness.detectors._trace_view import CachedScan, TokenLookup, normalize
+from harness.model import Checkpoint, Finding, FoundObject, Trace
 
 __all__ = ["detect"]
 
@@ -20,7 +26,7 @@ KIND = "shared-state"
 
 
 class _Sighting:
-    __slots__ = ("checkpoints", "first", "first_label", "first_step", "obj", "paths")
+    __slots__ = ("carried", "checkpoints", "first", "first_label", "first_step", "obj", "paths")
 
     def __init__(self, obj: FoundObject, index: int, label: str, step: int) -> None:
         self.obj = obj
@@ -29,6 +35,47 @@ class _Sighting:
         self.first_step = step
         self.checkpoints: set[int] = set()
         self.paths: dict[str, str] = {}  # owner -> first path met, across checkpoints
+        self.carried: str | None = None  # the first foreign token seen inside, as evidence
+
+
+#: Where a path can be cut into the path of a containing object: before ``.x``, ``[k]``,
+#: ``{closure x}``.
+_CUTS = frozenset(".[{")
+
+
+def _prefixes(path: str) -> Iterator[str]:
+    """The path and the paths of the objects that contain what it names, longest first."""
+    yield path
+    for position in range(len(path) - 1, 0, -1):
+        if path[position] in _CUTS:
+            yield path[:position]
+
+
+def _mark_carried(
+    checkpoint: Checkpoint,
+    by_path: dict[tuple[str, str], _Sighting],
+    index: TokenLookup,
+    scan: CachedScan,
+) -> None:
+    """Mark the sightings of this checkpoint whose object held a token foreign to a reacher."""
+    for walk in checkpoint.walks:
+        holder = walk.owner
+        if holder is None:
+            continue
+        for found in walk.values:
+            foreign = [(t, o) for t, o in scan(found.value) if o != holder]
+            if not foreign:
+                continue
+            for prefix in _prefixes(found.path):
+                sighting = by_path.get((holder, prefix))
+                if sighting is None or sighting.carried is not None:
+                    continue
+                token, owner = foreign[0]
+                sighting.carried = (
+                    f"carried data of another user: checkpoint {checkpoint.index} "
+                    f"{holder}'s {found.path} = {index.kind(token) or 'token'} {token!r} "
+                    f"of {owner}"
+                )
 
 
 def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
@@ -43,7 +90,9 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
         ['shared-state']
     """
     sightings: dict[tuple[str, frozenset[str]], _Sighting] = {}
+    scan = CachedScan(index)
     for checkpoint in trace.checkpoints:
+        by_path: dict[tuple[str, str], _Sighting] = {}  # (owner, path) -> sighting, here
         for obj in checkpoint.shared:
             if len(obj.paths) < 2:
                 continue
@@ -57,6 +106,9 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
             sighting.checkpoints.add(checkpoint.index)
             for owner, path in obj.paths.items():
                 sighting.paths.setdefault(owner, path)
+                by_path[(owner, path)] = sighting
+        if by_path:
+            _mark_carried(checkpoint, by_path, index, scan)
 
     findings: list[Finding] = []
     for (type_name, _shapes), sighting in sightings.items():
@@ -65,6 +117,11 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
         evidence = [f"{owner}: {path}" for owner, path in paths[:10]]
         if len(paths) > 10:
             evidence.append(f"and {len(paths) - 10} more")
+        # What was inside decides the severity; the last line stays where it was first seen.
+        evidence.append(
+            sighting.carried
+            or "no token of another user was seen inside it (a hazard: it leaks once written)"
+        )
         count = len(sighting.checkpoints)
         evidence.append(
             f"first seen at checkpoint {sighting.first} ({sighting.first_label}), "
@@ -81,6 +138,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 first_seen=sighting.first_step,
                 expected="one object per user, or one declared in shared_roots()",
                 actual=" and ".join(path for _owner, path in paths[:2]),
+                severity="leak" if sighting.carried else "hazard",
             )
         )
     return findings

@@ -16,6 +16,7 @@ from harness.reporting._findings_file import write_findings as write_findings
 from harness.reporting._findings_file import write_trace as write_trace
 from harness.reporting._html import render_html as render_html
 from harness.reporting._html import write_html as write_html
+from harness.reporting._protocol import Reporter as Reporter
 from harness.reporting._report_dir import ReportPaths as ReportPaths
 from harness.reporting._report_dir import report_from_dir as report_from_dir
 from harness.reporting._report_dir import write_reports as write_reports
@@ -51,6 +52,7 @@ __all__ = [
     "write_html",
     # terminal
     "DOCS_FINDINGS",
+    "Reporter",
     "TerminalReporter",
     "current_reporter",
     "docs_link",

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.errors import FindingsFileError
-from harness.model import Finding, RunResult, Scenario, Trace
+from harness.model import RunRecord, RunResult, Scenario, Trace
 from harness.serialization import RecordDataError, from_data, to_data
 
 __all__ = [
@@ -42,57 +42,24 @@ FINDINGS_SCHEMA = 1
 _FIX = "Pass a findings.json written by `harness run` or `harness explore` (schema 1)."
 
 
-@dataclass(frozen=True, slots=True)
-class FindingsRun:
-    """One run as a findings file records it (everything but the scenario spec)."""
-
-    scenario: str
-    seed: int
-    strategy: str
-    target: str
-    fault: str | None
-    trace_digest: str
-    replay: str
-    findings: tuple[Finding, ...]
-    stats: Mapping[str, Any] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
+#: One run as a findings file records it (everything but the scenario spec).
+FindingsRun = RunRecord
 
 
-@dataclass(frozen=True, slots=True)
-class FindingsFile:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FindingsFile(RunRecord):
     """A findings file read back: the headline run, its scenario spec and every run."""
 
     schema: int
-    scenario: str
-    seed: int
-    strategy: str
-    target: str
-    fault: str | None
-    trace_digest: str
-    replay: str
-    findings: tuple[Finding, ...]
-    stats: Mapping[str, Any] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
     scenario_spec: Scenario | None = None
     #: Every run when the file covers several; ``()`` for a one-run file.
-    runs: tuple[FindingsRun, ...] = ()
+    runs: tuple[RunRecord, ...] = ()
 
-    def headline(self) -> FindingsRun:
-        """Return the top-level run (the first failing one) as a :class:`FindingsRun`."""
-        return FindingsRun(
-            scenario=self.scenario,
-            seed=self.seed,
-            strategy=self.strategy,
-            target=self.target,
-            fault=self.fault,
-            trace_digest=self.trace_digest,
-            replay=self.replay,
-            findings=self.findings,
-            stats=self.stats,
-            notes=self.notes,
-        )
+    def headline(self) -> RunRecord:
+        """Return the top-level run (the first failing one) as a :class:`RunRecord`."""
+        return self.record()
 
-    def all_runs(self) -> tuple[FindingsRun, ...]:
+    def all_runs(self) -> tuple[RunRecord, ...]:
         """Return every run the file covers: ``runs``, or the headline run alone."""
         return self.runs if self.runs else (self.headline(),)
 
@@ -108,19 +75,8 @@ def first_failing(results: Sequence[RunResult]) -> RunResult:
     return next((result for result in results if result.findings), results[0])
 
 
-def _run_data(result: RunResult) -> dict[str, Any]:
-    return {
-        "scenario": result.scenario,
-        "seed": result.seed,
-        "strategy": result.strategy,
-        "target": result.target,
-        "fault": result.fault,
-        "trace_digest": result.trace_digest,
-        "replay": result.replay,
-        "findings": to_data(result.findings),
-        "stats": to_data(result.stats),
-        "notes": to_data(result.notes),
-    }
+def _run_data(result: RunRecord) -> dict[str, Any]:
+    return {name: to_data(getattr(result, name)) for name in RUN_KEYS}
 
 
 def write_findings(path: str | os.PathLike[str], results: Sequence[RunResult]) -> None:
@@ -209,7 +165,8 @@ def _load_object(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-_RUN_KEYS = (
+#: A run's keys in findings.json, in the file's order (every field of a RunRecord).
+RUN_KEYS = (
     "scenario",
     "seed",
     "strategy",
@@ -244,7 +201,7 @@ def read_findings(path: str | os.PathLike[str]) -> FindingsFile:
             f"{FINDINGS_SCHEMA} only. Re-run `harness run` with this harness to write it again, "
             "or read it with the harness version that wrote it."
         )
-    missing = [key for key in (*_RUN_KEYS, "scenario_spec") if key not in data]
+    missing = [key for key in (*RUN_KEYS, "scenario_spec") if key not in data]
     if missing:
         raise FindingsFileError(
             f"findings file={str(file)!r} lacks the key(s) {', '.join(map(repr, missing))}. {_FIX}"
@@ -256,7 +213,7 @@ def read_findings(path: str | os.PathLike[str]) -> FindingsFile:
             f"list of run objects. {_FIX}"
         )
     for index, run in enumerate(runs):
-        gaps = [key for key in _RUN_KEYS if not isinstance(run, dict) or key not in run]
+        gaps = [key for key in RUN_KEYS if not isinstance(run, dict) or key not in run]
         if gaps:
             raise FindingsFileError(
                 f"findings file={str(file)!r}: runs[{index}] lacks the key(s) "

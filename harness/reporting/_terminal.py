@@ -54,7 +54,14 @@ def findings_by_kind(findings: Sequence[Finding]) -> dict[str, int]:
 
 def _kinds_text(findings: Sequence[Finding]) -> str:
     counts = findings_by_kind(findings)
-    return ", ".join(f"{kind} x{count}" for kind, count in counts.items()) or "none"
+    hazards = Counter(finding.kind for finding in findings if finding.severity == "hazard")
+    return (
+        ", ".join(
+            f"{kind} x{count}" + (f" ({hazards[kind]} hazard)" if hazards[kind] else "")
+            for kind, count in counts.items()
+        )
+        or "none"
+    )
 
 
 #: Findings of one kind printed per run before the rest are only counted.
@@ -120,10 +127,17 @@ class TerminalReporter:
         """A run ended: close its bar, print one line, its notes (once each) and each finding."""
         self._stop_progress()
         status = f"{len(result.findings)} finding(s)" if result.findings else "ok"
+        hazards = sum(1 for finding in result.findings if finding.severity == "hazard")
+        if hazards:
+            status += f" ({hazards} hazard)" if hazards == 1 else f" ({hazards} hazards)"
+        if not result.findings:
+            style = "green"
+        else:
+            style = "bold yellow" if hazards == len(result.findings) else "bold red"
         self._line(
             f"done {result.scenario} seed={result.seed} strategy={result.strategy}: {status} "
             f"digest={result.trace_digest[:12]}",
-            style="bold red" if result.findings else "green",
+            style=style,
         )
         # Skipped checks and best-effort replays (remote targets): said once, not per run.
         for note in result.notes:
@@ -143,7 +157,12 @@ class TerminalReporter:
     def finding(self, finding: Finding, *, replay: str = "") -> None:
         """Print one finding: kind, users, summary, evidence, diff, docs link and replay."""
         styled = self.console.is_terminal
-        self._line(f"FAIL {finding.kind}  users: {', '.join(finding.users)}", style="bold red")
+        # A leak fails the run; a hazard fails it only when strict (docs/findings.md#severity).
+        if finding.severity == "hazard":
+            header, style = "HAZARD", "bold yellow"
+        else:
+            header, style = "FAIL", "bold red"
+        self._line(f"{header} {finding.kind}  users: {', '.join(finding.users)}", style=style)
         self._line(f"  {finding.summary}")
         if finding.evidence:
             self._line("  evidence:")
@@ -160,8 +179,12 @@ class TerminalReporter:
         if command:
             self._line(f"  replay: {command}", style="bold" if styled else None)
 
-    def summary(self, results: Sequence[RunResult]) -> None:
-        """Print every run's outcome: a table on a terminal, plain lines elsewhere."""
+    def summary(self, results: Sequence[RunResult], *, strict: bool = False) -> None:
+        """Print every run's outcome: a table on a terminal, plain lines elsewhere.
+
+        The last line counts the findings and says how many hazards did not fail the run
+        (or, with ``strict``, did).
+        """
         self._stop_progress()
         failing = sum(1 for result in results if result.findings)
         total = sum(len(result.findings) for result in results)
@@ -187,10 +210,17 @@ class TerminalReporter:
                     f"users={len(result.trace.users)} turns={len(result.trace.turns)} "
                     f"findings={_kinds_text(result.findings)} digest={result.trace_digest[:12]}"
                 )
-        self._line(
-            f"{len(results)} run(s), {failing} with findings, {total} finding(s) in all",
-            style="bold red" if failing else "bold green",
-        )
+        hazards = sum(1 for r in results for f in r.findings if f.severity == "hazard")
+        line = f"{len(results)} run(s), {failing} with findings, {total} finding(s) in all"
+        if hazards and strict:
+            line += f"; {hazards} hazard(s) failed the run (strict)"
+        elif hazards:
+            line += f"; {hazards} hazard(s) did not fail the run (--strict fails on them)"
+        if total > hazards or (strict and hazards):
+            style = "bold red"
+        else:
+            style = "bold yellow" if hazards else "bold green"
+        self._line(line, style=style)
 
     def message(self, text: str) -> None:
         """Print one line of text as is (no markup is interpreted)."""

@@ -10,11 +10,11 @@ from typing import TypeAlias
 
 from harness.errors import UnknownScenarioError, UsageError, did_you_mean
 from harness.model import Scenario, SimUser
-from harness.users import UserFactory
 from harness.scenarios._everyday import burst, golden_path, soak
 from harness.scenarios._intrusion import intrusion
 from harness.scenarios._pressure import limit_pressure, noisy_neighbor, tool_failure
 from harness.scenarios._tabs import cancel, multi_tab, reconnect, tab_burst
+from harness.users import UserFactory
 
 __all__ = [
     "DEFAULT_SCENARIOS",

@@ -6,7 +6,12 @@ import random
 from collections.abc import Sequence
 
 from harness.model import Scenario, SessionPlan, SimUser, Turn
-from harness.scenarios._building import ScenarioBuilder, arrival_spread, plan_duration, require_users
+from harness.scenarios._building import (
+    ScenarioBuilder,
+    arrival_spread,
+    plan_duration,
+    require_users,
+)
 
 __all__ = ["cancel", "multi_tab", "reconnect", "tab_burst"]
 

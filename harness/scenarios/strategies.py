@@ -1,7 +1,7 @@
 """Hypothesis strategies for arbitrary valid users, plans, turns and scenarios.
 
-Everything drawn here passes :func:`harness.scenarios.validate`: ids have the generated shapes and are
-unique, turns use their user's threads, times are finite and not negative and a ``Fail`` is
+Everything drawn here passes :func:`harness.scenarios.validate`: ids have the generated shapes
+and are unique, turns use their user's threads, times are finite and not negative and a ``Fail`` is
 always the last step. Shrinking goes towards fewer users, sessions, turns and steps::
 
     from hypothesis import given
@@ -19,8 +19,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from harness.model import CallTool, Fail, Pause, Scenario, SessionPlan, SimUser, Step, Think, Turn
-from harness.users import DEFAULT_ISSUED_AT, DEFAULT_JWT_SECRET, DEFAULT_TOKEN_TTL, sign_token
 from harness.scenarios._building import COMMON_QUERIES, COMMON_QUESTIONS
+from harness.users import DEFAULT_ISSUED_AT, DEFAULT_JWT_SECRET, DEFAULT_TOKEN_TTL, sign_token
 
 __all__ = [
     "sim_users",

@@ -1,14 +1,15 @@
 """The in-process adapter for the embedded reference backend (``harness_backend/``).
 
 Each :class:`ReferenceSession` is one connection of its user, registered in the backend's
-connection registry exactly as a WebSocket connection of ``harness_backend.server`` would be: it receives
-every event the backend routes to that user, whichever tab started the turn. ``roots()`` exposes
+connection registry exactly as a WebSocket connection of ``harness_backend.server`` would be:
+it receives every event the backend routes to that user, whichever tab started the turn.
+``roots()`` exposes
 the live per-user objects of the turns running on this connection (engine, context, execution
 registry, tool dispatcher, emitter and agent instances); ``shared_roots()`` the factory, its
 immutable agent and tool registries and the connection registry.
 
-A fault from ``harness_backend.faults`` can be switched on by name (``--fault NAME``) to prove that the
-detectors fire.
+A fault from ``harness_backend.faults`` can be switched on by name (``--fault NAME``) to prove
+that the detectors fire.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from harness.errors import TargetError, TargetLoadError, did_you_mean
 from harness.model import Event, SimUser, Turn, TurnOutcome
 from harness.serialization import to_data
-from harness.target import event_from_message
+from harness.targets._wire import event_from_message
 
 __all__ = ["ReferenceSession", "ReferenceTarget"]
 
@@ -187,6 +188,8 @@ class ReferenceTarget:
     """
 
     name = "reference"
+    #: What ``--target`` loads this adapter by (replay commands name it).
+    spec = "reference"
     capabilities = frozenset({"scripted_plan", "tools", "live_roots"})
     deterministic = True
     requires_fresh_process = False
@@ -210,6 +213,8 @@ class ReferenceTarget:
                     f"{did_you_mean(name, FAULTS)} Known faults: {', '.join(FAULTS)}."
                 )
         self.faults = names
+        #: The fault a replay command switches on with ``--fault`` (one at most there).
+        self.fault: str | None = names[0] if len(names) == 1 else None
         if names:
             self.name = f"reference[{','.join(names)}]"
         self.limit_error: type[BaseException] = EngineLimitExceeded

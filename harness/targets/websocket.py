@@ -28,11 +28,12 @@ import jwt
 from harness.errors import ProtocolError, TargetAuthError, TargetError, TargetLoadError
 from harness.model import EVENT_TYPES, Event, SimUser, Turn, TurnOutcome, TurnStatus
 from harness.serialization import to_data
-from harness.target import event_from_message
+from harness.targets._wire import event_from_message
 from harness.users import sign_token
 
 __all__ = [
     "AUTH_CLOSE_CODES",
+    "DEFAULT_MAX_SIZE",
     "WebSocketSession",
     "WebSocketTarget",
     "mint_token",
@@ -44,6 +45,10 @@ _CONTRACT_TYPES = frozenset(EVENT_TYPES)
 #: Close codes that mean "your credentials were refused" (the protocol's 4401, and 4403, the
 #: usual code for a forbidden user); HTTP 401/403 on the handshake mean the same.
 AUTH_CLOSE_CODES = frozenset({4401, 4403})
+#: Default largest frame the adapter accepts from a server, in bytes (4 MiB).
+DEFAULT_MAX_SIZE = 4 * 1024 * 1024
+#: Close code of a frame over ``max_size`` (RFC 6455 "message too big").
+_TOO_BIG = 1009
 _AUTH_FIX = (
     "Set HARNESS_JWT_SECRET to the server's signing secret, or HARNESS_TOKENS_FILE to fresh "
     "tokens issued by that deployment."
@@ -94,6 +99,7 @@ class WebSocketSession:
         self._connection = connection
         self._events: list[Event] = []
         self._pending: dict[str, asyncio.Future[TurnOutcome]] = {}
+        self._closed_by: Any = None  # the ConnectionClosed that ended the reader, if any
         self._loop = asyncio.get_running_loop()
         self._reader = asyncio.ensure_future(self._read())
 
@@ -103,8 +109,8 @@ class WebSocketSession:
         try:
             async for frame in self._connection:
                 self._handle(frame)
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as exc:
+            self._closed_by = exc
         finally:
             for run_id, future in self._pending.items():
                 if not future.done():
@@ -114,6 +120,14 @@ class WebSocketSession:
         """Why ``run_id`` cannot finish: a refusal of the user's token, or a plain close."""
         code = getattr(self._connection, "close_code", None)
         reason = getattr(self._connection, "close_reason", None) or ""
+        sent = getattr(self._closed_by, "sent", None)
+        if getattr(sent, "code", None) == _TOO_BIG:
+            return TargetError(
+                f"{self.user.user_id}: {self._target.url} sent a frame larger than "
+                f"max_size={self._target.max_size} bytes on connection {self.connection_id}, "
+                f"so it was closed before the terminal event of {run_id}. If the server "
+                "legitimately sends larger frames, raise WebSocketTarget(max_size=...)."
+            )
         if code in AUTH_CLOSE_CODES:
             return TargetAuthError(
                 f"{self._target.url} refused the token of {self.user.user_id} "
@@ -218,6 +232,9 @@ class WebSocketTarget:
         tokens_file: pre-issued tokens (default: ``HARNESS_TOKENS_FILE``).
         limits: the server's per-user limits, when known (e.g. ``{"engines_per_user": 2}``).
         open_timeout: seconds to wait for a connection handshake.
+        max_size: largest frame accepted from the server, in bytes (default 4 MiB); a larger
+            one closes that session with 1009 and fails its turn with a TargetError saying so,
+            instead of being read into memory.
 
     Raises:
         TargetLoadError: neither a secret nor a tokens file, or an unreadable tokens file.
@@ -235,9 +252,11 @@ class WebSocketTarget:
         tokens_file: str | Path | None = None,
         limits: Mapping[str, int] | None = None,
         open_timeout: float = 10.0,
+        max_size: int = DEFAULT_MAX_SIZE,
     ) -> None:
         self.name = url
         self.url = url
+        self.spec = url
         self._secret = secret or os.environ.get("HARNESS_JWT_SECRET")
         tokens_file = tokens_file or os.environ.get("HARNESS_TOKENS_FILE")
         self._tokens = _read_tokens(Path(tokens_file)) if tokens_file else None
@@ -247,6 +266,12 @@ class WebSocketTarget:
                 "signing secret (the harness mints one token per simulated user), or "
                 "HARNESS_TOKENS_FILE to a file of pre-issued tokens."
             )
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+            raise TargetLoadError(
+                f"max_size={max_size!r} must be a number of bytes >= 1 "
+                f"(default {DEFAULT_MAX_SIZE}, 4 MiB)"
+            )
+        self.max_size = max_size
         self._limits = dict(limits or {})
         self._open_timeout = open_timeout
         self._assigned: dict[str, str] = {}  # simulated user id -> token
@@ -306,7 +331,7 @@ class WebSocketTarget:
                 self.url,
                 additional_headers={"Authorization": f"Bearer {token}"},
                 open_timeout=self._open_timeout,
-                max_size=None,
+                max_size=self.max_size,
             )
         except InvalidStatus as exc:
             status = exc.response.status_code

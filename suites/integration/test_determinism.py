@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from harness.runner import run
-from harness.serialization import canonical_json, to_data
 from harness.scenarios import build
+from harness.serialization import canonical_json, to_data
 
 
 @pytest.mark.parametrize("strategy", ["fifo", "random", "pct"])

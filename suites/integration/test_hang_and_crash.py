@@ -11,8 +11,8 @@ from typing import Any
 
 from harness.model import SimUser, Turn, TurnOutcome
 from harness.runner import run
-from harness.targets.reference import ReferenceSession, ReferenceTarget
 from harness.scenarios import build
+from harness.targets.reference import ReferenceSession, ReferenceTarget
 
 
 class _LostWakeupTarget(ReferenceTarget):

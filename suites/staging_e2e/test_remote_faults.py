@@ -1,6 +1,7 @@
 """Black-box detection: the faults a client can see are caught over real WebSockets.
 
-These tests start their own ``harness_backend.server`` with a fault switched on (a staging deployment
+These tests start their own ``harness_backend.server`` with a fault switched on (a staging
+deployment
 cannot be asked to misbehave), so they run the same with or without ``--staging-url``. Over the
 wire there are no live objects: only events, outcomes and echo results speak.
 """
@@ -11,9 +12,9 @@ import pytest
 
 from harness.errors import TargetAuthError
 from harness.runner import run
+from harness.scenarios import build
 from harness.targets.websocket import WebSocketTarget
 from harness.testing import local_server
-from harness.scenarios import build
 
 USERS = 20
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from harness_backend.auth import mint_token
 from harness.errors import TargetError
 from harness.runner import run
+from harness.scenarios import build
 from harness.targets.websocket import WebSocketTarget
 from harness.testing import local_server
-from harness.scenarios import build
+from harness_backend.auth import mint_token
 
 #: What a staging deployment's user ids might look like: nothing like the simulated ones.
 STAGING_IDS = [f"usr_5ta9{n:08x}" for n in range(1, 7)]

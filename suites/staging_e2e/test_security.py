@@ -17,9 +17,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from harness_backend.auth import mint_token
 from harness.testing import StagingServer as Staging
 from harness.users import UserFactory
+from harness_backend.auth import mint_token
 
 AUTH_CLOSE_CODE = 4401
 #: Upper bound of one check; the server answers in milliseconds on loopback.

@@ -1,7 +1,8 @@
 """The detectors are general: they catch bugs in a backend they were never written against.
 
 :mod:`suites.integration.alien.backends` is an independently designed agent backend (Pipeline,
-Runner, Workspace, Outbox, ToolBox, Hub; no import of ``harness_backend/``) with one switch per isolation
+Runner, Workspace, Outbox, ToolBox, Hub; no import of ``harness_backend/``) with one switch per
+isolation
 bug. Its correct variant must give no finding on any scenario; each bug must give the finding
 kind that names it, with evidence that points at the culprit.
 """

@@ -2,7 +2,8 @@
 
 :mod:`suites.integration.alien2.broker` and :mod:`~suites.integration.alien2.workers` are an
 agent backend with their own vocabulary (Broker, Pool, Worker, Ticket, Scope, Job, Outbox,
-Channel, a Dispatcher draining one shared ``asyncio.Queue``; no import of ``harness_backend/`` or of the
+Channel, a Dispatcher draining one shared ``asyncio.Queue``; no import of ``harness_backend/`` or
+of the
 first alien backend) and one switch per isolation bug. The correct variant must give no finding;
 each bug must give the finding kind that names it, with evidence pointing at the culprit.
 """

@@ -53,7 +53,7 @@ def test_replay_reproduces_the_race_ten_times_out_of_ten(
 
 
 def test_fifo_does_not_find_it_in_the_same_number_of_schedules(race: Path) -> None:
-    from harness.explore import explore
+    from harness.runner import explore
 
     tried_by_pct = json.loads(race.read_text())["seed"] + 1
     found, tried, _ = explore(

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from harness.model import CallTool, Event, Fail, Pause, SimUser, Think, Turn, TurnOutcome
-from harness.target import event_from_message
+from harness.targets import event_from_message
 from suites.integration.realio.backend import (
     BUGS,
     Services,

@@ -9,6 +9,7 @@ import harness_backend.auth
 from harness_backend.auth import (
     AuthError,
     Claims,
+    TokenPolicy,
     mint_token,
     token_from_headers,
     token_from_subprotocols,
@@ -27,8 +28,11 @@ def test_all_lists_the_public_names() -> None:
         "SUBPROTOCOL_PREFIX",
         "SECRET_ENV",
         "MIN_SECRET_BYTES",
+        "DEFAULT_LEEWAY",
+        "DEFAULT_MAX_LIFETIME",
         "AuthError",
         "Claims",
+        "TokenPolicy",
         "mint_token",
         "verify_token",
         "check_secret",
@@ -131,3 +135,61 @@ def test_token_from_subprotocols() -> None:
     assert token_from_subprotocols(["chat", "jwt.abc.def"]) == "abc.def"
     assert token_from_subprotocols(["jwt."]) is None
     assert token_from_subprotocols(["chat"]) is None
+
+
+def _signed(**claims: object) -> str:
+    base: dict[str, object] = {"sub": USER, "iat": int(NOW), "exp": int(NOW) + 60, "jti": "j"}
+    base.update(claims)
+    return jwt.encode({k: v for k, v in base.items() if v is not None}, SECRET, algorithm="HS256")
+
+
+def test_nbf_in_the_future_is_not_yet_valid() -> None:
+    token = _signed(nbf=int(NOW) + 3600, exp=int(NOW) + 7200)
+    with pytest.raises(AuthError, match="not yet valid: nbf=") as caught:
+        verify_token(token, SECRET, now=NOW)
+    assert "60s" in caught.value.reason
+    # Once nbf has passed, the same token is accepted, and its nbf is reported.
+    assert verify_token(token, SECRET, now=NOW + 3600).nbf == NOW + 3600
+
+
+def test_nbf_and_iat_within_the_leeway_are_accepted() -> None:
+    token = _signed(nbf=int(NOW) + 30, iat=int(NOW) + 30, exp=int(NOW) + 90)
+    assert verify_token(token, SECRET, now=NOW).sub == USER
+
+
+def test_iat_ten_years_ahead_is_issued_in_the_future() -> None:
+    ten_years = 10 * 365 * 24 * 3600
+    token = _signed(iat=int(NOW) + ten_years, exp=int(NOW) + ten_years + 60)
+    with pytest.raises(AuthError, match="issued in the future: iat="):
+        verify_token(token, SECRET, now=NOW)
+
+
+def test_a_lifetime_over_the_maximum_is_refused() -> None:
+    token = mint_token(USER, SECRET, ttl=24 * 3600 + 1, now=NOW)
+    with pytest.raises(AuthError, match=r"lifetime too long: exp-iat=86401s exceeds"):
+        verify_token(token, SECRET, now=NOW)
+    assert verify_token(mint_token(USER, SECRET, ttl=24 * 3600, now=NOW), SECRET, now=NOW)
+
+
+def test_the_policy_is_configurable() -> None:
+    policy = TokenPolicy(leeway=0, max_lifetime=120)
+    with pytest.raises(AuthError, match="issued in the future"):
+        verify_token(_signed(iat=int(NOW) + 1), SECRET, now=NOW, policy=policy)
+    with pytest.raises(AuthError, match="max_lifetime=120s"):
+        verify_token(_signed(exp=int(NOW) + 121), SECRET, now=NOW, policy=policy)
+    assert verify_token(_signed(exp=int(NOW) + 120), SECRET, now=NOW, policy=policy).sub == USER
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [("nbf", "soon"), ("exp", 10**400), ("iat", True), ("nbf", 1e300)],
+)
+def test_time_claims_that_are_not_times_are_invalid(claim: str, value: object) -> None:
+    with pytest.raises(AuthError, match=f"invalid claim '{claim}'"):
+        verify_token(_signed(**{claim: value}), SECRET, now=NOW)
+
+
+@pytest.mark.parametrize("options", [{"leeway": -1}, {"max_lifetime": float("nan")}])
+def test_token_policy_refuses_bad_values(options: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="must be a number of seconds >= 0"):
+        TokenPolicy(**options)

@@ -1,4 +1,4 @@
-"""``python -m harness_backend.server`` as a subprocess: start, serve a turn, stop on SIGTERM/SIGINT."""
+"""``python -m harness_backend.server`` as a subprocess: start, serve a turn, stop on a signal."""
 
 from __future__ import annotations
 
@@ -112,3 +112,50 @@ async def test_cli_reports_an_unknown_fault() -> None:
     assert child.returncode == 2
     assert b"listening" not in stdout
     assert "no-such-fault" in stderr.decode()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("--rate", "0"), "ServerLimits.rate=0.0 must be a finite number > 0"),
+        (("--connections-per-user", "0"), "ServerLimits.connections_per_user=0 must be"),
+        (("--max-delay", "nan"), "PlanLimits.max_delay=nan must be a finite number >= 0"),
+        (("--token-max-lifetime", "-1"), "TokenPolicy.max_lifetime=-1.0 must be"),
+    ],
+    ids=["rate", "connections", "delay", "lifetime"],
+)
+async def test_cli_reports_a_bad_bound(arguments: tuple[str, ...], message: str) -> None:
+    child = await start("--port", "0", *arguments, env=environment(**{SECRET_ENV: SECRET}))
+    async with asyncio.timeout(TIMEOUT):
+        stdout, stderr = await child.communicate()
+    assert child.returncode == 2
+    assert b"listening" not in stdout
+    assert "cannot start" in stderr.decode() and message in stderr.decode()
+
+
+@pytest.mark.asyncio
+async def test_cli_bounds_reach_the_server() -> None:
+    child = await start("--port", "0", "--max-delay", "2", env=environment(**{SECRET_ENV: SECRET}))
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            assert child.stdout is not None
+            url = (await child.stdout.readline()).decode().split()[-1]
+            headers = {"Authorization": f"Bearer {mint_token(USER, SECRET)}"}
+            async with connect(url, additional_headers=headers) as websocket:
+                plan = [{"step": "tool", "name": "echo", "params": {"delay": 3}}]
+                message = {
+                    "type": "chat_message",
+                    "content": "c",
+                    "thread_id": "thread_c11000000001",
+                    "run_id": "run_c11000000001",
+                    "plan": plan,
+                }
+                await websocket.send(json.dumps(message))
+                error = json.loads(await websocket.recv())
+        assert error["payload"]["code"] == "invalid_message"
+        assert "between 0 and 2" in error["payload"]["error"]
+    finally:
+        child.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(TIMEOUT):
+            await child.communicate()

@@ -10,7 +10,6 @@ import pytest
 import harness_backend.protocol
 from harness_backend.protocol import (
     ChatMessage,
-    OwnershipTable,
     Ping,
     ProtocolError,
     TokenBucket,
@@ -54,9 +53,12 @@ def test_all_lists_the_public_names() -> None:
         "STEP_KINDS",
         "MAX_PLAN_STEPS",
         "MAX_PAUSE_SECONDS",
+        "MAX_ERROR_CHARS",
+        "PlanLimits",
         "ProtocolError",
         "ChatMessage",
         "Ping",
+        "excerpt",
         "parse_message",
         "validate_id",
         "error_frame",
@@ -180,31 +182,3 @@ def test_token_bucket_bursts_then_refills_with_the_clock() -> None:
 def test_token_bucket_rejects_bad_settings(rate: float, burst: float) -> None:
     with pytest.raises(ValueError, match="rate="):
         TokenBucket(rate=rate, burst=burst, clock=lambda: 0.0)
-
-
-def test_ownership_table_forbids_other_users_and_reused_runs() -> None:
-    table = OwnershipTable(capacity=100)
-    table.claim("usr_a", "thread_1", "run_1")
-    table.claim("usr_a", "thread_1", "run_2")  # same user, same thread: fine
-    with pytest.raises(ProtocolError, match="thread_id='thread_1' belongs to another user") as c:
-        table.claim("usr_b", "thread_1", "run_3")
-    assert (c.value.code, c.value.run_id) == ("forbidden", "run_3")
-    assert "usr_a" not in c.value.message
-    with pytest.raises(ProtocolError, match="run_id='run_1' belongs to another user") as c:
-        table.claim("usr_b", "thread_b", "run_1")
-    assert c.value.code == "forbidden"
-    with pytest.raises(ProtocolError, match="run_id='run_1' was already used") as c:
-        table.claim("usr_a", "thread_1", "run_1")
-    assert c.value.code == "invalid_message"
-    # A refused claim records nothing: run_3 and thread_b are still free for usr_b.
-    table.claim("usr_b", "thread_b", "run_3")
-
-
-def test_ownership_table_forgets_the_oldest_past_its_capacity() -> None:
-    table = OwnershipTable(capacity=2)
-    table.claim("usr_a", "thread_1", "run_1")
-    table.claim("usr_a", "thread_2", "run_2")
-    table.claim("usr_a", "thread_3", "run_3")
-    table.claim("usr_b", "thread_1", "run_1")  # both forgotten, so claimable again
-    with pytest.raises(ProtocolError, match="belongs to another user"):
-        table.claim("usr_b", "thread_3", "run_4")

@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from harness import tokens
-from harness._driver import _describe_crash
 from harness.detectors import run_detectors
 from harness.model import Finding, Trace, TurnOutcome
-from harness.tokens import remember_simulated
+from harness.observe import tokens
+from harness.observe.tokens import remember_simulated
+from harness.runner._driver import _describe_crash
 from suites.unit.detectors.trace_builder import TraceBuilder, make_user
 
 

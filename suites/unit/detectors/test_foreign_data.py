@@ -129,7 +129,7 @@ def test_event_texts_are_the_strings_of_event_strings() -> None:
 def test_token_owners_signature_per_receiver() -> None:
     from harness.detectors._trace_view import CachedScan, TokenOwners
     from harness.model import SimUser
-    from harness.tokens import TokenIndex
+    from harness.observe.tokens import TokenIndex
 
     users = [
         SimUser(

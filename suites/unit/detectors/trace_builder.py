@@ -32,7 +32,7 @@ from harness.model import (
     TurnRecord,
     TurnStatus,
 )
-from harness.tokens import TokenIndex
+from harness.observe.tokens import TokenIndex
 
 __all__ = ["ALL_CAPABILITIES", "TraceBuilder", "make_user"]
 

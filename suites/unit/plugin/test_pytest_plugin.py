@@ -10,8 +10,8 @@ import pytest
 
 from harness.pytest_plugin import report_dirname
 from harness.runner import run
-from harness.testing import derive_seed
 from harness.scenarios import build
+from harness.testing import derive_seed
 
 TESTS = """
 from harness.testing import assert_isolated

@@ -10,8 +10,8 @@ import harness.pytest_plugin
 import harness.testing
 from harness.model import Finding, RunResult
 from harness.runner import run
-from harness.testing import IsolationFailure, assert_isolated, derive_seed, format_findings
 from harness.scenarios import build
+from harness.testing import IsolationFailure, assert_isolated, derive_seed, format_findings
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +91,7 @@ def test_all_lists_the_public_names() -> None:
         "format_finding",
         "format_findings",
         "local_server",
+        "strict_by_default",
     }
     assert set(harness.pytest_plugin.__all__) == {
         "TARGET_OPTION",
@@ -98,6 +99,7 @@ def test_all_lists_the_public_names() -> None:
         "SEED_OPTION",
         "STRATEGY_OPTION",
         "REPORT_OPTION",
+        "STRICT_OPTION",
         "STAGING_URL_OPTION",
         "STAGING_URL_ENV",
         "STRATEGIES",

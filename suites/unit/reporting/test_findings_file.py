@@ -193,3 +193,14 @@ def test_report_directory_round_trip(tmp_path: Path) -> None:
     assert "missing tool_executing, tool_completed" in html
     with pytest.raises(FindingsFileError, match=r"is not a directory"):
         report_from_dir(tmp_path / "absent")
+
+
+def test_every_field_of_a_run_has_its_key_in_the_file() -> None:
+    from harness.model import RUN_RECORD_FIELDS, RunRecord, RunResult
+    from harness.reporting import FindingsFile, FindingsRun
+    from harness.reporting._findings_file import RUN_KEYS
+
+    assert sorted(RUN_KEYS) == sorted(RUN_RECORD_FIELDS)
+    # One definition of a run's fields: the live result and the file's records share it.
+    assert FindingsRun is RunRecord
+    assert issubclass(RunResult, RunRecord) and issubclass(FindingsFile, RunRecord)

@@ -5,9 +5,9 @@ from collections import Counter
 import pytest
 
 from harness.model import CallTool, Fail, Pause, Scenario, SessionPlan, Turn
-from harness.users import RUN_ID_PATTERN
 from harness.scenarios import SCENARIOS, build, plan_duration, validate
 from harness.scenarios._building import COMMON_QUERIES, COMMON_QUESTIONS
+from harness.users import RUN_ID_PATTERN
 
 NAMES = tuple(SCENARIOS)
 

@@ -10,8 +10,8 @@ import harness
 import harness.scenarios
 from harness.errors import UnknownScenarioError, UsageError
 from harness.model import Scenario
-from harness.users import UserFactory
 from harness.scenarios import DEFAULT_SCENARIOS, SCENARIOS, build, get_generator, scenario_names
+from harness.users import UserFactory
 
 EXPECTED = (
     "burst",
@@ -138,7 +138,10 @@ def test_empty_user_sequence_is_a_scenario_error() -> None:
 def test_importing_scenarios_first_works(statement: str) -> None:
     # docs/scenarios.md starts with ``from harness.scenarios import build``: in a fresh interpreter
     # that imports harness, whose __init__ re-exports harness.scenarios.build (a circular import).
-    code = f"{statement}\nimport harness.scenarios\nassert harness.scenarios.build('golden_path', 1, 2).users"
+    code = (
+        f"{statement}\nimport harness.scenarios\n"
+        "assert harness.scenarios.build('golden_path', 1, 2).users"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )

@@ -1,0 +1,17 @@
+"""Observation: walks of the live roots a target exposes, at checkpoints during a run.
+
+The :class:`Observer` listens to a run's lifecycle (sessions opened and closed, turns started and
+ended, events received) and walks each user's roots at checkpoints; the :class:`Walker` follows
+attributes, slots and containers from a root and records where each user's tokens
+(:class:`TokenIndex`) were found and which mutable objects were met. What the walks found goes
+into the Trace as paths and values, never as live objects.
+"""
+
+from __future__ import annotations
+
+from harness.observe.observer import Observer as Observer
+from harness.observe.tokens import TokenIndex as TokenIndex
+from harness.observe.walk import Walker as Walker
+from harness.observe.walk import WalkResult as WalkResult
+
+__all__ = ["Observer", "TokenIndex", "WalkResult", "Walker"]

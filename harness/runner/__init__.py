@@ -1,0 +1,36 @@
+"""Running a Scenario against a Target: the public face of the run step.
+
+:func:`run` drives one scenario under the seeded scheduler (or the stock loop for a remote
+target), builds its Trace once and runs the detectors; :func:`explore` and
+:func:`shrink_scenario` search over runs. The driver (:mod:`harness.runner._driver`) announces a
+run's lifecycle to listeners: the trace recorder and the observer.
+
+Example:
+    >>> from harness.runner import run
+    >>> from harness.scenarios import build
+    >>> result = run("reference", build("golden_path", seed=0, users=4), strategy="random")
+    >>> result.findings
+    ()
+"""
+
+from __future__ import annotations
+
+from harness.runner._driver import RunProgress as RunProgress
+from harness.runner._run import derive_target_spec as derive_target_spec
+from harness.runner._run import estimate_steps as estimate_steps
+from harness.runner._run import replay_command as replay_command
+from harness.runner._run import run as run
+from harness.runner._run import run_async as run_async
+from harness.runner._search import explore as explore
+from harness.runner._search import shrink_scenario as shrink_scenario
+
+__all__ = [
+    "RunProgress",
+    "derive_target_spec",
+    "estimate_steps",
+    "explore",
+    "replay_command",
+    "run",
+    "run_async",
+    "shrink_scenario",
+]
