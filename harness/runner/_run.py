@@ -235,6 +235,11 @@ def run(
         ran = strategy
         if not info.deterministic:
             driver.recorder.note("target declares deterministic=False: replay is best-effort")
+        if schedule.real_io:
+            driver.recorder.note(
+                "real I/O reached the loop (sockets, threads, child processes): the OS decides "
+                "when it arrives, so replay is best-effort"
+            )
     else:
         asyncio.run(driver.drive())
         schedule, ran = None, "asyncio"
@@ -246,7 +251,7 @@ def run(
         strategy=ran,
         schedule=schedule,
         observation=driver.observation(),
-        deterministic=info.deterministic and in_process,
+        deterministic=info.deterministic and in_process and not (schedule and schedule.real_io),
     )
     # The strategy asked for, not the one that ran: a remote run records "asyncio", which
     # `harness run` does not accept, and replays best-effort anyway.

@@ -57,6 +57,9 @@ def _assert_clean(result: RunResult) -> None:
     assert result.stats["statuses"].get("completed", 0) > 0
     assert result.trace.observed["walks"] > 0
     assert result.trace.schedule is not None and result.trace.schedule.real_io
+    # Real I/O makes replay best effort, and the run says so.
+    assert result.trace.deterministic is False
+    assert any("real I/O reached the loop" in note for note in result.notes)
     if result.scenario in ("limit_pressure", "tab_burst", "intrusion"):
         assert result.stats["statuses"].get("rejected", 0) > 0
 
