@@ -1,4 +1,5 @@
-"""Project-wide test configuration: tier markers by directory and the ``--run-slow`` switch.
+"""Project-wide test configuration: tier markers by directory, the ``--run-slow`` switch, and a
+fresh memory of simulated users for every test.
 
 Every test under ``suites/<tier>/`` carries exactly that tier's marker, so ``pytest -m unit``,
 ``-m integration`` and ``-m staging_e2e`` select by directory. A test that marks itself with a
@@ -7,9 +8,12 @@ different tier is an error, not a silent double membership.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from harness.observe.tokens import forget_simulated
 
 TIERS = ("unit", "integration", "staging_e2e")
 ROOT = Path(__file__).parent
@@ -45,3 +49,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(getattr(pytest.mark, tier))
         if not run_slow and item.get_closest_marker("slow") is not None:
             item.add_marker(skip_slow)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_memory() -> Iterator[None]:
+    """Each test starts with no users of earlier runs remembered, as in a fresh process.
+
+    The runner remembers every user it simulates so that what an earlier run left behind is
+    foreign data to a later one (harness.observe.tokens); a test must not depend on which
+    tests ran before it in the same worker.
+    """
+    forget_simulated()
+    yield

@@ -335,6 +335,9 @@ class ScheduleRecord:
     steps: int = 0
     digest: str = ""
     decisions: tuple[int, ...] = ()
+    #: Real I/O reached the loop (sockets, pipes, subprocesses, executor threads): the order
+    #: of what the OS delivered is real-time, so replay is best effort (docs/scheduling.md).
+    real_io: bool = False
 
 
 @dataclass(frozen=True, slots=True, repr=False)

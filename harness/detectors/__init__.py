@@ -69,9 +69,12 @@ MAX_FINDINGS_PER_KIND = 200
 
 
 def build_index(trace: Trace) -> TokenIndex:
-    """The token index of a trace: its users' tokens and the run id of each of its turns."""
+    """The token index of a trace: its users' tokens and the run id of each of its turns, then
+    the tokens of the users earlier runs of this process simulated (foreign to every user)."""
     return TokenIndex.build(
-        trace.users, runs=[(record.user_id, record.turn.run_id) for record in trace.turns]
+        trace.users,
+        runs=[(record.user_id, record.turn.run_id) for record in trace.turns],
+        earlier=True,
     )
 
 
@@ -106,7 +109,7 @@ def _kinds_of(names: Iterable[str]) -> frozenset[str]:
         "context_integrity": ("context-mismatch",),
         "retention": ("retention",),
         "limits": ("limit-breach",),
-        "outcomes": ("hang", "crash"),
+        "outcomes": ("hang", "crash", "foreign-data"),
     }
     return frozenset(kind for name in names for kind in produced[name])
 

@@ -152,13 +152,15 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     for record in trace.turns:
         receiver = record.user_id
         outcome = record.outcome
+        # A crash's text is the outcomes oracle's: it attributes it with the crash as evidence.
+        error = outcome.error if record.crash is None else None
         if not owners.any_foreign(collect_texts(outcome.result, []), receiver) and (
-            outcome.error is None or not owners.foreign(outcome.error, receiver)
+            error is None or not owners.foreign(error, receiver)
         ):
             continue
         strings = list(iter_strings(outcome.result, "result"))
-        if outcome.error is not None:
-            strings.append(("error", outcome.error))
+        if error is not None:
+            strings.append(("error", error))
         named = _named(intrusions, record.turn.run_id, receiver)
         for location, token, owner in _foreign(scan, strings, receiver, named):
             agg.add(

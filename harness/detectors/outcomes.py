@@ -5,6 +5,12 @@
 - ``crash``: a turn whose record carries ``crash`` (the exception the target raised), or an
   entry of ``trace.crashes`` (the target failed outside a turn). Crashes are grouped by their
   first line with ids blanked out, so one bug hit by every user is one finding.
+- ``foreign-data``: a turn of user B crashed and its crash (the message, the data the
+  exception failed on, its causes) carries a token of another user A: B's code was handed A's
+  data. Reported on (A, B) with the crash as evidence, since a parse error on a reply read off a
+  shared connection says nothing about whose reply it was. Tokens of users of earlier runs in
+  the process count (the index knows them). The text of errors the target *returned* is judged
+  by the ``foreign_data`` oracle.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from collections.abc import Iterable
 
 from harness.detectors._evidence import FindingAggregator
 from harness.detectors._trace_view import TokenLookup, TraceView, normalize
-from harness.model import Finding, Trace
+from harness.model import Finding, Trace, TurnRecord
 
 __all__ = ["detect"]
 
@@ -23,12 +29,51 @@ def _first_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+def _braced(text: str) -> str:
+    """``text`` safe inside a ``plural`` format string (crash text may hold ``{`` and ``}``)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _around(text: str, token: str, width: int = 60) -> str:
+    """``text`` near the first ``token``, to show what the failing code was handed."""
+    at = text.find(token)
+    start, end = max(0, at - width), min(len(text), at + len(token) + width)
+    return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
+
+
+def _attribute(agg: FindingAggregator, record: TurnRecord, crash: str, index: TokenLookup) -> None:
+    """A crash of B carrying A's tokens: foreign-data on (A, B), the crash as evidence."""
+    receiver = record.user_id
+    named = record.turn.thread_id if record.turn.victim is not None else None
+    by_owner: dict[str, list[str]] = {}
+    for token, owner in index.scan(crash):
+        if owner != receiver and token != named:
+            by_owner.setdefault(owner, []).append(token)
+    error = _first_line(crash).split(" (at ", 1)[0]
+    for owner, found in by_owner.items():
+        what = ", ".join(f"{index.kind(token) or 'token'} {token!r}" for token in found)
+        agg.add(
+            "foreign-data",
+            (owner, receiver),
+            "crash",
+            f"run {record.turn.run_id} (session {record.session_id}) crashed on {what} of "
+            f"{owner}: {_around(crash, found[0])}",
+            step=record.step,
+            key=record.turn.run_id,
+            headline=f"a turn of {receiver} crashed on data of {owner}: {error}",
+            plural=f"{{n}} turns of {receiver} crashed on data of {owner}: {_braced(error)}",
+            expected=f"only {receiver}'s data handed to {receiver}'s turn",
+            actual=f"{what} of {owner}",
+        )
+
+
 def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
-    """Report timed-out turns and crashes.
+    """Report timed-out turns, crashes, and crashes on another user's data.
 
     Args:
         trace: the run to judge; reads ``turns`` and ``crashes``.
-        index: the token index, to blank ids out of crash messages when grouping.
+        index: the token index, to blank ids out of crash messages when grouping and to find
+            whose tokens a crash carries.
 
     Example:
         >>> [f.kind for f in detect(trace, index)]  # doctest: +SKIP
@@ -62,8 +107,9 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 f"session {record.session_id} run {run_id}: {line}",
                 step=record.step,
                 headline=f"the target raised during a turn of {record.user_id}: {line}",
-                plural=f"the target raised during {{n}} turns of {record.user_id}: {line}",
+                plural=f"the target raised during {{n}} turns of {record.user_id}: {_braced(line)}",
             )
+            _attribute(agg, record, record.crash, index)
     for crash in trace.crashes:
         line = _first_line(crash)
         users = tuple(sorted({owner for _token, owner in index.scan(crash)}))
@@ -74,6 +120,6 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
             line,
             step=0,  # outside any turn: when is unknown
             headline=f"the target raised: {line}",
-            plural=f"the target raised {{n}} times: {line}",
+            plural=f"the target raised {{n}} times: {_braced(line)}",
         )
     return agg.findings()

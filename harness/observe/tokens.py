@@ -10,6 +10,13 @@ does this text carry, and whose are they?".
 compiled regexes of the token shapes and looked up in a dict. Tokens of other shapes (users built
 by hand in tests) go into a fallback alternation regex, compiled lazily and only used when such
 tokens exist. A token embedded in a longer string (``"hello cnry_...!"``) is found.
+
+Users of earlier runs count too. A target's module-level cache can outlive a run and hand one
+run's data to a user of a later run in the same process; that data is foreign, though its owner
+is not in the later trace. :func:`remember_simulated` records the users and runs the process has
+simulated (the runner calls it as a run starts), and ``TokenIndex.build(..., earlier=True)``
+knows their ids, thread ids, run ids and canaries, behind the run's own users. Emails and auth
+tokens of earlier users are left out: generated emails repeat across seeds.
 """
 
 from __future__ import annotations
@@ -24,6 +31,9 @@ __all__ = [
     "TOKEN_KINDS",
     "TokenCollisionError",
     "TokenIndex",
+    "forget_simulated",
+    "remember_simulated",
+    "simulated_owners",
 ]
 
 #: What a token can be, as :meth:`TokenIndex.kind` names it.
@@ -36,6 +46,68 @@ _EMAIL_SHAPE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SHAPES = (_ID_SHAPE, _JWT_SHAPE, _EMAIL_SHAPE)
 _MEMO_LIMIT = 100_000  # scan results remembered (short texts recur: ids, messages, params)
 _MEMO_MAX_LEN = 512  # longer texts are scanned every time
+
+
+#: Tokens of earlier users kept per process at most; the oldest users are forgotten first.
+MAX_REMEMBERED_TOKENS = 500_000
+
+
+class _Simulated:
+    """The users (and their runs) this process has simulated, oldest first."""
+
+    __slots__ = ("kinds", "owners", "tokens_by_user")
+
+    def __init__(self) -> None:
+        self.owners: dict[str, str] = {}
+        self.kinds: dict[str, str] = {}
+        self.tokens_by_user: dict[str, list[str]] = {}
+
+    def add(self, token: str, owner: str, kind: str) -> None:
+        if not token or token in self.owners or not _ID_SHAPE.fullmatch(token):
+            return
+        self.owners[token] = owner
+        self.kinds[token] = kind
+        self.tokens_by_user.setdefault(owner, []).append(token)
+
+    def trim(self) -> None:
+        while len(self.owners) > MAX_REMEMBERED_TOKENS and len(self.tokens_by_user) > 1:
+            oldest = next(iter(self.tokens_by_user))
+            for token in self.tokens_by_user.pop(oldest):
+                del self.owners[token]
+                del self.kinds[token]
+
+
+_SIMULATED = _Simulated()
+
+
+def remember_simulated(users: Iterable[SimUser], runs: Iterable[tuple[str, str]] = ()) -> None:
+    """Record users (and ``(owner user_id, run_id)`` runs) this process simulates.
+
+    Later indexes built with ``earlier=True`` know their ids, thread ids, run ids and canaries,
+    so a later run that receives them reports a leak across runs. At most
+    :data:`MAX_REMEMBERED_TOKENS` tokens are kept, the oldest users' dropped first.
+    """
+    for user in users:
+        owner = user.user_id
+        _SIMULATED.add(owner, owner, "user_id")
+        for thread_id in user.thread_ids:
+            _SIMULATED.add(thread_id, owner, "thread_id")
+        for canary in user.canaries:
+            _SIMULATED.add(canary, owner, "canary")
+    for owner, run_id in runs:
+        _SIMULATED.add(run_id, owner, "run_id")
+    _SIMULATED.trim()
+
+
+def forget_simulated() -> None:
+    """Forget every user :func:`remember_simulated` recorded (a fresh process's state)."""
+    global _SIMULATED
+    _SIMULATED = _Simulated()
+
+
+def simulated_owners() -> tuple[str, ...]:
+    """The user ids this process has simulated and still remembers, oldest first."""
+    return tuple(_SIMULATED.tokens_by_user)
 
 
 class TokenCollisionError(HarnessError):
@@ -84,11 +156,15 @@ class TokenIndex:
         runs: Iterable[tuple[str, str]] = (),
         *,
         strict: bool = False,
+        earlier: bool = False,
     ) -> TokenIndex:
         """Index every user's strings, then each ``(owner user_id, run_id)`` of ``runs``.
 
         A token given twice keeps its first owner and is listed by :meth:`collisions`; with
-        ``strict=True`` it raises :class:`TokenCollisionError` instead.
+        ``strict=True`` it raises :class:`TokenCollisionError` instead. With ``earlier=True``
+        the index also knows the tokens of every user :func:`remember_simulated` recorded
+        (behind ``users``: a token of both keeps its owner in ``users``, silently);
+        :meth:`owners` and :meth:`tokens_of` list ``users`` only.
         """
         index = cls()
         index._strict = strict
@@ -103,6 +179,13 @@ class TokenIndex:
             index._add(user.token, owner, "token")
         for owner, run_id in runs:
             index.add_run(owner, run_id)
+        if earlier and _SIMULATED.owners:
+            # Merged in C (dict copy and update): a long-lived process may remember many runs.
+            owners = dict(_SIMULATED.owners)
+            owners.update(index._owners)
+            kinds = dict(_SIMULATED.kinds)
+            kinds.update(index._kinds)
+            index._owners, index._kinds = owners, kinds
         return index
 
     def add_run(self, owner: str, run_id: str) -> None:
@@ -158,6 +241,7 @@ class TokenIndex:
         return tuple(self._tokens_by_owner)
 
     def __len__(self) -> int:
+        """How many tokens the index knows, earlier users' included."""
         return len(self._owners)
 
     def __contains__(self, token: object) -> bool:

@@ -363,4 +363,34 @@ def runs_of(scenario: Scenario) -> list[tuple[str, str]]:
 def _describe_crash(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)[-3:]
     where = "; ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}" for f in frames)
-    return f"{type(exc).__name__}: {exc} (at {where})" if where else f"{type(exc).__name__}: {exc}"
+    text = f"{type(exc).__name__}: {exc} (at {where})" if where else f"{type(exc).__name__}: {exc}"
+    data = _failed_on(exc)
+    return f"{text}; failed on: {data}" if data else text
+
+
+def _failed_on(exc: BaseException, limit: int = 600) -> str:
+    """The data an exception carries beyond its message, and its causes' messages.
+
+    ``JSONDecodeError.doc``, ``UnicodeError.object`` or any text attribute: what the target
+    failed on is evidence of whose data it was (another user's reply read off a shared
+    connection shows only as a parse error otherwise).
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(seen) < 4:
+        seen.add(id(current))
+        message = str(current)
+        if current is not exc:
+            parts.append(f"{type(current).__name__}: {message}"[:limit])
+        values = list(getattr(current, "__dict__", {}).values())
+        if isinstance(current, UnicodeError):
+            values.append(getattr(current, "object", None))
+        for value in values:
+            if isinstance(value, bytes | bytearray):
+                value = bytes(value[:limit]).decode("utf-8", "replace")
+            if isinstance(value, str) and value and value not in message:
+                parts.append(repr(value[:limit]))
+        context = None if current.__suppress_context__ else current.__context__
+        current = current.__cause__ or context
+    return "; ".join(parts)

@@ -21,6 +21,7 @@ from harness.contract import Target
 from harness.detectors import run_detectors
 from harness.model import Finding, RunResult, Scenario, ScheduleRecord, Trace
 from harness.observe import TokenIndex
+from harness.observe.tokens import remember_simulated
 from harness.runner._driver import RunProgress, ScenarioDriver, runs_of
 from harness.runner._recorder import TraceRecorder
 from harness.serialization import digest
@@ -150,7 +151,10 @@ def _driver(
     observe: bool,
     progress: RunProgress | None,
 ) -> ScenarioDriver:
-    index = TokenIndex.build(scenario.users, runs_of(scenario))
+    runs = runs_of(scenario)
+    # Tokens of users earlier runs of this process simulated are foreign to this run's users.
+    index = TokenIndex.build(scenario.users, runs, earlier=True)
+    remember_simulated(scenario.users, runs)
     return ScenarioDriver(
         target,
         info,
@@ -231,6 +235,11 @@ def run(
         ran = strategy
         if not info.deterministic:
             driver.recorder.note("target declares deterministic=False: replay is best-effort")
+        if schedule.real_io:
+            driver.recorder.note(
+                "real I/O reached the loop (sockets, threads, child processes): the OS decides "
+                "when it arrives, so replay is best-effort"
+            )
     else:
         asyncio.run(driver.drive())
         schedule, ran = None, "asyncio"
@@ -242,7 +251,7 @@ def run(
         strategy=ran,
         schedule=schedule,
         observation=driver.observation(),
-        deterministic=info.deterministic and in_process,
+        deterministic=info.deterministic and in_process and not (schedule and schedule.real_io),
     )
     # The strategy asked for, not the one that ran: a remote run records "asyncio", which
     # `harness run` does not accept, and replays best-effort anyway.

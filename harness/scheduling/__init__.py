@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ._hypothesis import HypothesisStrategy as HypothesisStrategy
 from ._hypothesis import schedules as schedules
+from ._loop import DEFAULT_IO_GRACE as DEFAULT_IO_GRACE
 from ._loop import MAX_RECORDED_DECISIONS as MAX_RECORDED_DECISIONS
 from ._loop import DeadlockError as DeadlockError
 from ._loop import SchedulerStatistics as SchedulerStatistics
@@ -41,4 +42,5 @@ __all__ = [
     "DeadlockError",
     "StrategyError",
     "MAX_RECORDED_DECISIONS",
+    "DEFAULT_IO_GRACE",
 ]

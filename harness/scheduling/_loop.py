@@ -7,14 +7,21 @@ import contextvars
 import hashlib
 import heapq
 import selectors
+import time
+import weakref
+from collections import deque
 from collections.abc import Coroutine, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import UsageError
 from harness.model import ScheduleRecord
 
+from ._errors import DeadlockError, StrategyError
+from ._ordering import in_asyncio_order
 from ._queue import ReadyQueue, TrackedHandle, TrackedTimerHandle
+from ._real_io import AWAITED, IDLE, pending_io
+from ._serial import SerialPath
 from ._strategies import FifoStrategy, SerialStrategy, Strategy
 
 __all__ = [
@@ -23,41 +30,19 @@ __all__ = [
     "SchedulerStatistics",
     "SeededEventLoop",
     "MAX_RECORDED_DECISIONS",
+    "DEFAULT_IO_GRACE",
 ]
 
 #: At most this many decision indices are kept in a ScheduleRecord; the digest covers all.
 MAX_RECORDED_DECISIONS = 10_000
 
-_TRACKED = (TrackedHandle, TrackedTimerHandle)
+#: Real seconds the loop waits for awaited I/O before virtual time may move (docs/scheduling.md).
+DEFAULT_IO_GRACE = 1.0
 
 # Same thresholds as CPython 3.11 asyncio.base_events.
 _MIN_SCHEDULED_TIMER_HANDLES = 100
 _MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5
 _MAXIMUM_SELECT_TIMEOUT = 24 * 3600
-
-
-class DeadlockError(HarnessError):
-    """Nothing can ever run again, yet tasks are pending.
-
-    Raised by a :class:`SeededEventLoop` with a virtual clock when no callback is ready, no timer
-    is scheduled, no executor job is running and no file descriptor but the loop's own is watched.
-    Causes: a future nobody resolves, an event nobody sets, a lock never released, a queue nobody
-    feeds. Fix: the message lists the pending tasks; resolve what they await, add a timeout
-    (``asyncio.timeout``), or use ``virtual_time=False`` if a thread outside the loop's executor
-    will wake it with ``call_soon_threadsafe``.
-    """
-
-    def __init__(self, message: str, pending: tuple[str, ...]) -> None:
-        super().__init__(message)
-        #: Names of the tasks still pending, sorted.
-        self.pending = pending
-
-
-class StrategyError(HarnessError):
-    """A strategy's ``choose`` returned something the loop cannot run.
-
-    Fix: return distinct indices into the ready batch, at least one.
-    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +61,24 @@ class SchedulerStatistics:
     tasks_created: int
     #: times the virtual clock jumped forward to the next timer
     clock_jumps: int
+    #: real I/O reached the loop (sockets, pipes, child processes, executor threads)
+    real_io: bool = False
+    #: times the loop blocked in the selector for real I/O while a timer was pending
+    io_waits: int = 0
+    #: virtual seconds that passed at real-time pace while real I/O was pending
+    paced_seconds: float = 0.0
 
 
-class SeededEventLoop(asyncio.SelectorEventLoop):
+def _check_io_grace(io_grace: object) -> None:
+    if not isinstance(io_grace, int | float) or isinstance(io_grace, bool) or io_grace < 0:
+        raise UsageError(
+            f"io_grace={io_grace!r} ({type(io_grace).__name__}) is not a grace period. "
+            f"Expected seconds >= 0 of real waiting for awaited I/O before virtual time "
+            f"moves (default {DEFAULT_IO_GRACE})."
+        )
+
+
+class SeededEventLoop(SerialPath, asyncio.SelectorEventLoop):
     """A selector event loop whose run order comes from a :class:`Strategy`.
 
     Args:
@@ -87,7 +87,14 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
         virtual_time: ``time()`` starts at 0.0 and jumps to the next timer when nothing is
             ready, so sleeps and timeouts cost no wall time; ``False`` uses the real clock.
         selector: passed to :class:`asyncio.SelectorEventLoop`.
+        io_grace: real seconds the loop waits for awaited real I/O (a reply, a thread, a child
+            process) before virtual time may move; past it, virtual time runs at real pace.
 
+    Raises:
+        UsageError: ``io_grace`` is not a number of seconds >= 0.
+
+    Strategies order task steps only; every other callback keeps asyncio's order, and virtual
+    time never runs ahead of real I/O that may still arrive (docs/scheduling.md, Real I/O).
     Tasks made through the loop are named ``task-<n>`` from a per-loop counter unless the caller
     names them. :meth:`statistics` and :meth:`schedule_record` report what happened. If the
     strategy raises (or returns an invalid order), the error propagates and the loop continues
@@ -105,7 +112,17 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
         seed: int = 0,
         virtual_time: bool = True,
         selector: selectors.BaseSelector | None = None,
+        io_grace: float = DEFAULT_IO_GRACE,
     ) -> None:
+        try:
+            _check_io_grace(io_grace)
+        except UsageError:
+            self._closed = True  # never opened: nothing for __del__ to close
+            raise
+        self._io_grace = float(io_grace)
+        self._real_io = False
+        self._io_waits = 0
+        self._paced = 0.0
         self._virtual = virtual_time
         self._now = 0.0
         super().__init__(selector)
@@ -118,7 +135,10 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
         self._digest = hashlib.sha256()
         self._tasks_created = 0
         self._clock_jumps = 0
-        self._executor_jobs: set[asyncio.Future[Any]] = set()
+        # Weak: a finished job's future (its result or traceback holds the target's frames)
+        # must not outlive whoever awaited it.
+        self._executor_jobs: weakref.WeakSet[asyncio.Future[Any]] = weakref.WeakSet()
+        self._subprocesses: weakref.WeakSet[Any] = weakref.WeakSet()
         self._shutdowns_running = 0
         # The serial fast path: the queue outlives iterations; keys number queued callbacks in
         # order; untracked keys are handles the loop did not make (e.g. I/O readers), checked
@@ -130,6 +150,8 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
             self._queue = ReadyQueue()
         self._next_key = 0
         self._untracked: list[int] = []
+        # Keys of queued callbacks bound to no task, in queue order (serial path only).
+        self._system_keys: deque[int] = deque()
         self.set_task_factory(self._make_task)  # type: ignore[arg-type]
 
     @property
@@ -151,6 +173,9 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
             virtual_time=self._virtual,
             tasks_created=self._tasks_created,
             clock_jumps=self._clock_jumps,
+            real_io=self._real_io,
+            io_waits=self._io_waits,
+            paced_seconds=self._paced,
         )
 
     def schedule_record(self) -> ScheduleRecord:
@@ -161,6 +186,7 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
             steps=self._steps,
             digest=self._digest.hexdigest(),
             decisions=tuple(self._decisions),
+            real_io=self._real_io,
         )
 
     # -- handles -------------------------------------------------------------------------------
@@ -213,6 +239,7 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
         if self._queue is not None and not self.is_running():
             self._queue.clear()
             self._untracked.clear()
+            self._system_keys.clear()
         super().close()
 
     def _has_ready(self) -> bool:
@@ -239,7 +266,24 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
         """As the stock loop; the virtual clock waits for the job instead of jumping past it."""
         future = super().run_in_executor(executor, func, *args)
         self._executor_jobs.add(future)
+        self._real_io = True
         return future
+
+    async def _make_subprocess_transport(self, *args: Any, **kwargs: Any) -> Any:
+        """As the stock loop; a running child process counts as pending real I/O."""
+        self._real_io = True
+        transport = await super()._make_subprocess_transport(*args, **kwargs)  # type: ignore[misc]
+        self._subprocesses.add(transport)
+        return transport
+
+    def _process_events(self, event_list: Any) -> None:
+        # Events on any fd but the self-pipe are real I/O (executor threads and child watchers
+        # are counted where they start).
+        if event_list and not self._real_io:
+            base: Any = self
+            own = base._ssock.fileno() if base._ssock is not None else -1
+            self._real_io = any(key.fd != own for key, _mask in event_list)
+        super()._process_events(event_list)  # type: ignore[misc]
 
     async def shutdown_default_executor(self) -> None:
         """As the stock loop; the shutdown thread counts as a running executor job."""
@@ -301,23 +345,60 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
         self._run_ready()
 
     def _advance_clock(self) -> None:
-        """Nothing is ready: wait for threads, else jump to the next timer, else real I/O."""
+        """Nothing is ready: wait for real I/O that may come, else jump to the next timer.
+
+        The rule (docs/scheduling.md, Real I/O): while real I/O is awaited (:data:`AWAITED`)
+        the loop first blocks up to ``io_grace`` real seconds for it, at no virtual cost; past
+        that, and at once when I/O is only possible (:data:`UNSURE`), virtual time runs no
+        faster than real time up to the next timer. Only when no real I/O can be pending does
+        the clock jump straight to the next timer.
+        """
         base: Any = self
+        grace = self._io_grace
         while not base._ready:
-            self._executor_jobs = {job for job in self._executor_jobs if not job.done()}
-            if self._executor_jobs or self._shutdowns_running:
-                # A thread takes no virtual time: block until it reports through the self-pipe.
-                base._process_events(base._selector.select(None))
-            elif base._scheduled:
+            running = any(not job.done() for job in self._executor_jobs)
+            children = any(child.get_returncode() is None for child in self._subprocesses)
+            level = pending_io(self, (running, children, self._shutdowns_running > 0))
+            gap: float | None = None
+            if base._scheduled:
                 when = base._scheduled[0]._when
-                if when > self._now:
+                gap = when - self._now
+                if gap <= 0:
+                    return
+            if level == IDLE:
+                if gap is not None:
                     self._now = when
                     self._clock_jumps += 1
-                return
-            elif self._watched_fds():
+                    return
+                if not self._watched_fds():
+                    raise self._deadlock()
                 base._process_events(base._selector.select(None))
-            else:
-                raise self._deadlock()
+                continue
+            if gap is None:
+                # No timer to protect: wait as long as it takes, as the stock loop would.
+                base._process_events(base._selector.select(None))
+                continue
+            self._io_waits += 1
+            if level == AWAITED and grace > 0:
+                started = time.monotonic()
+                events = base._selector.select(min(grace, _MAXIMUM_SELECT_TIMEOUT))
+                grace = max(0.0, grace - (time.monotonic() - started)) if events else 0.0
+                base._process_events(events)
+                continue
+            started = time.monotonic()
+            events = base._selector.select(min(gap, _MAXIMUM_SELECT_TIMEOUT))
+            if not events:
+                self._paced += gap
+                self._now = when
+                self._clock_jumps += 1
+                return
+            self._advance_paced(min(gap, time.monotonic() - started))
+            base._process_events(events)
+
+    def _advance_paced(self, seconds: float) -> None:
+        """Move the clock by real seconds that passed while real I/O was pending."""
+        self._now += seconds
+        self._paced += seconds
 
     def _watched_fds(self) -> int:
         base: Any = self
@@ -363,56 +444,14 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
             raise
         if len(batch) > 1:
             self._record(len(batch), order)
-        if len(order) < len(batch):
-            chosen = set(order)
+        run_order = in_asyncio_order(batch, order)
+        if len(run_order) < len(batch):
+            chosen = set(run_order)
             ready.extendleft(
                 reversed([handle for index, handle in enumerate(batch) if index not in chosen])
             )
-        for index in order:
+        for index in run_order:
             self._run_handle(batch[index])
-
-    def _run_serial(self, queue: ReadyQueue) -> None:
-        # The one-at-a-time iteration without rebuilding the batch: the queue holds what the
-        # batch would (the live callbacks, in queue order), and the rank of the picked one is
-        # the index choose() would have returned.
-        base: Any = self
-        ready = base._ready
-        strategy: Any = self._serial
-        handle: Any
-        try:
-            while ready:
-                handle = ready.popleft()
-                if handle._cancelled:
-                    continue
-                self._next_key += 1
-                key = self._next_key
-                if type(handle) in _TRACKED and not handle._key:
-                    handle._key = key
-                else:
-                    self._untracked.append(key)
-                queue.append(key, handle)
-                strategy.enqueue(key, handle)
-            if self._untracked:
-                self._sweep_untracked(queue)
-            count = len(queue)
-            if not count:
-                return
-            key = strategy.pick(count, self._steps)
-            if key not in queue:
-                raise StrategyError(
-                    f"strategy={self._strategy.name!r} picked key={key!r}, which is not queued "
-                    f"({count} ready callback(s)). Expected the key of a queued, live callback."
-                )
-        except BaseException:
-            self._leave_serial(queue)
-            raise
-        handle = queue.handles[key]
-        index = queue.remove(key)
-        if type(handle) in _TRACKED:
-            handle._key = 0
-        if count > 1:
-            self._record(count, (index,))
-        self._run_handle(handle)
 
     def _run_handle(self, handle: asyncio.Handle) -> None:
         """Run one chosen callback, as the stock loop's ``_run_once`` does (unless cancelled)."""
@@ -428,29 +467,6 @@ class SeededEventLoop(asyncio.SelectorEventLoop):
                 base._current_handle = None
         else:
             handle._run()  # type: ignore[attr-defined]
-
-    def _sweep_untracked(self, queue: ReadyQueue) -> None:
-        kept = []
-        for key in self._untracked:
-            handle = queue.handles.get(key)
-            if handle is None:
-                continue
-            if handle._cancelled:  # type: ignore[attr-defined]
-                queue.remove(key)
-            else:
-                kept.append(key)
-        self._untracked = kept
-
-    def _leave_serial(self, queue: ReadyQueue) -> None:
-        # The strategy failed: put the live callbacks back in queue order and go on in fifo.
-        base: Any = self
-        live = [handle for handle in queue.handles.values() if not handle._cancelled]  # type: ignore[attr-defined]
-        base._ready.extendleft(reversed(live))
-        queue.clear()
-        self._untracked.clear()
-        self._queue = None
-        self._serial = None
-        self._chooser = FifoStrategy()
 
     def _check_order(self, order: Sequence[int], size: int) -> None:
         if len(order) == 0 or len(set(order)) != len(order) or min(order) < 0 or max(order) >= size:

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from harness.model import ScheduleRecord
 
-from ._loop import SeededEventLoop
+from ._loop import DEFAULT_IO_GRACE, SeededEventLoop
 from ._strategies import Strategy, make_strategy
 
 __all__ = ["run"]
@@ -24,14 +24,16 @@ def run(
     seed: int = 0,
     virtual_time: bool = True,
     strategy_options: Mapping[str, Any] | None = None,
+    io_grace: float = DEFAULT_IO_GRACE,
 ) -> tuple[T, ScheduleRecord]:
     """Run ``main`` on a new :class:`SeededEventLoop`; return its result and the schedule.
 
     A strategy given by name is built by :func:`make_strategy` with ``strategy_options`` (e.g.
     ``{"steps": 40}`` for ``pct``) and draws from ``random.Random(seed)``, so the same
     (``main``, ``seed``, ``strategy``) runs the same way every time. A :class:`Strategy` object
-    is used as is and ``seed`` is only recorded. Leftover tasks are cancelled and the loop is
-    closed, as :func:`asyncio.run` does.
+    is used as is and ``seed`` is only recorded. ``io_grace`` is the loop's wait for awaited
+    real I/O before virtual time moves (docs/scheduling.md, Real I/O). Leftover tasks are
+    cancelled and the loop is closed, as :func:`asyncio.run` does.
 
     Raises:
         UsageError: an unknown strategy name.
@@ -55,7 +57,7 @@ def run(
     loops: list[SeededEventLoop] = []
 
     def loop_factory() -> SeededEventLoop:
-        loop = SeededEventLoop(chosen, seed=seed, virtual_time=virtual_time)
+        loop = SeededEventLoop(chosen, seed=seed, virtual_time=virtual_time, io_grace=io_grace)
         loops.append(loop)
         return loop
 

@@ -28,7 +28,14 @@ def index() -> TokenIndex:
 
 
 def test_public_names() -> None:
-    assert tokens.__all__ == ["TOKEN_KINDS", "TokenCollisionError", "TokenIndex"]
+    assert tokens.__all__ == [
+        "TOKEN_KINDS",
+        "TokenCollisionError",
+        "TokenIndex",
+        "forget_simulated",
+        "remember_simulated",
+        "simulated_owners",
+    ]
 
 
 def test_owner_and_kind_of_every_token(index: TokenIndex) -> None:
