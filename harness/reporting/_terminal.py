@@ -269,8 +269,10 @@ class TerminalReporter:
                     f"users={len(result.trace.users)} turns={len(result.trace.turns)} "
                     f"findings={_kinds_text(result.findings)} digest={result.trace_digest[:12]}"
                 )
-        hazards = sum(1 for r in results for f in r.findings if f.severity == "hazard")
-        groups = sum(len(group_findings(result.findings)) for result in results)
+        grouped = [group_findings(result.findings) for result in results]
+        groups = sum(len(run_groups) for run_groups in grouped)
+        # Hazards are counted as findings.json lists them: one per root cause.
+        hazards = sum(1 for run_groups in grouped for g in run_groups if g.severity == "hazard")
         line = f"{len(results)} run(s), {failing} with findings, {total} finding(s) in all"
         if groups < total:
             line += f" ({groups} root causes)"

@@ -45,7 +45,8 @@ def test_the_documented_adapter_passes_check_target_and_every_scenario(module_di
         result = run(SPEC, build(name, 0, 6), strategy="random")
         assert result.findings == (), (name, [(f.kind, f.summary) for f in result.findings])
         assert result.trace.observed["walks"] > 0
-        assert result.replay.startswith(f"harness run --target {SPEC}")
+        # The test put the extracted modules on sys.path: the command says where they are.
+        assert result.replay.startswith(f"PYTHONPATH={module_dir} harness run --target {SPEC}")
         if name in ("limit_pressure", "tab_burst", "intrusion"):
             assert result.stats["statuses"].get("rejected", 0) > 0, name
 
