@@ -23,10 +23,14 @@ import functools
 import gc
 import io
 import logging
+import os
 import pathlib
 import re
 import selectors
+import site
 import socket
+import sys
+import sysconfig
 import threading
 import types
 import uuid
@@ -326,7 +330,17 @@ def _compute(cls: type) -> TypePlan:
             # the walk cannot read inside it.
             return TypePlan(type_name=name, mutable=True)
         return SKIP  # an opaque C object: nothing the walk can read
-    owners = tuple(k for k in cls.__mro__ if k is not object and k.__module__ != "builtins")
+    home = str(getattr(cls, "__module__", "")).partition(".")[0]
+    owners = tuple(
+        k
+        for k in cls.__mro__
+        if k is not object
+        and k.__module__ != "builtins"
+        # An installed library's base class (pydantic's BaseModel, a framework's Model): its
+        # class body is library machinery, reported only when a user's value reaches another
+        # user through it, which the walk of the user's own objects sees.
+        and (k.__module__.partition(".")[0] == home or not is_library_module(k.__module__))
+    )
     return TypePlan(
         type_name=name,
         container=container,
@@ -374,16 +388,61 @@ def class_attribute_names(cls: type) -> tuple[str, ...]:
     if cached is not None and cached[0] == len(namespace):
         return cached[1]
     names = []
+    protocol = _library_protocol_names(cls)
     for name, value in namespace.items():
         if not isinstance(name, str) or (name.startswith("__") and name.endswith("__")):
             continue
         kind = type(value)
         if issubclass(kind, _STRUCTURE) or plan_for(kind).descriptor:
             continue  # methods, nested classes, properties: the class's code, not its state
+        if name in protocol:
+            continue  # a library base's own attribute, set per class (pydantic model_config)
         names.append(name)
     result = tuple(names)
     _CLASS_NAMES[cls] = (len(namespace), result)
     return result
+
+
+def _library_protocol_names(cls: type) -> frozenset[str]:
+    """Class attributes a base class from another top-level package defines itself.
+
+    A framework's base class declares its configuration and bookkeeping attributes, and its
+    metaclass or ``__init_subclass__`` sets them again on each subclass (pydantic's
+    ``model_config``, an ORM's table metadata): library machinery every model class carries,
+    not state the user's class keeps. Bases of the class's own package are the user's code
+    and stay walked.
+    """
+    home = str(getattr(cls, "__module__", "")).partition(".")[0]
+    names: set[str] = set()
+    for base in cls.__mro__[1:]:
+        module = str(getattr(base, "__module__", ""))
+        if base is object or module.partition(".")[0] == home or not is_library_module(module):
+            continue
+        names.update(name for name in vars(base) if isinstance(name, str))
+    return frozenset(names)
+
+
+@functools.cache
+def _library_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    roots.update(site.getsitepackages())
+    return tuple(sorted({os.path.realpath(root) + os.sep for root in roots}))
+
+
+@functools.cache
+def is_library_module(module_name: str) -> bool:
+    """Whether a module comes from the standard library or an installed distribution's files.
+
+    A package installed in editable mode (its files in a working tree) is not a library: it is
+    somebody's code under test. Modules without a file (built-ins) are libraries.
+    """
+    top = module_name.partition(".")[0]
+    module = sys.modules.get(top)
+    origin = getattr(module, "__file__", None)
+    if origin is None:
+        return module is None or not getattr(module, "__path__", None)
+    return os.path.realpath(origin).startswith(_library_roots())
 
 
 def function_state(function: Any) -> list[tuple[str, object]]:

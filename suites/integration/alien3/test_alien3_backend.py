@@ -3,17 +3,14 @@
 :mod:`suites.integration.alien3` is a third independently written backend, shaped like
 production code (pydantic models, SQLAlchemy on SQLite, a shared ``httpx.AsyncClient``, a
 ``logging`` ring buffer, process-wide metrics and a circuit breaker, a catalog of a few thousand
-shared objects). Its correct build must give no finding. Two shapes of finding that the harness
-reports today on it are false positives of the harness's walks, left for the walk owner and
-documented in README.md: they are recognised by
-:func:`~suites.integration.alien3.false_positives.harness_false_positive` (and nothing else
-is), and :func:`test_the_correct_build_gives_no_finding_at_all` says so as a strict xfail.
+shared objects). Its correct build must give no finding at all: the libraries' own machinery
+(pydantic's model configuration, SQLAlchemy's compiled-statement cache, httpx's transport) is
+not users sharing state, and the walks must know it without being told.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -21,19 +18,14 @@ from typing import Any
 
 import pytest
 
-from harness import CallTool, Finding, Pause, RunResult, SimUser, Think, Turn, build_scenario, run
+from harness import CallTool, Finding, Pause, SimUser, Think, Turn, build_scenario, run
 from harness.scenarios import scenario_names
 from suites.integration.alien3.adapter import Alien3Target
-from suites.integration.alien3.false_positives import harness_false_positive
 from suites.integration.alien3.orchestrator import BUGS
 from suites.integration.alien3.telemetry import BREAKER, METRICS, RING
 
 HERE = Path(__file__).resolve().parent
 SPEC = "suites.integration.alien3.adapter:Alien3Target"
-
-
-def real_findings(result: RunResult) -> list[Finding]:
-    return [f for f in result.findings if not harness_false_positive(f)]
 
 
 def _describe(findings: list[Finding]) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -47,7 +39,7 @@ def _describe(findings: list[Finding]) -> list[tuple[str, str, tuple[str, ...]]]
 @pytest.mark.parametrize("scenario", scenario_names())
 def test_the_correct_build_is_clean_on_every_scenario(scenario: str, seed: int) -> None:
     result = run(Alien3Target(), build_scenario(scenario, seed, 8), strategy="random")
-    assert real_findings(result) == [], _describe(real_findings(result))
+    assert list(result.findings) == [], _describe(list(result.findings))
     # Clean by looking, not by blindness: the roots were walked and the turns really ran.
     assert result.trace.observed["walks"] > 0
     statuses = result.stats["statuses"]
@@ -64,67 +56,44 @@ def test_the_correct_build_is_clean_on_every_scenario(scenario: str, seed: int) 
 @pytest.mark.parametrize("scenario", scenario_names())
 def test_the_correct_build_is_clean_under_every_strategy(scenario: str, strategy: str) -> None:
     result = run(Alien3Target(), build_scenario(scenario, 3, 10), strategy=strategy)
-    assert real_findings(result) == [], _describe(real_findings(result))
+    assert list(result.findings) == [], _describe(list(result.findings))
     assert result.stats["statuses"].get("completed", 0) > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness false positives on library internals (pydantic model_config, SQLAlchemy "
-    "compiled cache): see suites/integration/alien3/README.md; drop this mark once fixed",
-)
 def test_the_correct_build_gives_no_finding_at_all() -> None:
     result = run(Alien3Target(), build_scenario("golden_path", 0, 8), strategy="random")
-    assert result.findings == ()
+    assert result.findings == (), _describe(list(result.findings))
 
 
-def test_only_the_two_false_positive_shapes_are_filtered() -> None:
-    # The filter must not swallow what a real bug gives: on the shared-agent bug the
-    # shared-state findings name the agent, and none of them is taken for a false positive.
+def test_library_machinery_is_silent_but_the_backends_own_sharing_is_not() -> None:
+    # On the shared-agent bug the shared-state findings name the backend's agent, and none of
+    # them names pydantic's model configuration or SQLAlchemy's statement cache.
     result = run(Alien3Target({"shared-agent"}), build_scenario("golden_path", 0, 8))
-    kept = [
-        f for f in result.findings if f.kind == "shared-state" and not harness_false_positive(f)
-    ]
-    assert any("ScriptedAgent" in f.summary for f in kept)
-    filtered = [f for f in result.findings if harness_false_positive(f)]
-    assert filtered and {f.kind for f in filtered} <= {"shared-state", "retention"}
-    # Nothing that names the backend's own objects is set aside.
-    assert not any("agents[" in line or "engine[" in line for f in filtered for line in f.evidence)
+    shared = [f for f in result.findings if f.kind == "shared-state"]
+    assert any("ScriptedAgent" in f.summary for f in shared)
+    text = " ".join(line for f in result.findings for line in (f.summary, *f.evidence))
+    assert "model_config" not in text and "_compiled_cache" not in text
 
 
 def test_the_correct_build_limits_each_user_across_connections() -> None:
     result = run(Alien3Target(), build_scenario("tab_burst", 0, 4), strategy="random")
-    assert real_findings(result) == [], _describe(real_findings(result))
+    assert list(result.findings) == [], _describe(list(result.findings))
     # 6 overlapping turns per user over two tabs, 2 jobs per user: 2 complete, 4 are refused.
     assert result.stats["statuses"] == {"completed": 8, "rejected": 16}
-
-
-def _replayable(result: RunResult) -> dict[str, Any]:
-    """The trace as data, less the false positive's path inside SQLAlchemy's statement cache:
-    SQLAlchemy names anonymous bind parameters after ``id()`` (``%(1406... thread_id)s``), so
-    that one path differs from process to process (README.md, finding 3)."""
-    data: dict[str, Any] = dataclasses.asdict(result.trace)
-    retention = data["retention"]
-    retention["shared_values"] = [
-        v
-        for v in retention["shared_values"]
-        if not v["path"].startswith("store.engine._compiled_cache.")
-    ]
-    return data
 
 
 def test_the_same_seed_gives_the_same_trace() -> None:
     first = run(Alien3Target(), build_scenario("multi_tab", 4, 8), strategy="random")
     second = run(Alien3Target(), build_scenario("multi_tab", 4, 8), strategy="random")
-    assert _replayable(first) == _replayable(second)
+    assert first.trace_digest == second.trace_digest
     assert first.trace.sessions and first.trace.checkpoints  # not equal by being empty
     other = run(Alien3Target(), build_scenario("multi_tab", 5, 8), strategy="random")
-    assert _replayable(other) != _replayable(first)
+    assert other.trace_digest != first.trace_digest
 
 
 def test_the_target_loads_from_a_module_attr_spec() -> None:
     result = run(SPEC, build_scenario("golden_path", 0, 4), strategy="random")
-    assert real_findings(result) == []
+    assert list(result.findings) == []
     assert result.replay.startswith(f"harness run --target {SPEC}")
 
 

@@ -13,7 +13,6 @@ import pytest
 
 from harness import Finding, RunResult, build_scenario, run
 from suites.integration.alien3.adapter import Alien3Target, BuggyAlien3Target
-from suites.integration.alien3.false_positives import harness_false_positive
 
 MODULE = "suites.integration.alien3.orchestrator"
 
@@ -23,13 +22,13 @@ def _run(target: Alien3Target, scenario: str = "golden_path", users: int = 8) ->
 
 
 def _of(result: RunResult, kind: str) -> list[Finding]:
-    found = [f for f in result.findings if f.kind == kind and not harness_false_positive(f)]
+    found = [f for f in result.findings if f.kind == kind]
     assert found, (kind, result.stats["findings_by_kind"], result.replay)
     return found
 
 
 def _kinds(result: RunResult) -> set[str]:
-    return {f.kind for f in result.findings if not harness_false_positive(f)}
+    return {f.kind for f in result.findings}
 
 
 def _evidence(findings: list[Finding]) -> str:
