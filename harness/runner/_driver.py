@@ -4,15 +4,17 @@
 after another, or together through ``Session.burst``), closes it (mid-turn when the plan says
 so, reopening a new tab), and announces each step of that lifecycle to its listeners
 (:mod:`harness.runner._lifecycle`): the trace recorder and, for targets with live roots, the
-observer. Each turn has a timeout; an exception from the target becomes a crash record; a
-hanging open or close is bounded by the turn timeout too. :mod:`harness.runner` is the public
-face: it picks the loop, builds the Trace once and runs the detectors.
+observer. Each turn has a timeout; every other adapter call a bound
+(:mod:`harness.runner._bounds`); an exception from the target, or a value that breaks the
+contract (:mod:`harness.runner._checks`), becomes a crash record. :mod:`harness.runner` is the
+public face: it picks the loop, builds the Trace once and runs the detectors.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -29,6 +31,14 @@ from harness.model import (
     TurnRecord,
 )
 from harness.observe import Observer, TokenIndex
+from harness.runner._bounds import (
+    AdapterCallTimeout,
+    Bounds,
+    StepTimer,
+    bounded_call,
+    sync_call,
+)
+from harness.runner._checks import check_events, check_roots, check_session, short_repr
 from harness.runner._lifecycle import ObserverListener, RunListener
 from harness.runner._recorder import Observation, TraceRecorder
 from harness.targets import TargetInfo
@@ -51,6 +61,7 @@ class ScenarioDriver:
         recorder: the listener that builds the Trace.
         observe: walk live roots (only for targets with the ``live_roots`` capability).
         progress: called after each turn.
+        bounds: how long adapter calls may take (default :class:`Bounds`).
     """
 
     def __init__(
@@ -63,8 +74,11 @@ class ScenarioDriver:
         recorder: TraceRecorder,
         observe: bool,
         progress: RunProgress | None,
+        bounds: Bounds | None = None,
     ) -> None:
         self.target = target
+        self.bounds = bounds or Bounds()
+        self.timer = StepTimer(self.bounds.block_limit)
         self.info = info
         self.scenario = scenario
         self.users = {user.user_id: user for user in scenario.users}
@@ -106,12 +120,18 @@ class ScenarioDriver:
     # ------------------------------------------------------------------ the whole run
     async def drive(self) -> None:
         loop = asyncio.get_running_loop()
+        name, bound = self.info.name, self.bounds.call_timeout
         try:
-            await self.target.start()
+            await bounded_call(f"{name}.start()", self._timed("start()", self.target.start), bound)
+        except TargetError:
+            raise
         except Exception as exc:
-            raise TargetError(f"target {self.info.name!r} failed to start: {exc!r}") from exc
+            raise TargetError(
+                f"target {name!r} failed to start: start() raised {short_repr(exc)}. "
+                "Check that the system under test can start on its own (docs/targets.md)."
+            ) from exc
         try:
-            shared = self.target.shared_roots() if self.observe else {}
+            shared = self._shared_roots() if self.observe else {}
             observer = Observer(
                 self.index,
                 shared_roots=shared,
@@ -143,11 +163,55 @@ class ScenarioDriver:
                 )
         finally:
             try:
-                await self.target.stop()
+                await bounded_call(f"{name}.stop()", self._timed("stop()", self.target.stop), bound)
+            except AdapterCallTimeout as exc:
+                self._crash(str(exc))
             except Exception as exc:
-                self._crash(f"target.stop() raised {exc!r}")
+                self._crash(f"target.stop() raised {short_repr(exc)}")
+            self._report_blocks()
         if self.fatal is not None:
             raise self.fatal
+
+    def _timed(self, call: str, method: Callable[[], Any]) -> Any:
+        """``method()`` as an awaitable timed step by step (a sync error raises at await)."""
+
+        async def called() -> Any:
+            return await method()
+
+        return self.timer.wrap(call, called())
+
+    def _shared_roots(self) -> Any:
+        call = f"{self.info.name}.shared_roots()"
+        try:
+            shared = sync_call(call, self.target.shared_roots, self.bounds.call_timeout)
+        except AdapterCallTimeout as exc:
+            self._crash(str(exc))
+            return {}
+        except Exception as exc:
+            self._crash(
+                f"{call} raised {short_repr(exc)}; shared-state and retention checks ran without "
+                "boundaries. Fix shared_roots() to return a dict of shared objects ({} if none)."
+            )
+            return {}
+        problem = check_roots(shared, call)
+        if problem is not None:
+            self._crash(problem)
+            return {}
+        return shared
+
+    def _report_blocks(self) -> None:
+        """One crash line per adapter call that held the loop past the block limit."""
+        longest: dict[str, tuple[float, int]] = {}
+        for call, took in self.timer.blocks:
+            worst, count = longest.get(call, (0.0, 0))
+            longest[call] = (max(worst, took), count + 1)
+        for call, (worst, count) in sorted(longest.items()):
+            self._crash(
+                f"{call} blocked the event loop (loop lag) {count} time(s), longest {worst:.1f}s "
+                f"(--block-limit {self.timer.block_limit:g}s): every other user stalled meanwhile. "
+                "Await instead of blocking (asyncio.sleep, an async client), or move blocking "
+                "work to a thread (asyncio.to_thread)."
+            )
 
     async def drive_session(self, plan: SessionPlan) -> None:
         await asyncio.sleep(plan.opens_at)
@@ -177,15 +241,12 @@ class ScenarioDriver:
 
     async def open(self, session_id: str, user_id: str) -> Any:
         user = self.users[user_id]
+        call = f"open_session({user_id})"
         try:
-            session = await asyncio.wait_for(
-                self.target.open_session(user), self.scenario.turn_timeout
-            )
-        except TimeoutError:
-            self._crash(
-                f"{session_id}: open_session({user_id}) did not return within "
-                f"{self.scenario.turn_timeout}s"
-            )
+            opening = self._timed(call, lambda: self.target.open_session(user))
+            session = await bounded_call(call, opening, self.bounds.call_timeout)
+        except AdapterCallTimeout as exc:
+            self._crash(f"{session_id}: {exc}")
             return None
         except TargetError as exc:
             # The adapter says it cannot reach or use the target (a refused connection, a
@@ -193,7 +254,11 @@ class ScenarioDriver:
             self.fatal = self.fatal or exc
             return None
         except Exception as exc:
-            self._crash(f"{session_id}: open_session({user_id}) raised {exc!r}")
+            self._crash(f"{session_id}: {call} raised {short_repr(exc)}")
+            return None
+        problem = check_session(session, call)
+        if problem is not None:
+            self._crash(f"{session_id}: {problem}")
             return None
         at, step = asyncio.get_running_loop().time(), self.next_step()
         if hasattr(session, "on_event"):
@@ -204,11 +269,15 @@ class ScenarioDriver:
 
     def _event_hook(self, session_id: str) -> Callable[[Event], None]:
         listeners = self.listeners
+        timer = self.timer
 
         def hook(event: Event) -> None:
+            # Runs inside the adapter's step: the harness's time here is not the adapter's.
+            started = time.perf_counter()
             step = self.next_step()
             for listener in listeners:
                 listener.event_received(session_id, event, step)
+            timer.harness_seconds += time.perf_counter() - started
 
         return hook
 
@@ -216,15 +285,23 @@ class ScenarioDriver:
         if self.settle:
             await asyncio.sleep(self.settle)
         events: Sequence[Event] = ()
+        bound = self.bounds.call_timeout
         try:
-            events = tuple(session.events())
-            await asyncio.wait_for(session.close(), self.scenario.turn_timeout)
-        except TimeoutError:
-            self._crash(
-                f"{session_id}: close() did not return within {self.scenario.turn_timeout}s"
-            )
+            got = sync_call(f"{session_id}: events()", session.events, bound)
+            events, problem = check_events(got, f"{session_id}: events()")
+            if problem is not None:
+                self._crash(problem)
+        except AdapterCallTimeout as exc:
+            self._crash(str(exc))
         except Exception as exc:
-            self._crash(f"{session_id}: close() raised {exc!r}")
+            self._crash(f"{session_id}: events() raised {short_repr(exc)}")
+        try:
+            closing = self._timed(f"{session_id}: close()", session.close)
+            await bounded_call(f"{session_id}: close()", closing, bound)
+        except AdapterCallTimeout as exc:
+            self._crash(str(exc))
+        except Exception as exc:
+            self._crash(f"{session_id}: close() raised {short_repr(exc)}")
         at, step = asyncio.get_running_loop().time(), self.next_step()
         for listener in reversed(self.listeners):  # the observer forgets before the record
             listener.session_closed(session_id, events, at, step)
@@ -251,7 +328,7 @@ class ScenarioDriver:
         loop = asyncio.get_running_loop()
         started, step = loop.time(), self.next_step()
         self._turns_started(session_id, plan.turns)
-        task = asyncio.ensure_future(burst(plan.turns))
+        task = asyncio.ensure_future(self._timed("burst()", lambda: burst(plan.turns)))
         crash = None
         try:
             outcomes = await asyncio.wait_for(task, self.scenario.turn_timeout)
@@ -277,11 +354,19 @@ class ScenarioDriver:
         limit = self.scenario.turn_timeout
         if cancel_after is not None:
             limit = min(limit, cancel_after)
-        task = asyncio.ensure_future(session.run_turn(turn))
+        task = asyncio.ensure_future(self._timed("run_turn()", lambda: session.run_turn(turn)))
         crash = None
         try:
             done, _ = await asyncio.wait({task}, timeout=limit)
-            if done:
+            if done and task.cancelled():
+                # Nobody cancelled it: the adapter let a CancelledError out of run_turn.
+                crash = (
+                    "run_turn raised CancelledError although the harness did not cancel it. "
+                    "Catch the cancellation of the adapter's own tasks and return a TurnOutcome "
+                    "(status='error')."
+                )
+                outcome = TurnOutcome(run_id=turn.run_id, status="error", error=crash)
+            elif done:
                 outcome = task.result()
             else:
                 task.cancel()
@@ -302,7 +387,10 @@ class ScenarioDriver:
             crash = self._turn_crash(exc)
             outcome = TurnOutcome(run_id=turn.run_id, status="error", error=crash)
         if not isinstance(outcome, TurnOutcome):
-            crash = f"run_turn returned {type(outcome).__name__}, not a TurnOutcome"
+            crash = (
+                f"run_turn returned {short_repr(outcome)} (type {type(outcome).__name__}), not a "
+                "TurnOutcome. Return harness.model.TurnOutcome(run_id=turn.run_id, status=...)."
+            )
             outcome = TurnOutcome(run_id=turn.run_id, status="error", error=crash)
         self._turns_ended(session_id, (turn,), [outcome], started, step, crash, burst=burst)
 
