@@ -8,6 +8,7 @@ Every error the harness raises on purpose derives from :class:`HarnessError`::
     +-- TargetError           a target could not be loaded, started or talked to
     |   +-- TargetLoadError   ``--target`` names nothing loadable
     |   +-- TargetAuthError   the target refused the harness's credentials
+    |   +-- RunFailedError    a run could not finish; carries what it recorded
     +-- ScenarioError         a scenario definition breaks a rule
     +-- FindingsFileError     a findings.json that cannot be read back
     +-- ProtocolError         a frame from a remote target that breaks the wire protocol
@@ -25,6 +26,7 @@ __all__ = [
     "FindingsFileError",
     "HarnessError",
     "ProtocolError",
+    "RunFailedError",
     "ScenarioError",
     "TargetAuthError",
     "TargetError",
@@ -80,6 +82,20 @@ class TargetAuthError(TargetError):
     Fix: the message quotes the server's close code and reason; set the right secret or issue
     fresh tokens, then run again.
     """
+
+
+class RunFailedError(TargetError):
+    """A run stopped on a target error; ``result`` is the run as far as it went.
+
+    Causes: any :class:`TargetError` during a run (``start()`` failed or never returned, the
+    credentials were refused). ``harness run`` writes the finished runs and this one (its
+    ``stats["failed"]`` says why) before it exits 2. Fix: the message names the cause.
+    """
+
+    def __init__(self, message: str, result: object) -> None:
+        super().__init__(message)
+        #: The :class:`harness.model.RunResult` of the failed run (no findings).
+        self.result = result
 
 
 class ScenarioError(HarnessError):

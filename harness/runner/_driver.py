@@ -121,6 +121,8 @@ class ScenarioDriver:
     async def drive(self) -> None:
         loop = asyncio.get_running_loop()
         name, bound = self.info.name, self.bounds.call_timeout
+        for problem in self.info.problems:
+            self._crash(problem)
         try:
             await bounded_call(f"{name}.start()", self._timed("start()", self.target.start), bound)
         except TargetError:

@@ -9,8 +9,10 @@ from typing import Any
 
 from harness.contract import Target
 from harness.detectors import run_detectors
+from harness.errors import RunFailedError, TargetError
 from harness.model import Finding, RunResult, Scenario, ScheduleRecord, Trace
 from harness.observe import TokenIndex
+from harness.runner._bounds import Bounds
 from harness.runner._driver import RunProgress, ScenarioDriver, runs_of
 from harness.runner._recorder import TraceRecorder
 from harness.serialization import digest
@@ -112,6 +114,7 @@ def _driver(
     info: TargetInfo,
     observe: bool,
     progress: RunProgress | None,
+    bounds: Bounds | None = None,
 ) -> ScenarioDriver:
     index = TokenIndex.build(scenario.users, runs_of(scenario))
     return ScenarioDriver(
@@ -122,6 +125,7 @@ def _driver(
         recorder=TraceRecorder(scenario, info),
         observe=observe,
         progress=progress,
+        bounds=bounds,
     )
 
 
@@ -138,6 +142,7 @@ def run(
     target_options: Mapping[str, Any] | None = None,
     strategy_options: Mapping[str, Any] | None = None,
     info: TargetInfo | None = None,
+    bounds: Bounds | None = None,
 ) -> RunResult:
     """Run one scenario against a target and detect findings.
 
@@ -152,10 +157,12 @@ def run(
         target_spec: how the replay command names the target; by default the spec given, or
             the one :func:`derive_target_spec` derives from a target instance.
         info: ``describe(target)`` when the caller has it already (one read per target).
+        bounds: how long adapter calls may take (``--call-timeout``, ``--block-limit``).
 
     Raises:
         TargetLoadError: the spec names nothing loadable.
-        TargetError: the target failed to start.
+        RunFailedError: the target failed to start or refused the harness (a TargetError);
+            its ``result`` is the run as far as it went, marked ``stats["failed"]``.
     """
     if isinstance(target, str):
         target_spec = target_spec or target
@@ -167,44 +174,74 @@ def run(
     options = dict(strategy_options or {})
     if in_process and strategy == "pct" and "steps" not in options:
         options["steps"] = estimate_steps(target, scenario, info=info)
-    driver = _driver(target, scenario, info, detectors, progress)
-    if in_process:
-        from harness.scheduling import run as run_seeded
-
-        _, schedule = run_seeded(
-            driver.drive(), strategy=strategy, seed=scenario.seed, strategy_options=options
-        )
-        ran = strategy
-        if not info.deterministic:
-            driver.recorder.note("target declares deterministic=False: replay is best-effort")
-    else:
-        asyncio.run(driver.drive())
-        schedule, ran = None, "asyncio"
-        driver.recorder.note(
-            f"remote target: ran on the stock asyncio loop in real time; strategy {strategy!r} "
-            "does not apply and replay is best-effort"
-        )
-    trace = driver.recorder.trace(
-        strategy=ran,
-        schedule=schedule,
-        observation=driver.observation(),
-        deterministic=info.deterministic and in_process,
-    )
+    driver = _driver(target, scenario, info, detectors, progress, bounds)
     # The strategy asked for, not the one that ran: a remote run records "asyncio", which
     # `harness run` does not accept, and replays best-effort anyway.
     command = replay_command(
         scenario, seed=scenario.seed, strategy=strategy, target=spec, fault=fault
     )
+    try:
+        schedule, ran = _drive(driver, strategy, options, in_process)
+    except TargetError as exc:
+        trace = _trace(driver, strategy, None, in_process)
+        failed = _result(trace, scenario, spec, fault, command, ())
+        stats = {**failed.stats, "failed": str(exc)}
+        notes = (*failed.notes, f"this run did not finish: {exc}")
+        failed = replace(failed, stats=stats, notes=notes)
+        raise RunFailedError(str(exc), failed) from exc
     findings: tuple[Finding, ...] = ()
+    trace = _trace(driver, ran, schedule, in_process)
     if detectors:
         allowed = tuple(info.event_rules.get("allow_duplicates", ()))
         detected = run_detectors(trace, index=driver.index, only=only, allow_duplicates=allowed)
         findings = tuple(replace(f, replay=command) for f in detected)
-    turns = len(trace.turns)
+    return _result(trace, scenario, spec, fault, command, findings)
+
+
+def _drive(
+    driver: ScenarioDriver, strategy: str, options: dict[str, Any], in_process: bool
+) -> tuple[ScheduleRecord | None, str]:
+    """Drive the run on the seeded loop (in process) or the stock loop; (schedule, strategy)."""
+    if in_process:
+        from harness.scheduling import run as run_seeded
+
+        _, schedule = run_seeded(
+            driver.drive(), strategy=strategy, seed=driver.scenario.seed, strategy_options=options
+        )
+        if not driver.info.deterministic:
+            driver.recorder.note("target declares deterministic=False: replay is best-effort")
+        return schedule, strategy
+    asyncio.run(driver.drive())
+    driver.recorder.note(
+        f"remote target: ran on the stock asyncio loop in real time; strategy {strategy!r} "
+        "does not apply and replay is best-effort"
+    )
+    return None, "asyncio"
+
+
+def _trace(
+    driver: ScenarioDriver, ran: str, schedule: ScheduleRecord | None, in_process: bool
+) -> Trace:
+    return driver.recorder.trace(
+        strategy=ran,
+        schedule=schedule,
+        observation=driver.observation(),
+        deterministic=driver.info.deterministic and in_process,
+    )
+
+
+def _result(
+    trace: Trace,
+    scenario: Scenario,
+    spec: str,
+    fault: str | None,
+    command: str,
+    findings: tuple[Finding, ...],
+) -> RunResult:
     stats: dict[str, Any] = {
         "users": len(scenario.users),
         "sessions": len(trace.sessions),
-        "turns": turns,
+        "turns": len(trace.turns),
         "events": sum(len(s.events) for s in trace.sessions),
         "checkpoints": len(trace.checkpoints),
         **{f"observed_{name}": count for name, count in trace.observed.items()},
