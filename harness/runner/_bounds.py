@@ -91,7 +91,13 @@ class _Alarm(BaseException):
 
 
 def _alarm_usable() -> bool:
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    """The alarm is ours to use: main thread, and no one else's alarm pending (pytest-timeout's
+    signal method, say, which ours would cancel)."""
+    return (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
 
 
 def sync_call(call: str, function: Callable[[], T], bound: float) -> T:

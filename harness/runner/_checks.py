@@ -68,9 +68,9 @@ def check_events(events: object, call: str) -> tuple[tuple[Event, ...], str | No
             kept.append(event)
         elif problem is None:
             problem = (
-                f"{call} item {position} is {short_repr(event)}: {wrong}. Build each item with "
-                "harness.model.Event(type=..., run_id=..., thread_id=..., user_id=..., "
-                "payload=..., seq=...) (a remote adapter: parse frames with harness.targets)."
+                f"{call} item {position}: {wrong} (got {short_repr(event, 80)}). Build each "
+                "item with harness.model.Event(type=..., run_id=..., thread_id=..., "
+                "user_id=..., payload=..., seq=...)."
             )
     return tuple(kept), problem
 
