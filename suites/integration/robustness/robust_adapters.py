@@ -22,7 +22,7 @@ class StopLoops(ReferenceTarget):
 
     async def stop(self) -> None:
         await super().stop()
-        while True:
+        while True:  # noqa: ASYNC110 (the misbehaviour under test)
             await asyncio.sleep(1)
 
 
@@ -105,7 +105,7 @@ class TurnBlocksLoop(_Patched):
         original = session.run_turn
 
         async def run_turn(turn: Turn) -> TurnOutcome:
-            time.sleep(self.seconds)
+            time.sleep(self.seconds)  # noqa: ASYNC251 (the misbehaviour under test)
             return await original(turn)
 
         session.run_turn = run_turn  # type: ignore[method-assign]
