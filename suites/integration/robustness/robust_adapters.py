@@ -8,6 +8,7 @@ contract, so a test can say which finding or message that one breach must give.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -15,6 +16,7 @@ from typing import Any
 
 from harness.model import Event, SimUser, Turn, TurnOutcome
 from harness.targets.reference import ReferenceSession, ReferenceTarget
+from harness.targets.websocket import WebSocketTarget
 
 
 class StopLoops(ReferenceTarget):
@@ -167,3 +169,8 @@ class PrintsToStdout(ReferenceTarget):
     async def start(self) -> None:
         print("adapter: connecting to the backend")
         await super().start()
+
+
+def gated_websocket() -> WebSocketTarget:
+    """The WebSocket adapter at ``ROBUST_WS_URL`` with short handshakes (see _gate.py)."""
+    return WebSocketTarget(os.environ["ROBUST_WS_URL"], open_timeout=0.5, handshake_retries=1)
