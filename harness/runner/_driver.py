@@ -38,6 +38,7 @@ from harness.runner._bounds import (
     bounded_call,
     sync_call,
 )
+from harness.runner._calibration import watch_loop
 from harness.runner._checks import check_events, check_roots, check_session, short_repr
 from harness.runner._lifecycle import ObserverListener, RunListener
 from harness.runner._recorder import Observation, TraceRecorder
@@ -79,6 +80,8 @@ class ScenarioDriver:
         self.target = target
         self.bounds = bounds or Bounds()
         self.timer = StepTimer(self.bounds.block_limit)
+        #: How late the loop watcher woke up, in seconds (remote runs, which go in real time).
+        self.lags: list[float] = []
         self.info = info
         self.scenario = scenario
         self.users = {user.user_id: user for user in scenario.users}
@@ -151,11 +154,16 @@ class ScenarioDriver:
             periodic = asyncio.ensure_future(
                 observer.periodic(self.scenario.checkpoint_interval, lambda: self.active_turns > 0)
             )
+            # In real time only: on the seeded loop a watcher would change the schedule.
+            remote = "live_roots" not in self.info.capabilities
+            watcher = asyncio.ensure_future(watch_loop(self.lags)) if remote else None
             try:
                 await asyncio.gather(*sessions)
             finally:
-                periodic.cancel()
-                await asyncio.gather(periodic, return_exceptions=True)
+                background = [task for task in (periodic, watcher) if task is not None]
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
             for listener in self.listeners:
                 listener.run_ended()
             if not self.observe:

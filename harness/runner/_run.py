@@ -13,6 +13,7 @@ from harness.errors import RunFailedError, TargetError
 from harness.model import Finding, RunResult, Scenario, ScheduleRecord, Trace
 from harness.observe import TokenIndex
 from harness.runner._bounds import Bounds
+from harness.runner._calibration import ClientLoad, calibrate, client_load
 from harness.runner._driver import RunProgress, ScenarioDriver, runs_of
 from harness.runner._recorder import TraceRecorder
 from harness.serialization import digest
@@ -195,7 +196,23 @@ def run(
         allowed = tuple(info.event_rules.get("allow_duplicates", ()))
         detected = run_detectors(trace, index=driver.index, only=only, allow_duplicates=allowed)
         findings = tuple(replace(f, replay=command) for f in detected)
-    return _result(trace, scenario, spec, fault, command, findings)
+    result = _result(trace, scenario, spec, fault, command, findings)
+    if in_process:
+        return result
+    return _calibrated(result, client_load(driver.lags))
+
+
+def _calibrated(result: RunResult, load: ClientLoad) -> RunResult:
+    """A remote run's timing verdicts, judged against the client's own measured load."""
+    findings, notes = calibrate(result.findings, load)
+    stats = {
+        **result.stats,
+        "client_loop_lag": {"samples": load.samples, "p90": load.p90, "max": load.max},
+        "findings_by_kind": _count(f.kind for f in findings),
+    }
+    if notes:
+        stats["inconclusive"] = len(notes) - 1
+    return replace(result, findings=findings, stats=stats, notes=(*result.notes, *notes))
 
 
 def _drive(

@@ -174,3 +174,31 @@ class PrintsToStdout(ReferenceTarget):
 def gated_websocket() -> WebSocketTarget:
     """The WebSocket adapter at ``ROBUST_WS_URL`` with short handshakes (see _gate.py)."""
     return WebSocketTarget(os.environ["ROBUST_WS_URL"], open_timeout=0.5, handshake_retries=1)
+
+
+class BlackBoxReference(ReferenceTarget):
+    """The reference backend judged as a remote target: real time, no live roots."""
+
+    capabilities = frozenset({"scripted_plan", "tools"})
+
+
+class OverloadedClient(BlackBoxReference):
+    """A hog task in the harness's own process holds the loop 0.8 s out of every 0.85 s: the
+    client is overloaded, the backend is not."""
+
+    hog: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await super().start()
+        self.hog = asyncio.ensure_future(self._hog())
+
+    async def stop(self) -> None:
+        if self.hog is not None:
+            self.hog.cancel()
+        await super().stop()
+
+    @staticmethod
+    async def _hog() -> None:
+        while True:
+            time.sleep(0.8)  # noqa: ASYNC251 (the overload under test)
+            await asyncio.sleep(0.05)
