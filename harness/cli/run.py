@@ -82,8 +82,10 @@ def command_run(args: argparse.Namespace) -> int:
 
     check_users(args.users)
     check_strategy(args.strategy)
-    seeds_text = args.seeds if args.seeds is not None or args.seed is not None else None
-    seeds = parse_seeds(args.seed, seeds_text or args.config_seeds)
+    if args.seed is None and args.seeds is None:  # [tool.harness] seeds: the CLI wins
+        seeds = parse_seeds(None, args.config_seeds)
+    else:
+        seeds = parse_seeds(args.seed, args.seeds)
     names = scenario_names(args.scenario)
     bounds = Bounds(call_timeout=args.call_timeout, block_limit=args.block_limit)
     options = {"connect_rate": args.connect_rate} if args.target.startswith("ws") else None

@@ -136,10 +136,21 @@ def load_target(
         from harness.targets.reference import ReferenceTarget
 
         return ReferenceTarget(fault=fault, **options)
+    if spec.startswith("<"):
+        # What derive_target_spec writes for a class defined in __main__ or in a function.
+        raise TargetLoadError(
+            f"target={spec!r} cannot be loaded: its class was defined in __main__ or inside a "
+            "function, so no module:attr names it. Move the class into an importable module "
+            "and pass --target module:attr."
+        )
+    if fault is not None and not spec.startswith(("ws://", "wss://")) and ":" in spec:
+        # Import first: a module that cannot be imported is the problem to name.
+        _import_target_module(spec, spec.partition(":")[0])
     if fault is not None:
         raise TargetLoadError(
             f"fault={fault!r} was given with target={spec!r}, but faults switch the embedded "
-            "reference backend only. Drop --fault, or use --target reference."
+            'reference backend only. Drop --fault (or the file\'s "fault"), or use --target '
+            "reference."
         )
     if spec.startswith(("ws://", "wss://")):
         from harness.targets.websocket import WebSocketTarget

@@ -202,3 +202,14 @@ class OverloadedClient(BlackBoxReference):
         while True:
             time.sleep(0.8)  # noqa: ASYNC251 (the overload under test)
             await asyncio.sleep(0.05)
+
+
+class TurnHangs(_Patched):
+    """run_turn waits forever (a lost wake-up)."""
+
+    def patch(self, session: ReferenceSession) -> None:
+        async def run_turn(turn: Turn) -> TurnOutcome:
+            await asyncio.get_running_loop().create_future()
+            raise AssertionError("unreachable")
+
+        session.run_turn = run_turn  # type: ignore[method-assign]
