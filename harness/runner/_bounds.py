@@ -71,14 +71,24 @@ class AdapterCallTimeout(TargetError):
     """
 
 
-async def bounded_call(call: str, awaitable: Awaitable[T], bound: float) -> T:
+async def bounded_call(
+    call: str, awaitable: Awaitable[T], bound: float, *, own_task: bool = True
+) -> T:
     """Await ``awaitable`` for at most ``bound`` loop seconds.
+
+    Args:
+        own_task: run it in a task of its own (``asyncio.wait_for``), or in the caller's task
+            (``asyncio.timeout``). Which one is part of the schedule the seeded loop replays:
+            keep each call's choice stable, or the same seed gives another interleaving.
 
     Raises:
         AdapterCallTimeout: it did not finish; the message names ``call`` and the bound.
     """
     try:
-        return await asyncio.wait_for(awaitable, bound)
+        if own_task:
+            return await asyncio.wait_for(awaitable, bound)
+        async with asyncio.timeout(bound):
+            return await awaitable
     except TimeoutError:
         raise AdapterCallTimeout(
             f"{call} did not return within {bound:g}s (--call-timeout {bound:g}). "

@@ -127,7 +127,8 @@ class ScenarioDriver:
         for problem in self.info.problems:
             self._crash(problem)
         try:
-            await bounded_call(f"{name}.start()", self._timed("start()", self.target.start), bound)
+            starting = self._timed("start()", self.target.start)
+            await bounded_call(f"{name}.start()", starting, bound, own_task=False)
         except TargetError:
             raise
         except Exception as exc:
@@ -173,7 +174,8 @@ class ScenarioDriver:
                 )
         finally:
             try:
-                await bounded_call(f"{name}.stop()", self._timed("stop()", self.target.stop), bound)
+                stopping = self._timed("stop()", self.target.stop)
+                await bounded_call(f"{name}.stop()", stopping, bound, own_task=False)
             except AdapterCallTimeout as exc:
                 self._crash(str(exc))
             except Exception as exc:
