@@ -43,7 +43,7 @@ def _count(value: Any) -> int:
             raise ValueError("an integer >= 1") from None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError("an integer >= 1")
-    return value
+    return int(value)
 
 
 def _seconds(value: Any) -> float:

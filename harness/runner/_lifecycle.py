@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from harness.model import Event, TurnRecord
+from harness.model import Event, RetentionRecord, TurnRecord
 from harness.observe import Observer
 
 __all__ = ["ObserverListener", "RunListener"]
@@ -45,7 +45,7 @@ class ObserverListener:
 
     def __init__(self, observer: Observer) -> None:
         self.observer = observer
-        self.retention = None
+        self.retention: RetentionRecord | None = None
 
     def session_opened(
         self, session_id: str, user_id: str, session: Any, at: float, step: int

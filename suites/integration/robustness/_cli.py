@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -13,6 +12,10 @@ from typing import Any
 from harness.cli import main
 
 HERE = Path(__file__).parent
+#: The repository root: ``--target`` imports modules from the current directory first.
+ROOT = HERE.parents[2]
+#: The module of the misbehaving adapters, as ``--target`` names it.
+ADAPTERS = "suites.integration.robustness.robust_adapters"
 _MAIN = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
@@ -49,12 +52,10 @@ def run_harness(capsys: Any, report: Path, *args: str) -> Outcome:
 
 
 def run_harness_process(report: Path, *args: str, timeout: float = 120) -> Outcome:
-    """``harness run`` in a fresh process, from this directory (alarms work there)."""
-    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    """``harness run`` in a fresh process, from the repository root (alarms work there)."""
     done = subprocess.run(
         [sys.executable, "-c", _MAIN, "run", "--report", str(report), *args],
-        cwd=HERE,
-        env=env,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,

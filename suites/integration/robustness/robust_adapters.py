@@ -1,7 +1,7 @@
 """Misbehaving adapters, each the reference target with one broken method.
 
-Loaded by the tests as ``--target robust_adapters:Name`` (this directory is put on sys.path) or
-used directly with ``harness.runner.run``. Each class breaks exactly one rule of the Target
+Loaded by the tests as ``--target suites.integration.robustness.robust_adapters:Name`` or used
+directly with ``harness.runner.run``. Each class breaks exactly one rule of the Target
 contract, so a test can say which finding or message that one breach must give.
 """
 
@@ -129,7 +129,8 @@ class RunIdIsList(_Patched):
 
         def events() -> Sequence[Event]:
             got = list(original())
-            return [replace(got[0], run_id=[got[0].run_id]), *got[1:]] if got else got
+            broken: Any = [got[0].run_id]  # what a remote server sent: a list
+            return [replace(got[0], run_id=broken), *got[1:]] if got else got
 
         session.events = events  # type: ignore[method-assign]
 

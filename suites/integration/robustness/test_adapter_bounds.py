@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _cli import run_harness, run_harness_process
+
+from suites.integration.robustness._cli import ADAPTERS, run_harness, run_harness_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -18,7 +19,7 @@ def test_a_stop_that_loops_forever_is_a_crash_naming_the_call_and_the_bound(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     got = run_harness(
-        capsys, tmp_path, "--target", "robust_adapters:StopLoops", "--users", "2",
+        capsys, tmp_path, "--target", f"{ADAPTERS}:StopLoops", "--users", "2",
         "--call-timeout", "5",
     )  # fmt: skip
     assert got.code == 1
@@ -31,7 +32,7 @@ def test_a_start_that_never_returns_exits_two_with_the_report_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     got = run_harness(
-        capsys, tmp_path, "--target", "robust_adapters:StartNeverReturns", "--users", "2",
+        capsys, tmp_path, "--target", f"{ADAPTERS}:StartNeverReturns", "--users", "2",
         "--call-timeout", "7",
     )  # fmt: skip
     assert got.code == 2
@@ -45,7 +46,7 @@ def test_a_turn_that_blocks_the_loop_is_reported_as_loop_lag(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     got = run_harness(
-        capsys, tmp_path, "--target", "robust_adapters:TurnBlocksLoop", "--users", "2",
+        capsys, tmp_path, "--target", f"{ADAPTERS}:TurnBlocksLoop", "--users", "2",
         "--block-limit", "1",
     )  # fmt: skip
     assert got.code == 1
@@ -69,7 +70,7 @@ def test_a_sync_events_call_past_its_bound_is_reported(
 ) -> None:
     # Under pytest-timeout's alarm the harness cannot use its own: it measures the call.
     got = run_harness(
-        capsys, tmp_path, "--target", "robust_adapters:EventsBlock", "--users", "2",
+        capsys, tmp_path, "--target", f"{ADAPTERS}:EventsBlock", "--users", "2",
         "--call-timeout", "1",
     )  # fmt: skip
     assert got.code == 1
@@ -82,7 +83,7 @@ def test_a_sync_events_call_past_its_bound_is_reported(
 def test_a_constructor_that_blocks_is_interrupted_at_the_bound(tmp_path: Path) -> None:
     # A fresh process has no alarm of pytest's: the harness interrupts the sleeping constructor.
     got = run_harness_process(
-        tmp_path, "--target", "robust_adapters:ConstructorBlocks", "--call-timeout", "1",
+        tmp_path, "--target", f"{ADAPTERS}:ConstructorBlocks", "--call-timeout", "1",
         "--users", "2", "--scenario", "golden_path",
     )  # fmt: skip
     assert got.code == 2, got.err

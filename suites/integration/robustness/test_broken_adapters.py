@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _cli import run_harness
 
 from harness.cli import run as run_command
+from suites.integration.robustness._cli import ADAPTERS, run_harness
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 def test_a_broken_adapter_method_is_a_crash_finding_with_the_report_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], adapter: str, expected: str
 ) -> None:
-    got = run_harness(capsys, tmp_path, "--target", f"robust_adapters:{adapter}", "--users", "2")
+    got = run_harness(capsys, tmp_path, "--target", f"{ADAPTERS}:{adapter}", "--users", "2")
     assert got.code == 1, got.err
     assert "Traceback" not in got.err
     crash = got.text_of("crash")
@@ -40,7 +40,7 @@ def test_a_broken_adapter_method_is_a_crash_finding_with_the_report_written(
 def test_open_session_returning_none_names_the_fix(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    got = run_harness(capsys, tmp_path, "--target", "robust_adapters:OpenReturnsNone")
+    got = run_harness(capsys, tmp_path, "--target", f"{ADAPTERS}:OpenReturnsNone")
     crash = got.text_of("crash")
     assert "returned None (type NoneType), not a Session" in crash
     assert "Return an object with run_turn(turn), events(), roots() and close()" in crash
@@ -49,7 +49,7 @@ def test_open_session_returning_none_names_the_fix(
 def test_a_list_run_id_names_the_field_and_the_fix(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    got = run_harness(capsys, tmp_path, "--target", "robust_adapters:RunIdIsList", "--users", "2")
+    got = run_harness(capsys, tmp_path, "--target", f"{ADAPTERS}:RunIdIsList", "--users", "2")
     crash = got.text_of("crash")
     assert "is a list, not a str or None" in crash
     assert "harness.model.Event(" in crash
@@ -58,7 +58,7 @@ def test_a_list_run_id_names_the_field_and_the_fix(
 def test_a_constructor_that_raises_exits_two_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    got = run_harness(capsys, tmp_path, "--target", "robust_adapters:ConstructorRaises")
+    got = run_harness(capsys, tmp_path, "--target", f"{ADAPTERS}:ConstructorRaises")
     assert got.code == 2
     assert "the constructor ConstructorRaises() raised RuntimeError" in got.err
     assert "cannot read adapter settings" in got.err
@@ -68,7 +68,7 @@ def test_a_constructor_that_raises_exits_two_naming_it(
 def test_an_outcome_that_breaks_the_contract_is_a_crash_and_event_missing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    got = run_harness(capsys, tmp_path, "--target", "robust_adapters:WeirdOutcome", "--users", "2")
+    got = run_harness(capsys, tmp_path, "--target", f"{ADAPTERS}:WeirdOutcome", "--users", "2")
     assert got.code == 1
     crash = got.text_of("crash")
     assert "status='weird-status' is not one of" in crash
@@ -79,9 +79,7 @@ def test_an_outcome_that_breaks_the_contract_is_a_crash_and_event_missing(
 def test_a_completed_turn_without_any_event_is_event_missing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    got = run_harness(
-        capsys, tmp_path, "--target", "robust_adapters:SilentCompletion", "--users", "2"
-    )
+    got = run_harness(capsys, tmp_path, "--target", f"{ADAPTERS}:SilentCompletion", "--users", "2")
     assert got.code == 1
     assert "missing agent_started, agent_completed" in got.text_of("event-missing")
     assert got.findings("crash") == []  # the outcome itself keeps the contract

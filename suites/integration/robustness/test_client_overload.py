@@ -4,10 +4,10 @@ missing-event verdicts become "inconclusive" notes when the client's loop ran la
 from __future__ import annotations
 
 import pytest
-from robust_adapters import BlackBoxReference, OverloadedClient
 
 from harness.runner import run
 from harness.scenarios import build
+from suites.integration.robustness.robust_adapters import BlackBoxReference, OverloadedClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

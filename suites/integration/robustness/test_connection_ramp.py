@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _cli import run_harness
-from _gate import gate
 
 from harness.scheduling import run as run_seeded
 from harness.targets import local_server
 from harness.targets.websocket import WebSocketTarget
+from suites.integration.robustness._cli import ADAPTERS, run_harness
+from suites.integration.robustness._gate import gate
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -53,7 +53,7 @@ def test_a_server_that_stops_accepting_half_way_is_named_plainly_and_the_report_
     with gate(url, open_count=3) as gated:  # the first run opens 2 connections
         monkeypatch.setenv("ROBUST_WS_URL", gated)
         got = run_harness(
-            capsys, tmp_path, "--target", "robust_adapters:gated_websocket", "--users", "2",
+            capsys, tmp_path, "--target", f"{ADAPTERS}:gated_websocket", "--users", "2",
             "--seeds", "0..2",
         )  # fmt: skip
     assert got.code == 2
@@ -76,7 +76,7 @@ def test_the_same_server_without_the_gate_runs_every_seed(
     monkeypatch.setenv("HARNESS_JWT_SECRET", secret)
     monkeypatch.setenv("ROBUST_WS_URL", url)
     got = run_harness(
-        capsys, tmp_path, "--target", "robust_adapters:gated_websocket", "--users", "2",
+        capsys, tmp_path, "--target", f"{ADAPTERS}:gated_websocket", "--users", "2",
         "--seeds", "0..2",
     )  # fmt: skip
     assert got.code == 0, got.err

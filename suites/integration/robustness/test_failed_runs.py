@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import robust_adapters
-from _cli import run_harness
+
+from suites.integration.robustness import robust_adapters
+from suites.integration.robustness._cli import ADAPTERS, run_harness
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -23,7 +24,7 @@ def test_start_failing_on_the_third_seed_keeps_the_two_finished_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     got = run_harness(
-        capsys, tmp_path, "--target", "robust_adapters:StartFailsThird", "--users", "2",
+        capsys, tmp_path, "--target", f"{ADAPTERS}:StartFailsThird", "--users", "2",
         "--seeds", "0..4",
     )  # fmt: skip
     assert got.code == 2

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from _cli import run_harness
 
 from harness.cli import main
+from suites.integration.robustness._cli import ADAPTERS, run_harness
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -19,7 +19,7 @@ def test_adapter_prints_do_not_break_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     got = run_harness(
-        capsys, tmp_path, "--target", "robust_adapters:PrintsToStdout", "--users", "2", "--json"
+        capsys, tmp_path, "--target", f"{ADAPTERS}:PrintsToStdout", "--users", "2", "--json"
     )
     assert got.code == 0
     assert json.loads(got.out)["findings"] == []
@@ -28,7 +28,7 @@ def test_adapter_prints_do_not_break_json(
 
 def test_turn_timeout_is_honoured(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     got = run_harness(
-        capsys, tmp_path, "--target", "robust_adapters:TurnHangs", "--users", "2",
+        capsys, tmp_path, "--target", f"{ADAPTERS}:TurnHangs", "--users", "2",
         "--turn-timeout", "2.5",
     )  # fmt: skip
     assert got.code == 1
@@ -46,7 +46,7 @@ def test_a_long_run_without_a_terminal_prints_a_heartbeat(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     got = run_harness(
-        capsys, tmp_path, "--target", "robust_adapters:TurnBlocksLoop", "--users", "2",
+        capsys, tmp_path, "--target", f"{ADAPTERS}:TurnBlocksLoop", "--users", "2",
         "--heartbeat", "0.2",
     )  # fmt: skip
     assert "harness run: still running golden_path seed 0:" in got.err
