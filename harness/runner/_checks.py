@@ -68,11 +68,23 @@ def check_events(events: object, call: str) -> tuple[tuple[Event, ...], str | No
             kept.append(event)
         elif problem is None:
             problem = (
-                f"{call} item {position}: {wrong} (got {short_repr(event, 80)}). Build each "
+                f"{call} item {position}: {wrong} (got {_shape(event)}). Build each "
                 "item with harness.model.Event(type=..., run_id=..., thread_id=..., "
                 "user_id=..., payload=..., seq=...)."
             )
     return tuple(kept), problem
+
+
+def _shape(value: object) -> str:
+    """What an item looked like, without its values (they differ from user to user, and one
+    bug hit by every user should read the same)."""
+    if isinstance(value, Mapping):
+        keys = sorted(str(key) for key in value)
+        more = ", ..." if len(keys) > 8 else ""
+        return f"a {type(value).__name__} with keys {', '.join(keys[:8])}{more}"
+    if isinstance(value, Event):
+        return "an Event"
+    return short_repr(value, 40)
 
 
 def _wrong_event(event: Any) -> str | None:

@@ -258,7 +258,7 @@ class ScenarioDriver:
             opening = self._timed(call, lambda: self.target.open_session(user))
             session = await bounded_call(call, opening, self.bounds.call_timeout)
         except AdapterCallTimeout as exc:
-            self._crash(f"{session_id}: {exc}")
+            self._crash(str(exc))
             return None
         except TargetError as exc:
             # The adapter says it cannot reach or use the target (a refused connection, a
@@ -266,11 +266,11 @@ class ScenarioDriver:
             self.fatal = self.fatal or exc
             return None
         except Exception as exc:
-            self._crash(f"{session_id}: {call} raised {short_repr(exc)}")
+            self._crash(f"{call} raised {short_repr(exc)}")
             return None
         problem = check_session(session, call)
         if problem is not None:
-            self._crash(f"{session_id}: {problem}")
+            self._crash(problem)
             return None
         at, step = asyncio.get_running_loop().time(), self.next_step()
         if hasattr(session, "on_event"):
@@ -298,22 +298,25 @@ class ScenarioDriver:
             await asyncio.sleep(self.settle)
         events: Sequence[Event] = ()
         bound = self.bounds.call_timeout
+        # The user, not the session, names the call: crashes are grouped with ids blanked out,
+        # so one adapter bug hit by every user's tabs is one finding.
+        who = self.recorder.user_of(session_id)
         try:
-            got = sync_call(f"{session_id}: events()", session.events, bound)
-            events, problem = check_events(got, f"{session_id}: events()")
+            got = sync_call(f"events() of {who}", session.events, bound)
+            events, problem = check_events(got, f"events() of {who}")
             if problem is not None:
                 self._crash(problem)
         except AdapterCallTimeout as exc:
             self._crash(str(exc))
         except Exception as exc:
-            self._crash(f"{session_id}: events() raised {short_repr(exc)}")
+            self._crash(f"events() of {who} raised {short_repr(exc)}")
         try:
-            closing = self._timed(f"{session_id}: close()", session.close)
-            await bounded_call(f"{session_id}: close()", closing, bound)
+            closing = self._timed("close()", session.close)
+            await bounded_call(f"close() of {who}", closing, bound)
         except AdapterCallTimeout as exc:
             self._crash(str(exc))
         except Exception as exc:
-            self._crash(f"{session_id}: close() raised {short_repr(exc)}")
+            self._crash(f"close() of {who} raised {short_repr(exc)}")
         at, step = asyncio.get_running_loop().time(), self.next_step()
         for listener in reversed(self.listeners):  # the observer forgets before the record
             listener.session_closed(session_id, events, at, step)

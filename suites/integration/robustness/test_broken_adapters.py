@@ -106,3 +106,18 @@ def test_an_exception_inside_the_harness_exits_three_with_the_traceback_in_a_fil
     written = got.err.split("traceback written to ", 1)[1].split(";", 1)[0]
     assert "ZeroDivisionError" in Path(written).read_text()
     Path(written).unlink()
+
+
+def test_one_adapter_bug_is_one_finding_per_user_whatever_their_tabs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # multi_tab: each user has several tabs; each tab's events() breaks the same way.
+    got = run_harness(
+        capsys, tmp_path, "--target", f"{ADAPTERS}:EventsAreDicts", "--users", "4",
+        "--scenario", "multi_tab",
+    )  # fmt: skip
+    sessions = got.findings_file()["stats"]["sessions"]
+    crashes = got.findings("crash")
+    users = [user for crash in crashes for user in crash["users"]]
+    assert sessions > 4
+    assert len(crashes) == 4 and sorted(users) == sorted(set(users))
