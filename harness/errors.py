@@ -8,7 +8,7 @@ Every error the harness raises on purpose derives from :class:`HarnessError`::
     +-- TargetError           a target could not be loaded, started or talked to
     |   +-- TargetLoadError   ``--target`` names nothing loadable
     |   +-- TargetAuthError   the target refused the harness's credentials
-    |   +-- RunFailedError    a run could not finish; carries what it recorded
+    |   +-- AdapterCallTimeout  an adapter call did not return within its bound
     +-- ScenarioError         a scenario definition breaks a rule
     +-- FindingsFileError     a findings.json that cannot be read back
     +-- ProtocolError         a frame from a remote target that breaks the wire protocol
@@ -23,10 +23,10 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "AdapterCallTimeout",
     "FindingsFileError",
     "HarnessError",
     "ProtocolError",
-    "RunFailedError",
     "ScenarioError",
     "TargetAuthError",
     "TargetError",
@@ -63,6 +63,11 @@ class TargetError(HarnessError):
     Fix: the message names the target and the operation; check the target on its own first.
     """
 
+    #: Set by ``harness.runner.run`` when a run stopped on this error: the
+    #: :class:`harness.model.RunResult` as far as it went (``stats["failed"]`` says why, no
+    #: findings). ``harness run`` writes it with the finished runs before it exits 2.
+    result: object = None
+
 
 class TargetLoadError(TargetError):
     """``--target`` names nothing the harness can load.
@@ -84,18 +89,13 @@ class TargetAuthError(TargetError):
     """
 
 
-class RunFailedError(TargetError):
-    """A run stopped on a target error; ``result`` is the run as far as it went.
+class AdapterCallTimeout(TargetError):
+    """An adapter call did not return within its bound (docs/reliability.md).
 
-    Causes: any :class:`TargetError` during a run (``start()`` failed or never returned, the
-    credentials were refused). ``harness run`` writes the finished runs and this one (its
-    ``stats["failed"]`` says why) before it exits 2. Fix: the message names the cause.
+    Causes: a ``start()`` that waits for a server that never comes, a ``stop()`` that loops, a
+    sync call (``events()``, the constructor) that blocks. Fix: make the call return, or raise
+    ``--call-timeout`` when the target is only slow.
     """
-
-    def __init__(self, message: str, result: object) -> None:
-        super().__init__(message)
-        #: The :class:`harness.model.RunResult` of the failed run (no findings).
-        self.result = result
 
 
 class ScenarioError(HarnessError):

@@ -36,7 +36,7 @@ from harness.cli._options import (
     prepare_report_dir,
     scenario_names,
 )
-from harness.errors import RunFailedError
+from harness.errors import TargetError
 from harness.model import RunResult
 
 __all__ = ["COMMANDS", "add_commands", "command_run"]
@@ -141,8 +141,10 @@ def command_run(args: argparse.Namespace) -> int:
                             info=info,
                             bounds=bounds,
                         )
-                    except RunFailedError as exc:
-                        results.append(exc.result)  # type: ignore[arg-type]
+                    except TargetError as exc:
+                        if not isinstance(exc.result, RunResult):
+                            raise
+                        results.append(exc.result)
                         finish()
                         print(
                             f"harness run: error: {name} seed {seed} failed: {exc}\n"

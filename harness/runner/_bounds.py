@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from harness.errors import TargetError
+from harness.errors import AdapterCallTimeout
 
 __all__ = [
     "DEFAULT_BLOCK_LIMIT",
@@ -61,14 +61,6 @@ class Bounds:
             value = getattr(self, name)
             if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"Bounds.{name}={value!r} must be a finite number > 0")
-
-
-class AdapterCallTimeout(TargetError):
-    """An adapter call did not return within its bound.
-
-    Causes: a ``start()`` that waits for a server that never comes, a ``stop()`` that loops,
-    a sync call that blocks. Fix: make the call return, or raise ``--call-timeout``.
-    """
 
 
 async def bounded_call(

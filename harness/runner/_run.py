@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.contract import Target
 from harness.detectors import run_detectors
-from harness.errors import RunFailedError, TargetError
+from harness.errors import TargetError
 from harness.model import Finding, RunResult, Scenario, ScheduleRecord, Trace
 from harness.observe import TokenIndex
 from harness.runner._bounds import Bounds
@@ -162,8 +162,8 @@ def run(
 
     Raises:
         TargetLoadError: the spec names nothing loadable.
-        RunFailedError: the target failed to start or refused the harness (a TargetError);
-            its ``result`` is the run as far as it went, marked ``stats["failed"]``.
+        TargetError: the target failed to start or refused the harness; its ``result`` is
+            the run as far as it went, marked ``stats["failed"]``.
     """
     if isinstance(target, str):
         target_spec = target_spec or target
@@ -189,7 +189,8 @@ def run(
         stats = {**failed.stats, "failed": str(exc)}
         notes = (*failed.notes, f"this run did not finish: {exc}")
         failed = replace(failed, stats=stats, notes=notes)
-        raise RunFailedError(str(exc), failed) from exc
+        exc.result = failed
+        raise
     findings: tuple[Finding, ...] = ()
     trace = _trace(driver, ran, schedule, in_process)
     if detectors:
