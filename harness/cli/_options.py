@@ -182,8 +182,7 @@ def seconds(text: str) -> float:
 def add_bound_options(parser: argparse.ArgumentParser) -> None:
     """``--turn-timeout``, ``--call-timeout``, ``--block-limit``, ``--connect-rate``,
     ``--heartbeat``: how long the harness waits for a target (docs/reliability.md)."""
-    from harness.runner import DEFAULT_BLOCK_LIMIT, DEFAULT_CALL_TIMEOUT
-    from harness.targets.websocket import DEFAULT_CONNECT_RATE
+    from harness.runner import DEFAULT_BLOCK_LIMIT, DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_RATE
 
     group = parser.add_argument_group("bounds (docs/reliability.md)")
     group.add_argument(
@@ -210,7 +209,7 @@ def add_bound_options(parser: argparse.ArgumentParser) -> None:
         "--connect-rate",
         type=seconds,
         default=DEFAULT_CONNECT_RATE,
-        help="ws:// targets: new connections per second, like a load tool's spawn rate "
+        help="remote targets: sessions opened per second at most, like a load tool's spawn rate "
         f"(default {DEFAULT_CONNECT_RATE:g})",
     )
     group.add_argument(

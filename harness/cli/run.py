@@ -87,13 +87,16 @@ def command_run(args: argparse.Namespace) -> int:
     else:
         seeds = parse_seeds(args.seed, args.seeds)
     names = scenario_names(args.scenario)
-    bounds = Bounds(call_timeout=args.call_timeout, block_limit=args.block_limit)
-    options = {"connect_rate": args.connect_rate} if args.target.startswith("ws") else None
+    bounds = Bounds(
+        call_timeout=args.call_timeout,
+        block_limit=args.block_limit,
+        connect_rate=args.connect_rate,
+    )
     with _stdout_to_stderr(args.json):
         # Fail fast (exit 2) on a bad target; a constructor that blocks is cut at the bound.
         target = sync_call(
             f"--target {args.target} (loading and constructing it)",
-            lambda: load_target(args.target, fault=args.fault, options=options),
+            lambda: load_target(args.target, fault=args.fault),
             args.call_timeout,
         )
         info = sync_call(

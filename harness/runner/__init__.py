@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from harness.runner._bounds import DEFAULT_BLOCK_LIMIT as DEFAULT_BLOCK_LIMIT
 from harness.runner._bounds import DEFAULT_CALL_TIMEOUT as DEFAULT_CALL_TIMEOUT
+from harness.runner._bounds import DEFAULT_CONNECT_RATE as DEFAULT_CONNECT_RATE
 from harness.runner._bounds import AdapterCallTimeout as AdapterCallTimeout
 from harness.runner._bounds import Bounds as Bounds
 from harness.runner._bounds import sync_call as sync_call
@@ -32,6 +33,7 @@ from harness.runner._search import shrink_scenario as shrink_scenario
 __all__ = [
     "DEFAULT_BLOCK_LIMIT",
     "DEFAULT_CALL_TIMEOUT",
+    "DEFAULT_CONNECT_RATE",
     "AdapterCallTimeout",
     "Bounds",
     "RunProgress",

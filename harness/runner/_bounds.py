@@ -32,6 +32,7 @@ from harness.errors import AdapterCallTimeout
 __all__ = [
     "DEFAULT_BLOCK_LIMIT",
     "DEFAULT_CALL_TIMEOUT",
+    "DEFAULT_CONNECT_RATE",
     "AdapterCallTimeout",
     "Bounds",
     "StepTimer",
@@ -45,19 +46,26 @@ T = TypeVar("T")
 DEFAULT_CALL_TIMEOUT = 30.0
 #: Real seconds one step of an adapter coroutine, or one sync call, may hold the loop.
 DEFAULT_BLOCK_LIMIT = 2.0
+#: Sessions a remote run opens per second at most (``--connect-rate``).
+DEFAULT_CONNECT_RATE = 200.0
 
 
 @dataclass(frozen=True, slots=True)
 class Bounds:
-    """How long the harness waits for an adapter (``--call-timeout``, ``--block-limit``)."""
+    """How long the harness waits for an adapter (``--call-timeout``, ``--block-limit``) and
+    how fast it opens sessions of a remote target (``--connect-rate``)."""
 
     #: Loop seconds for start, stop, open_session and close; real seconds for sync calls.
     call_timeout: float = DEFAULT_CALL_TIMEOUT
     #: Real seconds one adapter step may block the event loop before it is reported.
     block_limit: float = DEFAULT_BLOCK_LIMIT
+    #: Remote targets: at most this many ``open_session`` calls start per second, like a load
+    #: tool's spawn rate, so a burst of users does not overflow the server's accept queue. The
+    #: wait for a slot is not part of ``call_timeout``. In-process targets are not paced.
+    connect_rate: float = DEFAULT_CONNECT_RATE
 
     def __post_init__(self) -> None:
-        for name in ("call_timeout", "block_limit"):
+        for name in ("call_timeout", "block_limit", "connect_rate"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"Bounds.{name}={value!r} must be a finite number > 0")

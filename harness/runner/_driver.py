@@ -80,6 +80,10 @@ class ScenarioDriver:
         self.target = target
         self.bounds = bounds or Bounds()
         self.timer = StepTimer(self.bounds.block_limit)
+        # Remote sessions are opened at most connect_rate a second (in process: no pacing).
+        remote = "live_roots" not in info.capabilities
+        self.connect_interval = 1.0 / self.bounds.connect_rate if remote else 0.0
+        self._next_connect = 0.0
         #: How late the loop watcher woke up, in seconds (remote runs, which go in real time).
         self.lags: list[float] = []
         self.info = info
@@ -254,6 +258,7 @@ class ScenarioDriver:
     async def open(self, session_id: str, user_id: str) -> Any:
         user = self.users[user_id]
         call = f"open_session({user_id})"
+        await self._connect_slot()  # the wait for a slot is not the adapter's time
         try:
             opening = self._timed(call, lambda: self.target.open_session(user))
             session = await bounded_call(call, opening, self.bounds.call_timeout)
@@ -278,6 +283,16 @@ class ScenarioDriver:
         for listener in self.listeners:
             listener.session_opened(session_id, user_id, session, at, step)
         return session
+
+    async def _connect_slot(self) -> None:
+        """Wait for this session's slot: at most ``connect_rate`` opens a second."""
+        if not self.connect_interval:
+            return
+        now = asyncio.get_running_loop().time()
+        slot = max(now, self._next_connect)
+        self._next_connect = slot + self.connect_interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
     def _event_hook(self, session_id: str) -> Callable[[Event], None]:
         listeners = self.listeners

@@ -97,9 +97,10 @@ async def run_async(
     progress: RunProgress | None = None,
     schedule: ScheduleRecord | None = None,
     info: TargetInfo | None = None,
+    bounds: Bounds | None = None,
 ) -> Trace:
     """Drive ``scenario`` against ``target`` on the running loop and return its Trace."""
-    driver = _driver(target, scenario, info or describe(target), observe, progress)
+    driver = _driver(target, scenario, info or describe(target), observe, progress, bounds)
     await driver.drive()
     return driver.recorder.trace(
         strategy=strategy,

@@ -33,7 +33,6 @@ from harness.users import sign_token
 
 __all__ = [
     "AUTH_CLOSE_CODES",
-    "DEFAULT_CONNECT_RATE",
     "DEFAULT_HANDSHAKE_RETRIES",
     "WebSocketSession",
     "WebSocketTarget",
@@ -43,8 +42,6 @@ __all__ = [
 
 _CONTRACT_TYPES = frozenset(EVENT_TYPES)
 
-#: New connections per second when a run opens many sessions at once (``--connect-rate``).
-DEFAULT_CONNECT_RATE = 200.0
 #: Further handshake attempts after one timed out or was reset.
 DEFAULT_HANDSHAKE_RETRIES = 2
 
@@ -225,8 +222,6 @@ class WebSocketTarget:
         tokens_file: pre-issued tokens (default: ``HARNESS_TOKENS_FILE``).
         limits: the server's per-user limits, when known (e.g. ``{"engines_per_user": 2}``).
         open_timeout: seconds to wait for one connection handshake.
-        connect_rate: new connections per second (a load tool's spawn rate): sessions opened
-            together are paced, so a burst of users does not overflow the server's accept queue.
         handshake_retries: further attempts after a handshake that timed out or was reset.
 
     Raises:
@@ -245,7 +240,6 @@ class WebSocketTarget:
         tokens_file: str | Path | None = None,
         limits: Mapping[str, int] | None = None,
         open_timeout: float = 10.0,
-        connect_rate: float = DEFAULT_CONNECT_RATE,
         handshake_retries: int = DEFAULT_HANDSHAKE_RETRIES,
     ) -> None:
         self.name = url
@@ -262,14 +256,9 @@ class WebSocketTarget:
             )
         self._limits = dict(limits or {})
         self._open_timeout = open_timeout
-        if not connect_rate > 0 or handshake_retries < 0:
-            raise TargetLoadError(
-                f"connect_rate={connect_rate!r} must be > 0 and handshake_retries="
-                f"{handshake_retries!r} >= 0, e.g. --connect-rate {DEFAULT_CONNECT_RATE:g}"
-            )
-        self.connect_rate = connect_rate
+        if handshake_retries < 0:
+            raise TargetLoadError(f"handshake_retries={handshake_retries!r} must be >= 0, e.g. 2")
         self.handshake_retries = handshake_retries
-        self._next_connect = 0.0  # loop time of the next connection slot
         self._assigned: dict[str, str] = {}  # simulated user id -> token
         self._to_simulated: dict[str, str] = {}  # staging sub -> simulated user id
         self._sessions = 0
@@ -324,7 +313,6 @@ class WebSocketTarget:
         token = self.token_for(user)
         attempts = 1 + self.handshake_retries
         for attempt in range(1, attempts + 1):
-            await self._connect_slot()
             try:
                 connection = await connect(
                     self.url,
@@ -358,22 +346,13 @@ class WebSocketTarget:
     def shared_roots(self) -> Mapping[str, object]:
         return {}
 
-    async def _connect_slot(self) -> None:
-        """Wait for this connection's slot: at most ``connect_rate`` new connections a second."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        slot = max(now, self._next_connect)
-        self._next_connect = slot + 1.0 / self.connect_rate
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
     def _too_slow(self, user: SimUser, attempts: int, exc: BaseException) -> str:
         return (
             f"the target cannot accept connections fast enough: {self.url} did not complete "
             f"the handshake of {user.user_id} in {attempts} attempt(s) of {self._open_timeout:g}s "
             f"({type(exc).__name__}) after {self._sessions} connection(s) opened. The server's "
-            f"accept queue is full or the server is overloaded. Lower --connect-rate (now "
-            f"{self.connect_rate:g}/s) or --users, or give the server more room."
+            f"accept queue is full or the server is overloaded. Lower --connect-rate or "
+            "--users, or give the server more room."
         )
 
 

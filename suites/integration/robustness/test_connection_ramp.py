@@ -3,17 +3,20 @@ bound, and a server that stops accepting is named plainly, with the finished run
 
 from __future__ import annotations
 
-import asyncio
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from harness.runner import Bounds, run_async
+from harness.scenarios import build
 from harness.scheduling import run as run_seeded
 from harness.targets import local_server
-from harness.targets.websocket import WebSocketTarget
+from harness.targets.reference import ReferenceTarget
 from suites.integration.robustness._cli import ADAPTERS, run_harness
 from suites.integration.robustness._gate import gate
+from suites.integration.robustness.robust_adapters import BlackBoxReference
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -24,21 +27,25 @@ def server() -> Iterator[tuple[str, str]]:
         yield url, secret
 
 
-def test_connections_are_paced_at_the_connect_rate() -> None:
-    target = WebSocketTarget("ws://127.0.0.1:1/", secret="s" * 32, connect_rate=10)
-
-    async def five_slots() -> list[float]:
-        loop = asyncio.get_running_loop()
-
-        async def slot() -> float:
-            await target._connect_slot()
-            return loop.time()
-
-        return list(await asyncio.gather(*(slot() for _ in range(5))))
-
-    # On the seeded loop's virtual clock: the slots are exactly 1/rate apart.
-    times, _ = run_seeded(five_slots(), strategy="fifo", seed=0)
-    assert [round(t - times[0], 6) for t in times] == [0.0, 0.1, 0.2, 0.3, 0.4]
+@pytest.mark.parametrize("remote", [True, False])
+def test_remote_sessions_open_at_the_connect_rate_and_in_process_ones_unpaced(
+    remote: bool,
+) -> None:
+    # On the seeded loop's virtual clock, so the spacing is exact and costs no real time.
+    target = BlackBoxReference() if remote else ReferenceTarget()
+    scenario = build("golden_path", 0, 6)
+    trace, _ = run_seeded(
+        run_async(target, scenario, observe=False, bounds=Bounds(connect_rate=2)),
+        strategy="fifo",
+        seed=0,
+    )
+    opened = sorted(session.opened_at for session in trace.sessions)
+    gaps = [round(b - a, 6) for a, b in itertools.pairwise(opened)]
+    assert len(opened) >= 6
+    if remote:
+        assert min(gaps) >= 0.5  # two a second
+    else:
+        assert max(opened) < 0.5 * (len(opened) - 1)  # the plan's own times, no ramp
 
 
 def test_a_server_that_stops_accepting_half_way_is_named_plainly_and_the_report_kept(
