@@ -12,7 +12,8 @@ variable, the command line. Example::
     turn_timeout = 60
     call_timeout = 30
 
-Keys other tools own in the same table (``strict``) are left to them.
+Keys other parts of the harness own in the same table (``strict``, the ``[tool.harness.audit]``
+table) are left to them.
 """
 
 from __future__ import annotations
@@ -79,8 +80,9 @@ CONFIG_KEYS: Mapping[str, tuple[str, Callable[[Any], Any]]] = {
     "connect_rate": ("connect_rate", _seconds),  # connections per second
     "heartbeat": ("heartbeat", _seconds),
 }
-#: Keys of ``[tool.harness]`` read by other parts of the harness.
-_OTHER_KEYS = frozenset({"strict"})
+#: Keys of ``[tool.harness]`` read by other parts of the harness: the severity switch and the
+#: ``[tool.harness.audit]`` table of ``harness audit``.
+_OTHER_KEYS = frozenset({"strict", "audit"})
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -23,7 +23,7 @@ def test_values_are_read_from_the_nearest_pyproject_upwards(tmp_path: Path) -> N
     start = _project(
         tmp_path,
         'target = "pkg:T"\nusers = 5\nseeds = 3\nturn_timeout = 12\ncall_timeout = "4.5"\n'
-        'report = "out"\nstrict = true\n',
+        'report = "out"\nstrict = true\n[tool.harness.audit]\nallow = []\n',
     )
     assert find_pyproject(start) == tmp_path / "pyproject.toml"
     assert load_config(start, environ={}) == {
