@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness.model import Event
+from harness.model import Event, TurnOutcome
 
-__all__ = ["check_events", "check_roots", "check_session", "short_repr"]
+__all__ = ["check_events", "check_outcomes", "check_roots", "check_session", "short_repr"]
 
 _SESSION_METHODS = ("run_turn", "events", "close")
 
@@ -35,6 +35,21 @@ def check_session(session: object, call: str) -> str | None:
         f"{call} returned {short_repr(session)} (type {type(session).__name__}), not a Session: "
         f"it lacks {', '.join(missing)}(). Return an object with run_turn(turn), events(), "
         "roots() and close() (docs/targets.md)."
+    )
+
+
+def check_outcomes(outcomes: object, count: int, call: str) -> str | None:
+    """A message when ``burst`` did not return one TurnOutcome per turn, in order."""
+    if (
+        isinstance(outcomes, Sequence)
+        and not isinstance(outcomes, str | bytes)
+        and len(outcomes) == count
+        and all(isinstance(outcome, TurnOutcome) for outcome in outcomes)
+    ):
+        return None
+    return (
+        f"{call} returned {short_repr(outcomes)} (type {type(outcomes).__name__}) for {count} "
+        f"turns. Return a list of {count} TurnOutcome, one per turn, in the order given."
     )
 
 

@@ -39,7 +39,13 @@ from harness.runner._bounds import (
     sync_call,
 )
 from harness.runner._calibration import watch_loop
-from harness.runner._checks import check_events, check_roots, check_session, short_repr
+from harness.runner._checks import (
+    check_events,
+    check_outcomes,
+    check_roots,
+    check_session,
+    short_repr,
+)
 from harness.runner._lifecycle import ObserverListener, RunListener
 from harness.runner._recorder import Observation, TraceRecorder
 from harness.targets import TargetInfo
@@ -365,11 +371,21 @@ class ScenarioDriver:
         except TimeoutError:
             outcomes = [TurnOutcome(run_id=t.run_id, status="timeout") for t in plan.turns]
         except asyncio.CancelledError:
-            outcomes = [TurnOutcome(run_id=t.run_id, status="cancelled") for t in plan.turns]
-            self._turns_ended(session_id, plan.turns, outcomes, started, step, None)
-            raise
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():  # the tab closes mid-burst
+                outcomes = [TurnOutcome(run_id=t.run_id, status="cancelled") for t in plan.turns]
+                self._turns_ended(session_id, plan.turns, outcomes, started, step, None)
+                raise
+            crash = (
+                "burst raised CancelledError although the harness did not cancel it. Catch the "
+                "cancellation of the adapter's own tasks and return one TurnOutcome per turn."
+            )
+            outcomes = []
         except Exception as exc:
             crash = self._turn_crash(exc)
+            outcomes = []
+        crash = crash or check_outcomes(outcomes, len(plan.turns), "burst(turns)")
+        if crash is not None:
             outcomes = [
                 TurnOutcome(run_id=t.run_id, status="error", error=crash) for t in plan.turns
             ]

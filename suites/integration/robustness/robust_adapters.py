@@ -214,3 +214,21 @@ class TurnHangs(_Patched):
             raise AssertionError("unreachable")
 
         session.run_turn = run_turn  # type: ignore[method-assign]
+
+
+class BurstRaisesCancelled(_Patched):
+    def patch(self, session: ReferenceSession) -> None:
+        async def burst(turns: Sequence[Turn]) -> list[TurnOutcome]:
+            raise asyncio.CancelledError
+
+        session.burst = burst  # type: ignore[method-assign]
+
+
+class BurstReturnsNothing(_Patched):
+    """burst() answers [] for k turns: without a check those turns would vanish (clean)."""
+
+    def patch(self, session: ReferenceSession) -> None:
+        async def burst(turns: Sequence[Turn]) -> list[TurnOutcome]:
+            return []
+
+        session.burst = burst  # type: ignore[method-assign]

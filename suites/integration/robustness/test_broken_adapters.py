@@ -121,3 +121,27 @@ def test_one_adapter_bug_is_one_finding_per_user_whatever_their_tabs(
     users = [user for crash in crashes for user in crash["users"]]
     assert sessions > 4
     assert len(crashes) == 4 and sorted(users) == sorted(set(users))
+
+
+@pytest.mark.parametrize(
+    ("adapter", "expected"),
+    [
+        ("BurstRaisesCancelled", "burst raised CancelledError although the harness did not"),
+        ("BurstReturnsNothing", "burst(turns) returned [] (type list) for 4 turns"),
+    ],
+)
+def test_a_broken_burst_is_a_crash_for_every_turn_it_dropped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], adapter: str, expected: str
+) -> None:
+    got = run_harness(
+        capsys, tmp_path, "--target", f"{ADAPTERS}:{adapter}", "--users", "3",
+        "--scenario", "limit_pressure",
+    )  # fmt: skip
+    assert got.code == 1, got.err
+    assert expected in got.text_of("crash")
+    assert got.findings_file()["stats"]["statuses"] == {"error": 12}  # 3 users x 4 turns
+
+
+def test_the_reference_burst_is_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    got = run_harness(capsys, tmp_path, "--users", "3", "--scenario", "limit_pressure")
+    assert got.code == 0, got.out
