@@ -8,6 +8,7 @@ Every error the harness raises on purpose derives from :class:`HarnessError`::
     +-- TargetError           a target could not be loaded, started or talked to
     |   +-- TargetLoadError   ``--target`` names nothing loadable
     |   +-- TargetAuthError   the target refused the harness's credentials
+    |   +-- AdapterCallTimeout  an adapter call did not return within its bound
     +-- ScenarioError         a scenario definition breaks a rule
     +-- FindingsFileError     a findings.json that cannot be read back
     +-- ProtocolError         a frame from a remote target that breaks the wire protocol
@@ -22,6 +23,7 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "AdapterCallTimeout",
     "FindingsFileError",
     "HarnessError",
     "ProtocolError",
@@ -61,6 +63,11 @@ class TargetError(HarnessError):
     Fix: the message names the target and the operation; check the target on its own first.
     """
 
+    #: Set by ``harness.runner.run`` when a run stopped on this error: the
+    #: :class:`harness.model.RunResult` as far as it went (``stats["failed"]`` says why, no
+    #: findings). ``harness run`` writes it with the finished runs before it exits 2.
+    result: object = None
+
 
 class TargetLoadError(TargetError):
     """``--target`` names nothing the harness can load.
@@ -79,6 +86,15 @@ class TargetAuthError(TargetError):
     no turn can say anything about isolation.
     Fix: the message quotes the server's close code and reason; set the right secret or issue
     fresh tokens, then run again.
+    """
+
+
+class AdapterCallTimeout(TargetError):
+    """An adapter call did not return within its bound (docs/reliability.md).
+
+    Causes: a ``start()`` that waits for a server that never comes, a ``stop()`` that loops, a
+    sync call (``events()``, the constructor) that blocks. Fix: make the call return, or raise
+    ``--call-timeout`` when the target is only slow.
     """
 
 

@@ -3,7 +3,9 @@
 Options (group ``harness``): ``--harness-target``, ``--harness-users``, ``--harness-seed``,
 ``--harness-strategy``, ``--harness-report``, ``--harness-strict`` (or ``[tool.harness] strict =
 true`` in the pyproject.toml of the directory pytest runs from) and ``--staging-url`` (or
-``HARNESS_STAGING_URL``).
+``HARNESS_STAGING_URL``). Each but ``--harness-strict`` is also an ini setting
+(``harness_target = ...`` in pytest.ini, ``[tool.pytest.ini_options]`` ...): the command line
+wins over the ini file, which wins over the default.
 Fixtures: ``harness_settings``, ``harness_seed``, ``harness_target``, ``harness_users`` and
 ``run_scenario``. Tests that use ``run_scenario`` are marked ``harness`` and record their seed,
 strategy and replay command, and how many findings, leaks and hazards each run had, in
@@ -87,33 +89,36 @@ _SETTINGS = pytest.StashKey[HarnessSettings]()
 _TARGETS = pytest.StashKey[dict[tuple[str, str | None], Target]]()
 
 
+#: Each option's ini setting and default: the command line, then the ini file, then this.
+_INI: dict[str, tuple[str, str | None]] = {
+    TARGET_OPTION: ("harness_target", "reference"),
+    USERS_OPTION: ("harness_users", "20"),
+    SEED_OPTION: ("harness_seed", "0"),
+    STRATEGY_OPTION: ("harness_strategy", "random"),
+    REPORT_OPTION: ("harness_report", None),
+    STAGING_URL_OPTION: ("harness_staging_url", None),
+}
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "isolation harness")
-    group.addoption(
-        TARGET_OPTION,
-        default="reference",
-        help="target to test: 'reference', ws://host:port/path or module:attr (default reference)",
-    )
-    group.addoption(
-        USERS_OPTION, default="20", help="simulated users per scenario run (default 20)"
-    )
-    group.addoption(
-        SEED_OPTION,
-        default="0",
-        help="session seed; each test's seed is derived from it and the node id (default 0)",
-    )
-    group.addoption(
-        STRATEGY_OPTION,
-        default="random",
-        help=f"scheduling strategy: {', '.join(STRATEGIES)} (default random)",
-    )
-    group.addoption(
-        REPORT_OPTION,
-        default=None,
-        metavar="DIR",
-        help="write findings.json, trace.json and report.html of every harness test under "
-        "DIR/<node id>",
-    )
+    helps = {
+        TARGET_OPTION: "target to test: 'reference', ws://host:port/path or module:attr "
+        "(default reference)",
+        USERS_OPTION: "simulated users per scenario run (default 20)",
+        SEED_OPTION: "session seed; each test's seed is derived from it and the node id "
+        "(default 0)",
+        STRATEGY_OPTION: f"scheduling strategy: {', '.join(STRATEGIES)} (default random)",
+        REPORT_OPTION: "write findings.json, trace.json and report.html of every harness test "
+        "under DIR/<node id>",
+        STAGING_URL_OPTION: "ws:// or wss:// URL of a staging deployment "
+        f"(default: ${STAGING_URL_ENV})",
+    }
+    for option, text in helps.items():
+        ini = _INI[option][0]
+        metavar = "DIR" if option == REPORT_OPTION else None
+        group.addoption(option, default=None, metavar=metavar, help=f"{text}; ini: {ini}")
+        parser.addini(ini, help=f"{text} (the {option} option wins)", default="")
     group.addoption(
         STRICT_OPTION,
         action="store_true",
@@ -121,11 +126,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="assert_isolated fails on hazards too, not only on leaks (also: [tool.harness] "
         "strict = true in pyproject.toml)",
     )
-    group.addoption(
-        STAGING_URL_OPTION,
-        default=None,
-        help=f"ws:// or wss:// URL of a staging deployment (default: ${STAGING_URL_ENV})",
-    )
+
+
+def _option(config: pytest.Config, option: str) -> str | None:
+    """An option's value: the command line, else its ini setting, else the default."""
+    value = config.getoption(option)
+    if value is not None:
+        return str(value)
+    ini, default = _INI[option]
+    from_ini = str(config.getini(ini) or "").strip()
+    return from_ini or default
 
 
 def settings_from_config(config: pytest.Config) -> HarnessSettings:
@@ -137,20 +147,20 @@ def settings_from_config(config: pytest.Config) -> HarnessSettings:
     """
     users = _integer(config, USERS_OPTION, minimum=1, example="--harness-users=20")
     seed = _integer(config, SEED_OPTION, minimum=0, example="--harness-seed=0")
-    strategy = str(config.getoption(STRATEGY_OPTION))
+    strategy = str(_option(config, STRATEGY_OPTION))
     if strategy not in STRATEGIES:
         raise pytest.UsageError(
             f"{STRATEGY_OPTION}={strategy!r} is not a strategy.{did_you_mean(strategy, STRATEGIES)}"
             f" Use one of: {', '.join(STRATEGIES)}."
         )
-    staging = config.getoption(STAGING_URL_OPTION) or os.environ.get(STAGING_URL_ENV) or None
+    staging = _option(config, STAGING_URL_OPTION) or os.environ.get(STAGING_URL_ENV) or None
     if staging is not None and not staging.startswith(("ws://", "wss://")):
-        source = STAGING_URL_OPTION if config.getoption(STAGING_URL_OPTION) else STAGING_URL_ENV
+        source = STAGING_URL_OPTION if _option(config, STAGING_URL_OPTION) else STAGING_URL_ENV
         raise pytest.UsageError(
             f"{source}={staging!r} is not a WebSocket URL. "
             "Give ws://host:port/path or wss://host/path."
         )
-    target = str(config.getoption(TARGET_OPTION)).strip() or "reference"
+    target = str(_option(config, TARGET_OPTION)).strip() or "reference"
     try:
         from harness.targets import load_target
 
@@ -159,7 +169,7 @@ def settings_from_config(config: pytest.Config) -> HarnessSettings:
         raise pytest.UsageError(
             f"{TARGET_OPTION}={target!r} cannot be loaded: {type(exc).__name__}: {exc}"
         ) from None
-    report = config.getoption(REPORT_OPTION)
+    report = _option(config, REPORT_OPTION)
     from harness.settings import load_settings
 
     try:
@@ -178,7 +188,7 @@ def settings_from_config(config: pytest.Config) -> HarnessSettings:
 
 
 def _integer(config: pytest.Config, option: str, *, minimum: int, example: str) -> int:
-    raw = config.getoption(option)
+    raw = _option(config, option)
     try:
         value = int(str(raw))
     except ValueError:

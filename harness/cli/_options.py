@@ -8,34 +8,49 @@ declared here once, so ``--strategy`` means the same thing everywhere.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from harness.errors import UsageError, did_you_mean
 from harness.scheduling import STRATEGY_NAMES
 
 __all__ = [
+    "DEFAULT_HEARTBEAT",
     "DEFAULT_REPORT",
     "DEFAULT_STRATEGY",
     "DEFAULT_USERS",
     "EXIT_CLEAN",
+    "EXIT_CODES_HELP",
     "EXIT_ERROR",
     "EXIT_FINDINGS",
+    "EXIT_HARNESS_FAILED",
     "STRATEGIES",
+    "add_bound_options",
     "add_target_options",
     "check_strategy",
     "check_users",
     "parse_seeds",
     "prepare_report_dir",
     "scenario_names",
+    "seconds",
 ]
 
 DEFAULT_USERS = 100
 DEFAULT_STRATEGY = "random"
 DEFAULT_REPORT = Path("reports") / "latest"
+#: Seconds between heartbeat lines of a run whose stderr is not a terminal.
+DEFAULT_HEARTBEAT = 30.0
 #: The strategies a command accepts: the seeded loop's, one definition for every face.
 STRATEGIES = STRATEGY_NAMES
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+#: The harness itself failed (a bug in the harness, not a finding nor a target error).
+EXIT_HARNESS_FAILED = 3
+#: Printed by every ``--help`` that runs a target.
+EXIT_CODES_HELP = (
+    "Exit codes: 0 no findings, 1 findings, 2 usage or target error (the finished runs are "
+    "written first), 3 the harness itself failed (the traceback is written to a file)."
+)
 
 
 def parse_seeds(seed: int | None, seeds: str | None) -> list[int]:
@@ -151,3 +166,56 @@ def prepare_report_dir(directory: Path) -> None:
             f"({exc.strerror or exc}). Pass a directory that can be created and written, "
             "e.g. --report reports/mine."
         ) from exc
+
+
+def seconds(text: str) -> float:
+    """argparse type: a finite number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0, e.g. 30")
+    return value
+
+
+def add_bound_options(parser: argparse.ArgumentParser) -> None:
+    """``--turn-timeout``, ``--call-timeout``, ``--block-limit``, ``--connect-rate``,
+    ``--heartbeat``: how long the harness waits for a target (docs/reliability.md)."""
+    from harness.runner import DEFAULT_BLOCK_LIMIT, DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_RATE
+
+    group = parser.add_argument_group("bounds (docs/reliability.md)")
+    group.add_argument(
+        "--turn-timeout",
+        type=seconds,
+        default=None,
+        help="seconds a turn may take before it is a hang finding (default: the scenario's, 30)",
+    )
+    group.add_argument(
+        "--call-timeout",
+        type=seconds,
+        default=DEFAULT_CALL_TIMEOUT,
+        help="seconds start, stop, open_session, close and the sync adapter calls may take "
+        f"(default {DEFAULT_CALL_TIMEOUT:g})",
+    )
+    group.add_argument(
+        "--block-limit",
+        type=seconds,
+        default=DEFAULT_BLOCK_LIMIT,
+        help="real seconds one adapter step may block the event loop before it is reported "
+        f"as loop lag (default {DEFAULT_BLOCK_LIMIT:g})",
+    )
+    group.add_argument(
+        "--connect-rate",
+        type=seconds,
+        default=DEFAULT_CONNECT_RATE,
+        help="remote targets: sessions opened per second at most, like a load tool's spawn rate "
+        f"(default {DEFAULT_CONNECT_RATE:g})",
+    )
+    group.add_argument(
+        "--heartbeat",
+        type=seconds,
+        default=DEFAULT_HEARTBEAT,
+        help="seconds between progress lines when stderr is not a terminal "
+        f"(default {DEFAULT_HEARTBEAT:g})",
+    )

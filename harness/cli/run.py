@@ -6,16 +6,22 @@ A ``leak`` finding fails the run (exit 1); a ``hazard`` only with ``--strict`` o
 The target is loaded and described once; each run starts and stops it. ``findings.json`` is
 rewritten as each run finishes, so a run that is interrupted or fails half way leaves the runs
 that finished on disk; ``report.html`` and, by ``--trace`` (default: only when a run has
-findings), ``trace.json`` follow at the end (or at the interruption). Exit codes: 0 no findings, 1
-findings, 2 a usage or target error.
+findings), ``trace.json`` follow at the end (or at the interruption). A run that fails on a
+target error (``start()`` raised or never returned, a refused handshake) is written too, marked
+``stats["failed"]``, before the exit code 2. Exit codes: 0 no findings, 1 findings (leaks;
+hazards too with ``--strict``), 2 a usage or target error, 3 the harness itself failed.
+Options come from ``[tool.harness]`` and ``HARNESS_*`` first (:mod:`harness.cli._config`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import secrets
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from harness.cli._options import (
@@ -23,7 +29,10 @@ from harness.cli._options import (
     DEFAULT_STRATEGY,
     DEFAULT_USERS,
     EXIT_CLEAN,
+    EXIT_CODES_HELP,
+    EXIT_ERROR,
     EXIT_FINDINGS,
+    add_bound_options,
     add_target_options,
     check_strategy,
     check_users,
@@ -31,6 +40,7 @@ from harness.cli._options import (
     prepare_report_dir,
     scenario_names,
 )
+from harness.errors import TargetError
 from harness.model import RunResult
 
 __all__ = ["COMMANDS", "add_commands", "command_run"]
@@ -42,8 +52,8 @@ def add_commands(commands: Any) -> None:
         "run",
         help="run scenarios against a target and report findings",
         description="Run scenarios against a target and report findings. "
-        "Exit codes: 0 no findings, 1 findings (leaks; hazards too with --strict), 2 usage or "
-        "target error.",
+        "Defaults come from [tool.harness] in pyproject.toml, then HARNESS_<KEY> variables; "
+        f"the command line wins. {EXIT_CODES_HELP}",
     )
     add_target_options(
         parser, users=DEFAULT_USERS, strategy=DEFAULT_STRATEGY, report=DEFAULT_REPORT
@@ -56,7 +66,10 @@ def add_commands(commands: Any) -> None:
         help="mixed into the seed for fresh ids (default: random for ws:// targets)",
     )
     parser.add_argument(
-        "--json", action="store_true", help="print findings.json to stdout instead of the summary"
+        "--json",
+        action="store_true",
+        help="print findings.json to stdout instead of the summary (the adapter's own stdout "
+        "goes to stderr meanwhile)",
     )
     parser.add_argument(
         "--trace",
@@ -70,6 +83,8 @@ def add_commands(commands: Any) -> None:
         help="fail (exit 1) on hazards too, not only on leaks (also: [tool.harness] strict = "
         "true in pyproject.toml)",
     )
+    add_bound_options(parser)
+    parser.set_defaults(config_seeds=None)
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -77,7 +92,7 @@ def command_run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from harness.reporting import TerminalReporter, write_findings, write_reports
-    from harness.runner import run
+    from harness.runner import Bounds, run, sync_call
     from harness.scenarios import build
     from harness.settings import failing as failing_findings
     from harness.settings import load_settings
@@ -86,10 +101,28 @@ def command_run(args: argparse.Namespace) -> int:
     check_users(args.users)
     check_strategy(args.strategy)
     strict = args.strict or load_settings().strict
-    seeds = parse_seeds(args.seed, args.seeds)
+    if args.seed is None and args.seeds is None:  # [tool.harness] seeds: the CLI wins
+        seeds = parse_seeds(None, args.config_seeds)
+    else:
+        seeds = parse_seeds(args.seed, args.seeds)
     names = scenario_names(args.scenario)
-    target = load_target(args.target, fault=args.fault)  # fail fast (exit 2) on a bad target
-    info = describe(target)
+    bounds = Bounds(
+        call_timeout=args.call_timeout,
+        block_limit=args.block_limit,
+        connect_rate=args.connect_rate,
+    )
+    with _stdout_to_stderr(args.json):
+        # Fail fast (exit 2) on a bad target; a constructor that blocks is cut at the bound.
+        target = sync_call(
+            f"--target {args.target} (loading and constructing it)",
+            lambda: load_target(args.target, fault=args.fault),
+            args.call_timeout,
+        )
+        info = sync_call(
+            f"{args.target}: reading limits() and adapter_objects()",
+            lambda: describe(target),
+            args.call_timeout,
+        )
     prepare_report_dir(args.report)
     reporter = TerminalReporter(Console(stderr=args.json))
     salt = args.salt
@@ -109,23 +142,47 @@ def command_run(args: argparse.Namespace) -> int:
         if not trace:  # never leave an older run's trace beside these findings
             (args.report / "trace.json").unlink(missing_ok=True)
 
+    heartbeat = _Heartbeat(args.heartbeat, enabled=not sys.stderr.isatty())
     try:
-        for name in names:
-            for seed in seeds:
-                scenario = build(name, seed, args.users, salt=salt or "")
-                total = sum(len(p.turns) + len(p.reopen_turns) for p in scenario.sessions)
-                reporter.run_started(name, seed, args.strategy, len(scenario.users), total)
-                result = run(
-                    target,
-                    scenario,
-                    strategy=args.strategy,
-                    progress=reporter.turn_finished,
-                    target_spec=args.target,
-                    info=info,
-                )
-                reporter.run_finished(result)
-                results.append(result)
-                write_findings(findings_path, results)  # what finished is never lost
+        with _stdout_to_stderr(args.json), heartbeat:
+            for name in names:
+                for seed in seeds:
+                    scenario = build(name, seed, args.users, salt=salt or "")
+                    if args.turn_timeout is not None:
+                        scenario = replace(scenario, turn_timeout=args.turn_timeout)
+                    total = sum(len(p.turns) + len(p.reopen_turns) for p in scenario.sessions)
+                    reporter.run_started(name, seed, args.strategy, len(scenario.users), total)
+                    heartbeat.run_started(f"{name} seed {seed}", total)
+
+                    def progress(done: int, total: int) -> None:
+                        heartbeat.turn_finished(done)
+                        reporter.turn_finished(done, total)
+
+                    try:
+                        result = run(
+                            target,
+                            scenario,
+                            strategy=args.strategy,
+                            progress=progress,
+                            target_spec=args.target,
+                            info=info,
+                            bounds=bounds,
+                        )
+                    except TargetError as exc:
+                        if not isinstance(exc.result, RunResult):
+                            raise
+                        results.append(exc.result)
+                        finish()
+                        print(
+                            f"harness run: error: {name} seed {seed} failed: {exc}\n"
+                            f"harness run: {len(results) - 1} finished run(s) and the failed "
+                            f"one (stats.failed) written to {findings_path}",
+                            file=sys.stderr,
+                        )
+                        return EXIT_ERROR
+                    reporter.run_finished(result)
+                    results.append(result)
+                    write_findings(findings_path, results)  # what finished is never lost
     except BaseException:
         finish()
         if results:
@@ -143,6 +200,56 @@ def command_run(args: argparse.Namespace) -> int:
         reporter.message(f"reports: {findings_path}  {args.report / 'report.html'}")
     fails = any(failing_findings(r.findings, strict=strict) for r in results)
     return EXIT_FINDINGS if fails else EXIT_CLEAN
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(enabled: bool) -> Iterator[None]:
+    """With ``--json``, stdout carries only findings.json: an adapter's prints go to stderr."""
+    if not enabled:
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+class _Heartbeat:
+    """A progress line every ``interval`` real seconds when stderr is not a terminal (CI logs,
+    pipes), so a long run is visibly alive; a stuck one shows which run and how far it got."""
+
+    def __init__(self, interval: float, *, enabled: bool) -> None:
+        self.interval = interval
+        self.enabled = enabled
+        self.label = ""
+        self.done = self.total = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_started(self, label: str, total: int) -> None:
+        self.label, self.done, self.total = label, 0, total
+
+    def turn_finished(self, done: int) -> None:
+        self.done = done
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.interval):
+            print(
+                f"harness run: still running {self.label}: {self.done}/{self.total} turns done",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def __enter__(self) -> _Heartbeat:
+        if self.enabled:
+            self._thread = threading.Thread(
+                target=self._beat, name="harness-heartbeat", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"run": command_run}

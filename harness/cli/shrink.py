@@ -1,19 +1,23 @@
 """``harness shrink FINDINGS.json``: the smallest scenario that still fails.
 
 Removes users, sessions, turns and plan steps while the finding persists, and writes the
-smallest failing scenario as a new findings file. Exit codes: 1 after writing a smaller failing
-scenario, 0 when the finding did not reproduce, 2 on an unreadable file or one without findings.
+smallest failing scenario as a new findings file. Each candidate is a full run, so a search can
+take long: it prints its progress every few candidates and stops at ``--budget`` seconds (real
+time, default 300), writing the smallest failing scenario found so far. Exit codes: 1 after
+writing a smaller failing scenario, 0 when the finding did not reproduce, 2 on an unreadable
+file or one without findings.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from harness.cli._options import EXIT_CLEAN, EXIT_FINDINGS
+from harness.cli._options import EXIT_CLEAN, EXIT_FINDINGS, seconds
 from harness.cli.replay import rerun, scenario_of
 from harness.errors import UsageError
 from harness.model import RunResult, Scenario
@@ -38,6 +42,23 @@ def add_commands(commands: Any) -> None:
         default=16,
         help="seeds to try on a smaller candidate before giving it up (default 16; 0 = never)",
     )
+    parser.add_argument(
+        "--budget",
+        type=seconds,
+        default=DEFAULT_BUDGET,
+        help="real seconds the search may take; past it the smallest failing scenario found so "
+        f"far is written (default {DEFAULT_BUDGET:g})",
+    )
+
+
+#: Real seconds ``harness shrink`` searches before it writes the smallest scenario so far.
+DEFAULT_BUDGET = 300.0
+#: Candidates between two progress lines.
+PROGRESS_EVERY = 10
+
+
+class _OutOfTime(Exception):
+    """The search passed its budget (caught in :func:`command_shrink`)."""
 
 
 def command_shrink(args: argparse.Namespace) -> int:
@@ -52,8 +73,22 @@ def command_shrink(args: argparse.Namespace) -> int:
     scenario = scenario_of(recorded)
     last: dict[str, RunResult] = {}
     deterministic: list[bool] = []
+    smallest = scenario
+    started = time.monotonic()
+    tried = 0
 
     def fails(candidate: Scenario) -> bool:
+        nonlocal tried
+        elapsed = time.monotonic() - started
+        if tried and elapsed > args.budget:
+            raise _OutOfTime
+        tried += 1
+        if tried % PROGRESS_EVERY == 0:
+            print(
+                f"shrink: tried {tried} candidates in {elapsed:.0f}s of --budget "
+                f"{args.budget:g}s; smallest so far: {_size(smallest)}",
+                flush=True,
+            )
         result = rerun(recorded, candidate)
         if not deterministic:
             deterministic.append(result.trace.deterministic)
@@ -63,7 +98,9 @@ def command_shrink(args: argparse.Namespace) -> int:
         return False
 
     def report(candidate: Scenario) -> None:
-        print(f"still failing: {_size(candidate)}")
+        nonlocal smallest
+        smallest = candidate
+        print(f"still failing: {_size(candidate)}", flush=True)
 
     reproduced = fails(scenario)
     if not deterministic[0]:
@@ -76,7 +113,13 @@ def command_shrink(args: argparse.Namespace) -> int:
         print(f"{args.findings}: the recorded finding did not reproduce; nothing to shrink.")
         print("Run harness replay on it to see why.")
         return EXIT_CLEAN
-    smallest = shrink_scenario(scenario, fails, on_step=report, reseed=args.reseed)
+    try:
+        smallest = shrink_scenario(scenario, fails, on_step=report, reseed=args.reseed)
+    except _OutOfTime:
+        print(
+            f"shrink: --budget {args.budget:g}s spent after {tried} candidates; writing the "
+            "smallest failing scenario found so far (run shrink on it to go on)."
+        )
     result = last["result"]  # the run of the last candidate that failed: the smallest one
     output = args.output or args.findings.with_name(args.findings.stem + ".shrunk.json")
     command = f"harness replay {output}"

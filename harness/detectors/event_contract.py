@@ -5,6 +5,7 @@
 - missing: a turn that completed or errored must show, on the session that ran it,
   ``agent_started``, its terminal and (when the target scripts plans) the tool and thinking
   events of its plan; the owner's other tabs open for the whole turn must get the same events.
+  A turn that ended with a status outside the contract must still show a terminal event.
 - order: see :mod:`harness.detectors._event_order`.
 
 Duplicates of some types can be allowed by the target (``event_rules["allow_duplicates"]``),
@@ -35,6 +36,9 @@ from harness.model import (
 __all__ = ["detect", "notes_allow_duplicates"]
 
 _NOTE_PREFIX = "allow_duplicates:"
+#: Outcomes of turns that may never have run: no event is owed.
+_NOT_RUN = frozenset({"rejected", "timeout", "cancelled"})
+_TERMINALS = frozenset({"agent_completed", "agent_error"})
 
 
 def notes_allow_duplicates(trace: Trace) -> frozenset[str]:
@@ -128,7 +132,9 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
     tools = scripted and emits_tools
     for record in trace.turns:
         # A turn the target crashed on is a crash finding; its missing events say nothing more.
-        if record.outcome.status not in ("completed", "error") or record.crash is not None:
+        # A turn refused, timed out or cancelled need not have run at all.
+        status = record.outcome.status
+        if status in _NOT_RUN or record.crash is not None:
             continue
         run_id, owner = record.turn.run_id, record.user_id
         events = [e for e in view.events_of(record.session_id, run_id) if e.type in EVENT_TYPES]
@@ -137,9 +143,14 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
         lacks: list[str] = []
         if "agent_started" not in types:
             lacks.append("agent_started")
-        terminal = "agent_completed" if record.outcome.status == "completed" else "agent_error"
+        terminal = "agent_completed" if status == "completed" else "agent_error"
         fail_at = _fail_step(record) if scripted else None
-        if fail_at is not None and terminal == "agent_completed":
+        if status not in ("completed", "error"):
+            # An outcome outside the contract (a crash finding says so): which terminal it
+            # meant is unknown, but a turn that ended must have had one.
+            if not _TERMINALS & set(types):
+                lacks.append("a terminal event (agent_completed or agent_error)")
+        elif fail_at is not None and terminal == "agent_completed":
             # The scripted agent was told to fail: a completed turn swallowed the failure, and
             # the user never hears that the run went wrong.
             lacks.append(f"agent_error (plan step {fail_at + 1} is Fail)")

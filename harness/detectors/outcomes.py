@@ -3,25 +3,47 @@
 - ``hang``: a turn whose status is ``timeout``; one finding per user, listing the runs and the
   last event each one's session received.
 - ``crash``: a turn whose record carries ``crash`` (the exception the target raised), or an
-  entry of ``trace.crashes`` (the target failed outside a turn). Crashes are grouped by their
-  first line with ids blanked out, so one bug hit by every user is one finding.
+  entry of ``trace.crashes`` (the target failed outside a turn, or an adapter call broke the
+  contract or its bound). Crashes are grouped by their first line with ids blanked out, so one
+  bug hit by every user is one finding.
 - ``foreign-data``: a turn of user B crashed and its crash (the message, the data the
   exception failed on, its causes) carries a token of another user A: B's code was handed A's
   data. Reported on (A, B) with the crash as evidence, since a parse error on a reply read off a
   shared connection says nothing about whose reply it was. Tokens of users of earlier runs in
   the process count (the index knows them). The text of errors the target *returned* is judged
   by the ``foreign_data`` oracle.
+- ``crash`` (contract breach): a ``TurnOutcome`` whose ``status`` is not one of the contract's,
+  whose ``run_id`` is not the turn's, or whose ``result``/``error`` has the wrong type. The
+  harness cannot tell what such a turn did, so it never counts as a pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import get_args
 
 from harness.detectors._evidence import FindingAggregator
 from harness.detectors._trace_view import TokenLookup, TraceView, normalize
-from harness.model import Finding, Trace, TurnRecord
+from harness.model import Finding, Trace, TurnOutcome, TurnRecord, TurnStatus
 
 __all__ = ["detect"]
+
+
+#: The statuses a TurnOutcome may have (DESIGN.md section 4).
+STATUSES = frozenset(get_args(TurnStatus))
+
+
+def _breach(outcome: TurnOutcome, run_id: str) -> str | None:
+    """What in ``outcome`` breaks the contract, or None."""
+    if outcome.status not in STATUSES:
+        return f"status={outcome.status!r} is not one of {', '.join(sorted(STATUSES))}"
+    if outcome.run_id != run_id:
+        return f"run_id={outcome.run_id!r} is not the turn's run_id {run_id!r}"
+    if outcome.result is not None and not isinstance(outcome.result, Mapping):
+        return f"result is a {type(outcome.result).__name__}, not a mapping or None"
+    if outcome.error is not None and not isinstance(outcome.error, str):
+        return f"error is a {type(outcome.error).__name__}, not a str or None"
+    return None
 
 
 def _first_line(text: str, limit: int = 200) -> str:
@@ -110,6 +132,21 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 plural=f"the target raised during {{n}} turns of {record.user_id}: {_braced(line)}",
             )
             _attribute(agg, record, record.crash, index)
+        breach = None if record.crash else _breach(record.outcome, run_id)
+        if breach is not None:
+            agg.add(
+                "crash",
+                (record.user_id,),
+                f"contract breach: {normalize(breach, index)}",
+                f"session {record.session_id} run {run_id}: run_turn returned a TurnOutcome "
+                f"that breaks the contract: {breach}",
+                step=record.step,
+                headline=f"run_turn broke the outcome contract for {record.user_id}: {breach}",
+                plural=f"run_turn broke the outcome contract in {{n}} turns of {record.user_id}",
+                expected="TurnOutcome(run_id=turn.run_id, status=completed|error|rejected|"
+                "timeout|cancelled)",
+                actual=breach,
+            )
     for crash in trace.crashes:
         line = _first_line(crash)
         users = tuple(sorted({owner for _token, owner in index.scan(crash)}))
@@ -117,7 +154,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
             "crash",
             users,
             normalize(line, index),
-            line,
+            _first_line(crash, limit=1000),  # the whole message: it names the fix
             step=0,  # outside any turn: when is unknown
             headline=f"the target raised: {line}",
             plural=f"the target raised {{n}} times: {_braced(line)}",

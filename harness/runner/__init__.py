@@ -15,6 +15,12 @@ Example:
 
 from __future__ import annotations
 
+from harness.runner._bounds import DEFAULT_BLOCK_LIMIT as DEFAULT_BLOCK_LIMIT
+from harness.runner._bounds import DEFAULT_CALL_TIMEOUT as DEFAULT_CALL_TIMEOUT
+from harness.runner._bounds import DEFAULT_CONNECT_RATE as DEFAULT_CONNECT_RATE
+from harness.runner._bounds import AdapterCallTimeout as AdapterCallTimeout
+from harness.runner._bounds import Bounds as Bounds
+from harness.runner._bounds import sync_call as sync_call
 from harness.runner._driver import RunProgress as RunProgress
 from harness.runner._run import derive_target_spec as derive_target_spec
 from harness.runner._run import estimate_steps as estimate_steps
@@ -25,6 +31,11 @@ from harness.runner._search import explore as explore
 from harness.runner._search import shrink_scenario as shrink_scenario
 
 __all__ = [
+    "DEFAULT_BLOCK_LIMIT",
+    "DEFAULT_CALL_TIMEOUT",
+    "DEFAULT_CONNECT_RATE",
+    "AdapterCallTimeout",
+    "Bounds",
     "RunProgress",
     "derive_target_spec",
     "estimate_steps",
@@ -33,4 +44,5 @@ __all__ = [
     "run",
     "run_async",
     "shrink_scenario",
+    "sync_call",
 ]

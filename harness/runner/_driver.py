@@ -4,15 +4,17 @@
 after another, or together through ``Session.burst``), closes it (mid-turn when the plan says
 so, reopening a new tab), and announces each step of that lifecycle to its listeners
 (:mod:`harness.runner._lifecycle`): the trace recorder and, for targets with live roots, the
-observer. Each turn has a timeout; an exception from the target becomes a crash record; a
-hanging open or close is bounded by the turn timeout too. :mod:`harness.runner` is the public
-face: it picks the loop, builds the Trace once and runs the detectors.
+observer. Each turn has a timeout; every other adapter call a bound
+(:mod:`harness.runner._bounds`); an exception from the target, or a value that breaks the
+contract (:mod:`harness.runner._checks`), becomes a crash record. :mod:`harness.runner` is the
+public face: it picks the loop, builds the Trace once and runs the detectors.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -29,6 +31,21 @@ from harness.model import (
     TurnRecord,
 )
 from harness.observe import Observer, TokenIndex
+from harness.runner._bounds import (
+    AdapterCallTimeout,
+    Bounds,
+    StepTimer,
+    bounded_call,
+    sync_call,
+)
+from harness.runner._calibration import watch_loop
+from harness.runner._checks import (
+    check_events,
+    check_outcomes,
+    check_roots,
+    check_session,
+    short_repr,
+)
 from harness.runner._lifecycle import ObserverListener, RunListener
 from harness.runner._recorder import Observation, TraceRecorder
 from harness.targets import TargetInfo
@@ -51,6 +68,7 @@ class ScenarioDriver:
         recorder: the listener that builds the Trace.
         observe: walk live roots (only for targets with the ``live_roots`` capability).
         progress: called after each turn.
+        bounds: how long adapter calls may take (default :class:`Bounds`).
     """
 
     def __init__(
@@ -63,8 +81,17 @@ class ScenarioDriver:
         recorder: TraceRecorder,
         observe: bool,
         progress: RunProgress | None,
+        bounds: Bounds | None = None,
     ) -> None:
         self.target = target
+        self.bounds = bounds or Bounds()
+        self.timer = StepTimer(self.bounds.block_limit)
+        # Remote sessions are opened at most connect_rate a second (in process: no pacing).
+        remote = "live_roots" not in info.capabilities
+        self.connect_interval = 1.0 / self.bounds.connect_rate if remote else 0.0
+        self._next_connect = 0.0
+        #: How late the loop watcher woke up, in seconds (remote runs, which go in real time).
+        self.lags: list[float] = []
         self.info = info
         self.scenario = scenario
         self.users = {user.user_id: user for user in scenario.users}
@@ -106,12 +133,21 @@ class ScenarioDriver:
     # ------------------------------------------------------------------ the whole run
     async def drive(self) -> None:
         loop = asyncio.get_running_loop()
+        name, bound = self.info.name, self.bounds.call_timeout
+        for problem in self.info.problems:
+            self._crash(problem)
         try:
-            await self.target.start()
+            starting = self._timed("start()", self.target.start)
+            await bounded_call(f"{name}.start()", starting, bound, own_task=False)
+        except TargetError:
+            raise
         except Exception as exc:
-            raise TargetError(f"target {self.info.name!r} failed to start: {exc!r}") from exc
+            raise TargetError(
+                f"target {name!r} failed to start: start() raised {short_repr(exc)}. "
+                "Check that the system under test can start on its own (docs/targets.md)."
+            ) from exc
         try:
-            shared = self.target.shared_roots() if self.observe else {}
+            shared = self._shared_roots() if self.observe else {}
             observer = Observer(
                 self.index,
                 shared_roots=shared,
@@ -129,11 +165,16 @@ class ScenarioDriver:
             periodic = asyncio.ensure_future(
                 observer.periodic(self.scenario.checkpoint_interval, lambda: self.active_turns > 0)
             )
+            # In real time only: on the seeded loop a watcher would change the schedule.
+            remote = "live_roots" not in self.info.capabilities
+            watcher = asyncio.ensure_future(watch_loop(self.lags)) if remote else None
             try:
                 await asyncio.gather(*sessions)
             finally:
-                periodic.cancel()
-                await asyncio.gather(periodic, return_exceptions=True)
+                background = [task for task in (periodic, watcher) if task is not None]
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
             for listener in self.listeners:
                 listener.run_ended()
             if not self.observe:
@@ -143,11 +184,56 @@ class ScenarioDriver:
                 )
         finally:
             try:
-                await self.target.stop()
+                stopping = self._timed("stop()", self.target.stop)
+                await bounded_call(f"{name}.stop()", stopping, bound, own_task=False)
+            except AdapterCallTimeout as exc:
+                self._crash(str(exc))
             except Exception as exc:
-                self._crash(f"target.stop() raised {exc!r}")
+                self._crash(f"target.stop() raised {short_repr(exc)}")
+            self._report_blocks()
         if self.fatal is not None:
             raise self.fatal
+
+    def _timed(self, call: str, method: Callable[[], Any]) -> Any:
+        """``method()`` as an awaitable timed step by step (a sync error raises at await)."""
+
+        async def called() -> Any:
+            return await method()
+
+        return self.timer.wrap(call, called())
+
+    def _shared_roots(self) -> Any:
+        call = f"{self.info.name}.shared_roots()"
+        try:
+            shared = sync_call(call, self.target.shared_roots, self.bounds.call_timeout)
+        except AdapterCallTimeout as exc:
+            self._crash(str(exc))
+            return {}
+        except Exception as exc:
+            self._crash(
+                f"{call} raised {short_repr(exc)}; shared-state and retention checks ran without "
+                "boundaries. Fix shared_roots() to return a dict of shared objects ({} if none)."
+            )
+            return {}
+        problem = check_roots(shared, call)
+        if problem is not None:
+            self._crash(problem)
+            return {}
+        return shared
+
+    def _report_blocks(self) -> None:
+        """One crash line per adapter call that held the loop past the block limit."""
+        longest: dict[str, tuple[float, int]] = {}
+        for call, took in self.timer.blocks:
+            worst, count = longest.get(call, (0.0, 0))
+            longest[call] = (max(worst, took), count + 1)
+        for call, (worst, count) in sorted(longest.items()):
+            self._crash(
+                f"{call} blocked the event loop (loop lag) {count} time(s), longest {worst:.1f}s "
+                f"(--block-limit {self.timer.block_limit:g}s): every other user stalled meanwhile. "
+                "Await instead of blocking (asyncio.sleep, an async client), or move blocking "
+                "work to a thread (asyncio.to_thread)."
+            )
 
     async def drive_session(self, plan: SessionPlan) -> None:
         await asyncio.sleep(plan.opens_at)
@@ -177,15 +263,13 @@ class ScenarioDriver:
 
     async def open(self, session_id: str, user_id: str) -> Any:
         user = self.users[user_id]
+        call = f"open_session({user_id})"
+        await self._connect_slot()  # the wait for a slot is not the adapter's time
         try:
-            session = await asyncio.wait_for(
-                self.target.open_session(user), self.scenario.turn_timeout
-            )
-        except TimeoutError:
-            self._crash(
-                f"{session_id}: open_session({user_id}) did not return within "
-                f"{self.scenario.turn_timeout}s"
-            )
+            opening = self._timed(call, lambda: self.target.open_session(user))
+            session = await bounded_call(call, opening, self.bounds.call_timeout)
+        except AdapterCallTimeout as exc:
+            self._crash(str(exc))
             return None
         except TargetError as exc:
             # The adapter says it cannot reach or use the target (a refused connection, a
@@ -193,7 +277,11 @@ class ScenarioDriver:
             self.fatal = self.fatal or exc
             return None
         except Exception as exc:
-            self._crash(f"{session_id}: open_session({user_id}) raised {exc!r}")
+            self._crash(f"{call} raised {short_repr(exc)}")
+            return None
+        problem = check_session(session, call)
+        if problem is not None:
+            self._crash(problem)
             return None
         at, step = asyncio.get_running_loop().time(), self.next_step()
         if hasattr(session, "on_event"):
@@ -202,13 +290,27 @@ class ScenarioDriver:
             listener.session_opened(session_id, user_id, session, at, step)
         return session
 
+    async def _connect_slot(self) -> None:
+        """Wait for this session's slot: at most ``connect_rate`` opens a second."""
+        if not self.connect_interval:
+            return
+        now = asyncio.get_running_loop().time()
+        slot = max(now, self._next_connect)
+        self._next_connect = slot + self.connect_interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
     def _event_hook(self, session_id: str) -> Callable[[Event], None]:
         listeners = self.listeners
+        timer = self.timer
 
         def hook(event: Event) -> None:
+            # Runs inside the adapter's step: the harness's time here is not the adapter's.
+            started = time.perf_counter()
             step = self.next_step()
             for listener in listeners:
                 listener.event_received(session_id, event, step)
+            timer.harness_seconds += time.perf_counter() - started
 
         return hook
 
@@ -216,15 +318,26 @@ class ScenarioDriver:
         if self.settle:
             await asyncio.sleep(self.settle)
         events: Sequence[Event] = ()
+        bound = self.bounds.call_timeout
+        # The user, not the session, names the call: crashes are grouped with ids blanked out,
+        # so one adapter bug hit by every user's tabs is one finding.
+        who = self.recorder.user_of(session_id)
         try:
-            events = tuple(session.events())
-            await asyncio.wait_for(session.close(), self.scenario.turn_timeout)
-        except TimeoutError:
-            self._crash(
-                f"{session_id}: close() did not return within {self.scenario.turn_timeout}s"
-            )
+            got = sync_call(f"events() of {who}", session.events, bound)
+            events, problem = check_events(got, f"events() of {who}")
+            if problem is not None:
+                self._crash(problem)
+        except AdapterCallTimeout as exc:
+            self._crash(str(exc))
         except Exception as exc:
-            self._crash(f"{session_id}: close() raised {exc!r}")
+            self._crash(f"events() of {who} raised {short_repr(exc)}")
+        try:
+            closing = self._timed("close()", session.close)
+            await bounded_call(f"close() of {who}", closing, bound)
+        except AdapterCallTimeout as exc:
+            self._crash(str(exc))
+        except Exception as exc:
+            self._crash(f"close() of {who} raised {short_repr(exc)}")
         at, step = asyncio.get_running_loop().time(), self.next_step()
         for listener in reversed(self.listeners):  # the observer forgets before the record
             listener.session_closed(session_id, events, at, step)
@@ -251,18 +364,28 @@ class ScenarioDriver:
         loop = asyncio.get_running_loop()
         started, step = loop.time(), self.next_step()
         self._turns_started(session_id, plan.turns)
-        task = asyncio.ensure_future(burst(plan.turns))
+        task = asyncio.ensure_future(self._timed("burst()", lambda: burst(plan.turns)))
         crash = None
         try:
             outcomes = await asyncio.wait_for(task, self.scenario.turn_timeout)
         except TimeoutError:
             outcomes = [TurnOutcome(run_id=t.run_id, status="timeout") for t in plan.turns]
         except asyncio.CancelledError:
-            outcomes = [TurnOutcome(run_id=t.run_id, status="cancelled") for t in plan.turns]
-            self._turns_ended(session_id, plan.turns, outcomes, started, step, None)
-            raise
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():  # the tab closes mid-burst
+                outcomes = [TurnOutcome(run_id=t.run_id, status="cancelled") for t in plan.turns]
+                self._turns_ended(session_id, plan.turns, outcomes, started, step, None)
+                raise
+            crash = (
+                "burst raised CancelledError although the harness did not cancel it. Catch the "
+                "cancellation of the adapter's own tasks and return one TurnOutcome per turn."
+            )
+            outcomes = []
         except Exception as exc:
             crash = self._turn_crash(exc)
+            outcomes = []
+        crash = crash or check_outcomes(outcomes, len(plan.turns), "burst(turns)")
+        if crash is not None:
             outcomes = [
                 TurnOutcome(run_id=t.run_id, status="error", error=crash) for t in plan.turns
             ]
@@ -277,11 +400,19 @@ class ScenarioDriver:
         limit = self.scenario.turn_timeout
         if cancel_after is not None:
             limit = min(limit, cancel_after)
-        task = asyncio.ensure_future(session.run_turn(turn))
+        task = asyncio.ensure_future(self._timed("run_turn()", lambda: session.run_turn(turn)))
         crash = None
         try:
             done, _ = await asyncio.wait({task}, timeout=limit)
-            if done:
+            if done and task.cancelled():
+                # Nobody cancelled it: the adapter let a CancelledError out of run_turn.
+                crash = (
+                    "run_turn raised CancelledError although the harness did not cancel it. "
+                    "Catch the cancellation of the adapter's own tasks and return a TurnOutcome "
+                    "(status='error')."
+                )
+                outcome = TurnOutcome(run_id=turn.run_id, status="error", error=crash)
+            elif done:
                 outcome = task.result()
             else:
                 task.cancel()
@@ -302,7 +433,10 @@ class ScenarioDriver:
             crash = self._turn_crash(exc)
             outcome = TurnOutcome(run_id=turn.run_id, status="error", error=crash)
         if not isinstance(outcome, TurnOutcome):
-            crash = f"run_turn returned {type(outcome).__name__}, not a TurnOutcome"
+            crash = (
+                f"run_turn returned {short_repr(outcome)} (type {type(outcome).__name__}), not a "
+                "TurnOutcome. Return harness.model.TurnOutcome(run_id=turn.run_id, status=...)."
+            )
             outcome = TurnOutcome(run_id=turn.run_id, status="error", error=crash)
         self._turns_ended(session_id, (turn,), [outcome], started, step, crash, burst=burst)
 

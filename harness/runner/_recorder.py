@@ -113,7 +113,7 @@ class TraceRecorder:
         for session_id, record in self._sessions.items():
             events = record.events
             if events is None:  # never closed: the run was interrupted
-                events = tuple(record.session.events()) if record.session is not None else ()
+                events = _events_of(record.session)
             stamped = tuple(
                 replace(e, step=self._event_steps.get((session_id, e.seq), e.step)) for e in events
             )
@@ -151,3 +151,13 @@ class TraceRecorder:
             crashes=tuple(self.crashes),
             observed=observation.observed,
         )
+
+
+def _events_of(session: Any) -> tuple[Event, ...]:
+    """The well-formed events of a session the run never closed (none if it cannot say)."""
+    if session is None:
+        return ()
+    try:
+        return tuple(e for e in session.events() if isinstance(e, Event))
+    except Exception:  # the run already failed; what it recorded matters more than this
+        return ()

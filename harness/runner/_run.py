@@ -19,9 +19,12 @@ from typing import Any
 
 from harness.contract import Target
 from harness.detectors import run_detectors
+from harness.errors import TargetError
 from harness.model import Finding, RunResult, Scenario, ScheduleRecord, Trace
 from harness.observe import TokenIndex
 from harness.observe.tokens import remember_simulated
+from harness.runner._bounds import Bounds
+from harness.runner._calibration import ClientLoad, calibrate, client_load
 from harness.runner._driver import RunProgress, ScenarioDriver, runs_of
 from harness.runner._recorder import TraceRecorder
 from harness.serialization import digest
@@ -132,9 +135,10 @@ async def run_async(
     progress: RunProgress | None = None,
     schedule: ScheduleRecord | None = None,
     info: TargetInfo | None = None,
+    bounds: Bounds | None = None,
 ) -> Trace:
     """Drive ``scenario`` against ``target`` on the running loop and return its Trace."""
-    driver = _driver(target, scenario, info or describe(target), observe, progress)
+    driver = _driver(target, scenario, info or describe(target), observe, progress, bounds)
     await driver.drive()
     return driver.recorder.trace(
         strategy=strategy,
@@ -150,6 +154,7 @@ def _driver(
     info: TargetInfo,
     observe: bool,
     progress: RunProgress | None,
+    bounds: Bounds | None = None,
 ) -> ScenarioDriver:
     runs = runs_of(scenario)
     # Tokens of users earlier runs of this process simulated are foreign to this run's users.
@@ -163,6 +168,7 @@ def _driver(
         recorder=TraceRecorder(scenario, info),
         observe=observe,
         progress=progress,
+        bounds=bounds,
     )
 
 
@@ -179,6 +185,7 @@ def run(
     target_options: Mapping[str, Any] | None = None,
     strategy_options: Mapping[str, Any] | None = None,
     info: TargetInfo | None = None,
+    bounds: Bounds | None = None,
 ) -> RunResult:
     """Run one scenario against a target and detect findings.
 
@@ -193,10 +200,12 @@ def run(
         target_spec: how the replay command names the target; by default the spec given, or
             the one :func:`derive_target_spec` derives from a target instance.
         info: ``describe(target)`` when the caller has it already (one read per target).
+        bounds: how long adapter calls may take (``--call-timeout``, ``--block-limit``).
 
     Raises:
         TargetLoadError: the spec names nothing loadable.
-        TargetError: the target failed to start.
+        TargetError: the target failed to start or refused the harness; its ``result`` is
+            the run as far as it went, marked ``stats["failed"]``.
     """
     given_spec = target if isinstance(target, str) else None
     if isinstance(target, str):
@@ -222,37 +231,9 @@ def run(
     options = dict(strategy_options or {})
     if in_process and strategy == "pct" and "steps" not in options:
         options["steps"] = estimate_steps(target, scenario, info=info)
-    driver = _driver(target, scenario, info, detectors, progress)
+    driver = _driver(target, scenario, info, detectors, progress, bounds)
     if _in_fresh_child():
         driver.recorder.note("target requires a fresh process: this run had a process of its own")
-    if in_process:
-        from harness.scheduling import run as run_seeded
-
-        with _frozen_heap(enabled=detectors):
-            _, schedule = run_seeded(
-                driver.drive(), strategy=strategy, seed=scenario.seed, strategy_options=options
-            )
-        ran = strategy
-        if not info.deterministic:
-            driver.recorder.note("target declares deterministic=False: replay is best-effort")
-        if schedule.real_io:
-            driver.recorder.note(
-                "real I/O reached the loop (sockets, threads, child processes): the OS decides "
-                "when it arrives, so replay is best-effort"
-            )
-    else:
-        asyncio.run(driver.drive())
-        schedule, ran = None, "asyncio"
-        driver.recorder.note(
-            f"remote target: ran on the stock asyncio loop in real time; strategy {strategy!r} "
-            "does not apply and replay is best-effort"
-        )
-    trace = driver.recorder.trace(
-        strategy=ran,
-        schedule=schedule,
-        observation=driver.observation(),
-        deterministic=info.deterministic and in_process and not (schedule and schedule.real_io),
-    )
     # The strategy asked for, not the one that ran: a remote run records "asyncio", which
     # `harness run` does not accept, and replays best-effort anyway.
     command = replay_command(
@@ -263,16 +244,93 @@ def run(
         # Importable here only through a path set elsewhere (pytest's pythonpath, PYTHONPATH):
         # the command carries it, or a shell would not find the target.
         command = f"PYTHONPATH={shlex.quote(root)} {command}"
+    try:
+        with _frozen_heap(enabled=detectors and in_process):
+            schedule, ran = _drive(driver, strategy, options, in_process)
+    except TargetError as exc:
+        trace = _trace(driver, strategy, None, in_process)
+        failed = _result(trace, scenario, spec, fault, command, ())
+        stats = {**failed.stats, "failed": str(exc)}
+        notes = (*failed.notes, f"this run did not finish: {exc}")
+        failed = replace(failed, stats=stats, notes=notes)
+        exc.result = failed
+        raise
     findings: tuple[Finding, ...] = ()
+    trace = _trace(driver, ran, schedule, in_process)
     if detectors:
         allowed = tuple(info.event_rules.get("allow_duplicates", ()))
         detected = run_detectors(trace, index=driver.index, only=only, allow_duplicates=allowed)
         findings = tuple(replace(f, replay=command) for f in detected)
-    turns = len(trace.turns)
+    result = _result(trace, scenario, spec, fault, command, findings)
+    if in_process:
+        return result
+    return _calibrated(result, client_load(driver.lags))
+
+
+def _calibrated(result: RunResult, load: ClientLoad) -> RunResult:
+    """A remote run's timing verdicts, judged against the client's own measured load."""
+    findings, notes = calibrate(result.findings, load)
+    stats = {
+        **result.stats,
+        "client_loop_lag": {"samples": load.samples, "p90": load.p90, "max": load.max},
+        "findings_by_kind": _count(f.kind for f in findings),
+    }
+    if notes:
+        stats["inconclusive"] = len(notes) - 1
+    return replace(result, findings=findings, stats=stats, notes=(*result.notes, *notes))
+
+
+def _drive(
+    driver: ScenarioDriver, strategy: str, options: dict[str, Any], in_process: bool
+) -> tuple[ScheduleRecord | None, str]:
+    """Drive the run on the seeded loop (in process) or the stock loop; (schedule, strategy)."""
+    if in_process:
+        from harness.scheduling import run as run_seeded
+
+        _, schedule = run_seeded(
+            driver.drive(), strategy=strategy, seed=driver.scenario.seed, strategy_options=options
+        )
+        if not driver.info.deterministic:
+            driver.recorder.note("target declares deterministic=False: replay is best-effort")
+        if schedule.real_io:
+            driver.recorder.note(
+                "real I/O reached the loop (sockets, threads, child processes): the OS decides "
+                "when it arrives, so replay is best-effort"
+            )
+        return schedule, strategy
+    asyncio.run(driver.drive())
+    driver.recorder.note(
+        f"remote target: ran on the stock asyncio loop in real time; strategy {strategy!r} "
+        "does not apply and replay is best-effort"
+    )
+    return None, "asyncio"
+
+
+def _trace(
+    driver: ScenarioDriver, ran: str, schedule: ScheduleRecord | None, in_process: bool
+) -> Trace:
+    return driver.recorder.trace(
+        strategy=ran,
+        schedule=schedule,
+        observation=driver.observation(),
+        deterministic=driver.info.deterministic
+        and in_process
+        and not (schedule is not None and schedule.real_io),
+    )
+
+
+def _result(
+    trace: Trace,
+    scenario: Scenario,
+    spec: str,
+    fault: str | None,
+    command: str,
+    findings: tuple[Finding, ...],
+) -> RunResult:
     stats: dict[str, Any] = {
         "users": len(scenario.users),
         "sessions": len(trace.sessions),
-        "turns": turns,
+        "turns": len(trace.turns),
         "events": sum(len(s.events) for s in trace.sessions),
         "checkpoints": len(trace.checkpoints),
         **{f"observed_{name}": count for name, count in trace.observed.items()},

@@ -41,7 +41,11 @@ def _import_target_module(spec: str, module_name: str) -> Any:
 
 
 class TargetInfo:
-    """The optional attributes of a target, with the contract's defaults filled in."""
+    """The optional attributes of a target, with the contract's defaults filled in.
+
+    An optional method that raises or returns the wrong type falls back to its default and
+    leaves a line in ``problems`` (the runner reports each as a ``crash``).
+    """
 
     __slots__ = (
         "adapter_objects",
@@ -50,6 +54,7 @@ class TargetInfo:
         "event_rules",
         "limits",
         "name",
+        "problems",
         "requires_fresh_process",
     )
 
@@ -58,15 +63,30 @@ class TargetInfo:
         self.capabilities: frozenset[str] = frozenset(
             getattr(target, "capabilities", DEFAULT_CAPABILITIES)
         )
-        limits = getattr(target, "limits", None)
-        self.limits: dict[str, int] = dict(limits()) if callable(limits) else {}
+        self.problems: list[str] = []
+        self.limits: dict[str, int] = self._optional(
+            target, "limits", dict, "a dict such as {'engines_per_user': 2}, or {} when unknown"
+        )
         self.deterministic: bool = bool(getattr(target, "deterministic", True))
         self.requires_fresh_process: bool = bool(getattr(target, "requires_fresh_process", False))
         self.event_rules: dict[str, Any] = dict(getattr(target, "event_rules", {}) or {})
-        adapter_objects = getattr(target, "adapter_objects", None)
-        self.adapter_objects: tuple[object, ...] = (
-            tuple(adapter_objects()) if callable(adapter_objects) else ()
+        self.adapter_objects: tuple[object, ...] = self._optional(
+            target, "adapter_objects", tuple, "a sequence of the adapter's own objects"
         )
+
+    def _optional(self, target: Target, method: str, kind: type[Any], expected: str) -> Any:
+        """Call an optional zero-argument method; its default on an error, noted."""
+        function = getattr(target, method, None)
+        if not callable(function):
+            return kind()
+        try:
+            return kind(function())
+        except Exception as exc:
+            self.problems.append(
+                f"{self.name}.{method}() failed: {type(exc).__name__}: {exc}; the run went on "
+                f"with the default {kind()!r}. Fix {method}() to return {expected}."
+            )
+            return kind()
 
 
 def describe(target: Target) -> TargetInfo:
@@ -91,7 +111,10 @@ def _check_target(obj: object, spec: str) -> Target:
 
 
 def load_target(
-    spec: str, *, fault: str | None = None, options: Mapping[str, Any] | None = None
+    spec: str,
+    *,
+    fault: str | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Target:
     """Load a target from ``reference``, ``ws://...``/``wss://...`` or ``module:attr``.
 
@@ -113,10 +136,21 @@ def load_target(
         from harness.targets.reference import ReferenceTarget
 
         return ReferenceTarget(fault=fault, **options)
+    if spec.startswith("<"):
+        # What derive_target_spec writes for a class defined in __main__ or in a function.
+        raise TargetLoadError(
+            f"target={spec!r} cannot be loaded: its class was defined in __main__ or inside a "
+            "function, so no module:attr names it. Move the class into an importable module "
+            "and pass --target module:attr."
+        )
+    if fault is not None and not spec.startswith(("ws://", "wss://")) and ":" in spec:
+        # Import first: a module that cannot be imported is the problem to name.
+        _import_target_module(spec, spec.partition(":")[0])
     if fault is not None:
         raise TargetLoadError(
             f"fault={fault!r} was given with target={spec!r}, but faults switch the embedded "
-            "reference backend only. Drop --fault, or use --target reference."
+            'reference backend only. Drop --fault (or the file\'s "fault"), or use --target '
+            "reference."
         )
     if spec.startswith(("ws://", "wss://")):
         from harness.targets.websocket import WebSocketTarget
@@ -147,14 +181,27 @@ def load_target(
                 f"{did_you_mean(part, names)}"
             ) from None
     if inspect.isclass(obj) or (callable(obj) and not _looks_like_target(obj)):
-        try:
-            obj = obj()
-        except TypeError as exc:
-            raise TargetLoadError(
-                f"target={spec!r}: calling {attr!r} with no arguments failed ({exc}). "
-                "Point --target at a Target instance, a class or a zero-argument factory."
-            ) from exc
+        obj = _construct(spec, attr, obj)
     return _check_target(obj, spec)
+
+
+def _construct(spec: str, attr: str, factory: Any) -> Any:
+    """Call the target's class or factory; an error in it is a TargetLoadError."""
+    try:
+        return factory()
+    except TypeError as exc:
+        raise TargetLoadError(
+            f"target={spec!r}: calling {attr!r} with no arguments failed ({exc}). "
+            "Point --target at a Target instance, a class or a zero-argument factory."
+        ) from exc
+    except TargetLoadError:
+        raise
+    except Exception as exc:
+        raise TargetLoadError(
+            f"target={spec!r}: the constructor {attr}() raised {type(exc).__name__}: {exc}. "
+            "A target's constructor should only store its settings; connect or build the "
+            "system under test in start()."
+        ) from exc
 
 
 def _looks_like_target(obj: object) -> bool:

@@ -33,6 +33,7 @@ from harness.users import sign_token
 
 __all__ = [
     "AUTH_CLOSE_CODES",
+    "DEFAULT_HANDSHAKE_RETRIES",
     "DEFAULT_MAX_SIZE",
     "WebSocketSession",
     "WebSocketTarget",
@@ -41,6 +42,9 @@ __all__ = [
 ]
 
 _CONTRACT_TYPES = frozenset(EVENT_TYPES)
+
+#: Further handshake attempts after one timed out or was reset.
+DEFAULT_HANDSHAKE_RETRIES = 2
 
 #: Close codes that mean "your credentials were refused" (the protocol's 4401, and 4403, the
 #: usual code for a forbidden user); HTTP 401/403 on the handshake mean the same.
@@ -231,10 +235,11 @@ class WebSocketTarget:
         secret: HS256 secret to mint tokens (default: ``HARNESS_JWT_SECRET``).
         tokens_file: pre-issued tokens (default: ``HARNESS_TOKENS_FILE``).
         limits: the server's per-user limits, when known (e.g. ``{"engines_per_user": 2}``).
-        open_timeout: seconds to wait for a connection handshake.
+        open_timeout: seconds to wait for one connection handshake.
         max_size: largest frame accepted from the server, in bytes (default 4 MiB); a larger
             one closes that session with 1009 and fails its turn with a TargetError saying so,
             instead of being read into memory.
+        handshake_retries: further attempts after a handshake that timed out or was reset.
 
     Raises:
         TargetLoadError: neither a secret nor a tokens file, or an unreadable tokens file.
@@ -253,6 +258,7 @@ class WebSocketTarget:
         limits: Mapping[str, int] | None = None,
         open_timeout: float = 10.0,
         max_size: int = DEFAULT_MAX_SIZE,
+        handshake_retries: int = DEFAULT_HANDSHAKE_RETRIES,
     ) -> None:
         self.name = url
         self.url = url
@@ -274,6 +280,9 @@ class WebSocketTarget:
         self.max_size = max_size
         self._limits = dict(limits or {})
         self._open_timeout = open_timeout
+        if handshake_retries < 0:
+            raise TargetLoadError(f"handshake_retries={handshake_retries!r} must be >= 0, e.g. 2")
+        self.handshake_retries = handshake_retries
         self._assigned: dict[str, str] = {}  # simulated user id -> token
         self._to_simulated: dict[str, str] = {}  # staging sub -> simulated user id
         self._sessions = 0
@@ -326,28 +335,49 @@ class WebSocketTarget:
         from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
         token = self.token_for(user)
-        try:
-            connection = await connect(
-                self.url,
-                additional_headers={"Authorization": f"Bearer {token}"},
-                open_timeout=self._open_timeout,
-                max_size=self.max_size,
-            )
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            if status in (401, 403):
-                raise TargetAuthError(
-                    f"{self.url} refused the token of {user.user_id} (HTTP {status} on the "
-                    f"handshake). {_AUTH_FIX}"
+        attempts = 1 + self.handshake_retries
+        for attempt in range(1, attempts + 1):
+            try:
+                connection = await connect(
+                    self.url,
+                    additional_headers={"Authorization": f"Bearer {token}"},
+                    open_timeout=self._open_timeout,
+                    max_size=self.max_size,
+                )
+                break
+            except (TimeoutError, ConnectionResetError) as exc:
+                if attempt == attempts:
+                    raise TargetError(self._too_slow(user, attempts, exc)) from exc
+                # Back off before the next try: the server's accept queue needs to drain.
+                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+            except InvalidStatus as exc:
+                status = exc.response.status_code
+                if status in (401, 403):
+                    raise TargetAuthError(
+                        f"{self.url} refused the token of {user.user_id} (HTTP {status} on the "
+                        f"handshake). {_AUTH_FIX}"
+                    ) from exc
+                raise TargetError(
+                    f"cannot connect to {self.url} as {user.user_id}: {exc!r}"
                 ) from exc
-            raise TargetError(f"cannot connect to {self.url} as {user.user_id}: {exc!r}") from exc
-        except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
-            raise TargetError(f"cannot connect to {self.url} as {user.user_id}: {exc!r}") from exc
+            except (OSError, InvalidHandshake, InvalidURI) as exc:
+                raise TargetError(
+                    f"cannot connect to {self.url} as {user.user_id}: {exc!r}"
+                ) from exc
         self._sessions += 1
         return WebSocketSession(self, user, connection, f"ws-{self._sessions:05d}")
 
     def shared_roots(self) -> Mapping[str, object]:
         return {}
+
+    def _too_slow(self, user: SimUser, attempts: int, exc: BaseException) -> str:
+        return (
+            f"the target cannot accept connections fast enough: {self.url} did not complete "
+            f"the handshake of {user.user_id} in {attempts} attempt(s) of {self._open_timeout:g}s "
+            f"({type(exc).__name__}) after {self._sessions} connection(s) opened. The server's "
+            f"accept queue is full or the server is overloaded. Lower --connect-rate or "
+            "--users, or give the server more room."
+        )
 
 
 def _read_tokens(path: Path) -> list[tuple[str, str]]:

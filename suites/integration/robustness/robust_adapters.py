@@ -1,0 +1,234 @@
+"""Misbehaving adapters, each the reference target with one broken method.
+
+Loaded by the tests as ``--target suites.integration.robustness.robust_adapters:Name`` or used
+directly with ``harness.runner.run``. Each class breaks exactly one rule of the Target
+contract, so a test can say which finding or message that one breach must give.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from harness.model import Event, SimUser, Turn, TurnOutcome
+from harness.targets.reference import ReferenceSession, ReferenceTarget
+from harness.targets.websocket import WebSocketTarget
+
+
+class StopLoops(ReferenceTarget):
+    """stop() never returns: ``while True: await asyncio.sleep(1)``."""
+
+    async def stop(self) -> None:
+        await super().stop()
+        while True:  # noqa: ASYNC110 (the misbehaviour under test)
+            await asyncio.sleep(1)
+
+
+class StartNeverReturns(ReferenceTarget):
+    """start() waits for a server that never comes."""
+
+    async def start(self) -> None:
+        await asyncio.get_running_loop().create_future()
+
+
+class StartFailsThird(ReferenceTarget):
+    """start() raises on the third run (its third call)."""
+
+    starts = 0
+
+    async def start(self) -> None:
+        type(self).starts += 1
+        if type(self).starts == 3:
+            raise ConnectionRefusedError("the system under test is down")
+        await super().start()
+
+
+class ConstructorRaises(ReferenceTarget):
+    def __init__(self) -> None:
+        raise RuntimeError("cannot read adapter settings")
+
+
+class ConstructorBlocks(ReferenceTarget):
+    def __init__(self) -> None:
+        time.sleep(60)
+        super().__init__()
+
+
+class LimitsRaise(ReferenceTarget):
+    def limits(self) -> dict[str, int]:
+        raise KeyError("engines_per_user")
+
+
+class SharedRootsRaise(ReferenceTarget):
+    def shared_roots(self) -> Mapping[str, object]:
+        raise RuntimeError("factory not ready")
+
+
+class OpenReturnsNone(ReferenceTarget):
+    async def open_session(self, user: SimUser) -> Any:
+        return None
+
+
+class OpenReturns42(ReferenceTarget):
+    async def open_session(self, user: SimUser) -> Any:
+        return 42
+
+
+class _Patched(ReferenceTarget):
+    """Open a reference session, then let :meth:`patch` break one of its methods."""
+
+    async def open_session(self, user: SimUser) -> ReferenceSession:
+        session = await super().open_session(user)
+        self.patch(session)
+        return session
+
+    def patch(self, session: ReferenceSession) -> None:
+        raise NotImplementedError
+
+
+class TurnRaisesCancelled(_Patched):
+    def patch(self, session: ReferenceSession) -> None:
+        async def run_turn(turn: Turn) -> TurnOutcome:
+            raise asyncio.CancelledError
+
+        session.run_turn = run_turn  # type: ignore[method-assign]
+
+
+class TurnBlocksLoop(_Patched):
+    """run_turn calls time.sleep: every other user stalls meanwhile."""
+
+    seconds = 1.5
+
+    def patch(self, session: ReferenceSession) -> None:
+        original = session.run_turn
+
+        async def run_turn(turn: Turn) -> TurnOutcome:
+            time.sleep(self.seconds)  # noqa: ASYNC251 (the misbehaviour under test)
+            return await original(turn)
+
+        session.run_turn = run_turn  # type: ignore[method-assign]
+
+
+class EventsAreDicts(_Patched):
+    def patch(self, session: ReferenceSession) -> None:
+        original = session.events
+
+        def events() -> Sequence[Any]:
+            return [{"type": e.type, "run_id": e.run_id} for e in original()]
+
+        session.events = events  # type: ignore[method-assign]
+
+
+class RunIdIsList(_Patched):
+    def patch(self, session: ReferenceSession) -> None:
+        original = session.events
+
+        def events() -> Sequence[Event]:
+            got = list(original())
+            broken: Any = [got[0].run_id]  # what a remote server sent: a list
+            return [replace(got[0], run_id=broken), *got[1:]] if got else got
+
+        session.events = events  # type: ignore[method-assign]
+
+
+class EventsBlock(_Patched):
+    def patch(self, session: ReferenceSession) -> None:
+        original = session.events
+
+        def events() -> Sequence[Event]:
+            time.sleep(1.5)
+            return original()
+
+        session.events = events  # type: ignore[method-assign]
+
+
+class WeirdOutcome(_Patched):
+    """run_turn answers without running anything: an unknown status, a foreign run id."""
+
+    def patch(self, session: ReferenceSession) -> None:
+        async def run_turn(turn: Turn) -> TurnOutcome:
+            return TurnOutcome(run_id="run_000000000000", status="weird-status")  # type: ignore[arg-type]
+
+        session.run_turn = run_turn  # type: ignore[method-assign]
+
+
+class SilentCompletion(_Patched):
+    """run_turn says completed but nothing ran: no event at all."""
+
+    def patch(self, session: ReferenceSession) -> None:
+        async def run_turn(turn: Turn) -> TurnOutcome:
+            return TurnOutcome(run_id=turn.run_id, status="completed", result={})
+
+        session.run_turn = run_turn  # type: ignore[method-assign]
+
+
+class PrintsToStdout(ReferenceTarget):
+    async def start(self) -> None:
+        print("adapter: connecting to the backend")
+        await super().start()
+
+
+def gated_websocket() -> WebSocketTarget:
+    """The WebSocket adapter at ``ROBUST_WS_URL`` with short handshakes (see _gate.py)."""
+    return WebSocketTarget(os.environ["ROBUST_WS_URL"], open_timeout=0.5, handshake_retries=1)
+
+
+class BlackBoxReference(ReferenceTarget):
+    """The reference backend judged as a remote target: real time, no live roots."""
+
+    capabilities = frozenset({"scripted_plan", "tools"})
+
+
+class OverloadedClient(BlackBoxReference):
+    """A hog task in the harness's own process holds the loop 0.8 s out of every 0.85 s: the
+    client is overloaded, the backend is not."""
+
+    hog: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await super().start()
+        self.hog = asyncio.ensure_future(self._hog())
+
+    async def stop(self) -> None:
+        if self.hog is not None:
+            self.hog.cancel()
+        await super().stop()
+
+    @staticmethod
+    async def _hog() -> None:
+        while True:
+            time.sleep(0.8)  # noqa: ASYNC251 (the overload under test)
+            await asyncio.sleep(0.05)
+
+
+class TurnHangs(_Patched):
+    """run_turn waits forever (a lost wake-up)."""
+
+    def patch(self, session: ReferenceSession) -> None:
+        async def run_turn(turn: Turn) -> TurnOutcome:
+            await asyncio.get_running_loop().create_future()
+            raise AssertionError("unreachable")
+
+        session.run_turn = run_turn  # type: ignore[method-assign]
+
+
+class BurstRaisesCancelled(_Patched):
+    def patch(self, session: ReferenceSession) -> None:
+        async def burst(turns: Sequence[Turn]) -> list[TurnOutcome]:
+            raise asyncio.CancelledError
+
+        session.burst = burst  # type: ignore[method-assign]
+
+
+class BurstReturnsNothing(_Patched):
+    """burst() answers [] for k turns: without a check those turns would vanish (clean)."""
+
+    def patch(self, session: ReferenceSession) -> None:
+        async def burst(turns: Sequence[Turn]) -> list[TurnOutcome]:
+            return []
+
+        session.burst = burst  # type: ignore[method-assign]
