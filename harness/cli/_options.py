@@ -48,7 +48,8 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_HARNESS_FAILED = 3
 #: Printed by every ``--help`` that runs a target.
 EXIT_CODES_HELP = (
-    "Exit codes: 0 no findings, 1 findings, 2 usage or target error (the finished runs are "
+    "Exit codes: 0 no findings, 1 findings (leaks; hazards too with --strict), 2 usage or "
+    "target error (the finished runs are "
     "written first), 3 the harness itself failed (the traceback is written to a file)."
 )
 

@@ -108,7 +108,7 @@ def test_an_exception_inside_the_harness_exits_three_with_the_traceback_in_a_fil
     Path(written).unlink()
 
 
-def test_one_adapter_bug_is_one_finding_per_user_whatever_their_tabs(
+def test_one_adapter_bug_is_one_finding_whatever_the_users_and_tabs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # multi_tab: each user has several tabs; each tab's events() breaks the same way.
@@ -120,7 +120,9 @@ def test_one_adapter_bug_is_one_finding_per_user_whatever_their_tabs(
     crashes = got.findings("crash")
     users = [user for crash in crashes for user in crash["users"]]
     assert sessions > 4
-    assert len(crashes) == 4 and sorted(users) == sorted(set(users))
+    # One root cause, one finding (findings.json holds groups): every user, counted once each.
+    assert len(crashes) == 1 and sorted(users) == sorted(set(users)) and len(users) == 4
+    assert crashes[0]["count"] == 4
 
 
 @pytest.mark.parametrize(
