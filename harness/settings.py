@@ -15,6 +15,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.errors import UsageError, did_you_mean
 from harness.model import Finding
@@ -33,8 +34,51 @@ class ProjectSettings:
     source: str | None = None
 
 
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` from ``start`` upwards, or None."""
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def harness_table(start: Path) -> tuple[Path | None, dict[str, Any]]:
+    """The ``[tool.harness]`` table of the nearest pyproject.toml from ``start`` upwards.
+
+    Every reader of the table (``strict`` here, the run options in ``harness.cli``) goes
+    through this one function: one file, found one way, with one set of errors.
+
+    Raises:
+        UsageError: the file cannot be read, is not valid TOML, or ``[tool.harness]`` is not a
+            table.
+    """
+    path = find_pyproject(start)
+    if path is None:
+        return None, {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"pyproject.toml={str(path)!r} cannot be read ({exc}).") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(
+            f"pyproject.toml={str(path)!r} is not valid TOML ({exc}); fix it or run from "
+            "another directory."
+        ) from exc
+    tool = data.get("tool", {})
+    table = tool.get("harness") if isinstance(tool, dict) else None
+    if table is None:
+        return path, {}
+    if not isinstance(table, dict):
+        raise UsageError(
+            f"[tool.harness] in {str(path)!r} is a value of type {type(table).__name__}, "
+            "not a table; write it as a table, e.g. [tool.harness] then strict = true."
+        )
+    return path, table
+
+
 def load_settings(directory: str | Path | None = None) -> ProjectSettings:
-    """Read ``[tool.harness]`` from ``directory/pyproject.toml`` (default: the current directory).
+    """Read ``[tool.harness]`` from the nearest pyproject.toml (from the current directory).
 
     A missing file or table gives the defaults. An unknown key close to a known one is refused
     so that a typo (``stritc = true``) does not silently leave a gate open; other keys are
@@ -48,30 +92,9 @@ def load_settings(directory: str | Path | None = None) -> ProjectSettings:
         >>> load_settings("/nonexistent").strict
         False
     """
-    path = Path.cwd() if directory is None else Path(directory)
-    path = path / "pyproject.toml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    path, table = harness_table(Path.cwd() if directory is None else Path(directory))
+    if path is None or not table:
         return ProjectSettings()
-    except OSError as exc:
-        raise UsageError(f"pyproject.toml={str(path)!r} cannot be read ({exc}).") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(
-            f"pyproject.toml={str(path)!r} is not valid TOML ({exc}); fix it or run from "
-            "another directory."
-        ) from exc
-    tool = data.get("tool", {})
-    table = tool.get("harness") if isinstance(tool, dict) else None
-    if table is None:
-        return ProjectSettings()
-    if not isinstance(table, dict):
-        raise UsageError(
-            f"[tool.harness] in {str(path)!r} is a value of type {type(table).__name__}, "
-            "not a table; write it as a table, e.g. [tool.harness] then strict = true."
-        )
     for key in table:
         # A misspelt known key would silently leave the gate open: refuse it. Other keys are
         # left alone, for settings a newer harness reads.

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError, did_you_mean
+from harness.settings import harness_table
 
-__all__ = ["CONFIG_KEYS", "find_pyproject", "load_config"]
+__all__ = ["CONFIG_KEYS", "load_config"]
 
 
 def _text(value: Any) -> str:
@@ -85,15 +85,6 @@ CONFIG_KEYS: Mapping[str, tuple[str, Callable[[Any], Any]]] = {
 _OTHER_KEYS = frozenset({"strict", "audit"})
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` from ``start`` upwards, or None."""
-    for directory in (start, *start.parents):
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def load_config(
     start: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
@@ -105,15 +96,8 @@ def load_config(
     """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    path = find_pyproject(start or Path.cwd())
+    path, section = harness_table(start or Path.cwd())
     if path is not None:
-        try:
-            table = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise UsageError(f"{path}: cannot be read as TOML ({exc}); fix the file.") from exc
-        section = table.get("harness", {}) if isinstance(table, dict) else {}
-        if not isinstance(section, dict):
-            raise UsageError(f"{path}: [tool.harness] must be a table of settings")
         for key, raw in section.items():
             if key in _OTHER_KEYS:
                 continue

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli._config import find_pyproject, load_config
+from harness.cli._config import load_config
 from harness.errors import UsageError
+from harness.settings import find_pyproject
 
 pytestmark = pytest.mark.unit
 
