@@ -8,6 +8,8 @@ wire there are no live objects: only events, outcomes and echo results speak.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from harness.errors import TargetAuthError
@@ -32,7 +34,10 @@ def test_fault_is_caught_through_the_wire(fault: str) -> None:
     scenario_name, kind = VISIBLE[fault]
     with local_server(faults=[fault]) as (url, secret):
         target = WebSocketTarget(url, secret=secret, limits={"engines_per_user": 2})
-        result = run(target, build(scenario_name, 0, USERS, salt=fault), target_spec=url)
+        # A misrouted turn never gets its terminal event on the caller's tab: it ends at the
+        # turn timeout, which need not be the default 30 s for a 20-user loopback run.
+        scenario = replace(build(scenario_name, 0, USERS, salt=fault), turn_timeout=8.0)
+        result = run(target, scenario, target_spec=url)
     kinds = {finding.kind for finding in result.findings}
     assert kind in kinds, (fault, kinds)
     assert any("black-box" in note for note in result.notes)
