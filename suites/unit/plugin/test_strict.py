@@ -73,7 +73,10 @@ def test_a_fault(run_scenario):
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    # In process (a subprocess per test cost 1.5 s of interpreter start); the entry point loads
+    # the plugin there too. The loop scope is set as a project using pytest-asyncio sets it.
+    options = ("-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=function")
+    return pytester.runpytest_inprocess(*options, *args)
 
 
 def test_harness_strict_makes_hazards_fail(pytester: pytest.Pytester) -> None:
