@@ -141,6 +141,12 @@ class Turn:
     ``victim`` is set only on an intrusion: a turn sent on a thread of another user (that
     user's id), which the target must refuse (outcome ``rejected``) without running anything or
     telling the intruder anything about the thread.
+
+    ``retry`` marks a turn that repeats the ``run_id`` of an earlier turn of the same user on
+    the same thread: a client retrying after a rejection, a timeout or a disconnect, or a tab
+    resuming a run another tab of the user started. Without it a repeated run id is an error
+    (``harness.scenarios.validate``). A target may refuse a retry (``rejected``) or run it
+    again; it must never let it cross users or bypass a limit (docs/targets.md).
     """
 
     run_id: str
@@ -148,6 +154,7 @@ class Turn:
     message: str
     plan: tuple[Step, ...] = ()
     victim: str | None = None
+    retry: bool = False
 
 
 @dataclass(frozen=True, slots=True)

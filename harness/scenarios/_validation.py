@@ -65,7 +65,7 @@ class _Checker:
                     f"scenario's {len(users)} users. Fix: list only ids from Scenario.users."
                 )
         session_ids: set[str] = set()
-        run_ids: set[str] = set()
+        run_ids: dict[str, tuple[str, str]] = {}
         for index, session in enumerate(scenario.sessions):
             self.check_session(index, session, users, session_ids, run_ids)
 
@@ -91,7 +91,7 @@ class _Checker:
         session: SessionPlan,
         users: Mapping[str, SimUser],
         session_ids: set[str],
-        run_ids: set[str],
+        run_ids: dict[str, tuple[str, str]],
     ) -> None:
         self.context.append(f"session {session.session_id!r} (sessions[{index}])")
         if not isinstance(session.session_id, str) or not session.session_id:
@@ -135,7 +135,7 @@ class _Checker:
         where: str,
         turn: Turn,
         user: SimUser,
-        run_ids: set[str],
+        run_ids: dict[str, tuple[str, str]],
         users: Mapping[str, SimUser],
     ) -> None:
         self.context.append(f"turn {turn.run_id!r} ({where})")
@@ -144,12 +144,20 @@ class _Checker:
                 f"rule: run_id={turn.run_id!r} must be a non-empty string. "
                 "Fix: draw run ids from ScenarioBuilder.run_id() or UserFactory.run_id()."
             )
-        if turn.run_id in run_ids:
+        if not isinstance(turn.retry, bool):
+            raise self.fail(
+                f"rule: retry={turn.retry!r} (type {type(turn.retry).__name__}) must be a "
+                "bool. Fix: pass retry=True only on a turn that repeats an earlier run id."
+            )
+        if turn.retry:
+            self.check_retry(turn, user, run_ids)
+        elif turn.run_id in run_ids:
             raise self.fail(
                 f"rule: duplicate run id run_id={turn.run_id!r}: run ids are unique within a "
-                "scenario. Fix: draw a fresh run id for every turn."
+                "scenario unless the turn is a retry. Fix: draw a fresh run id for every turn, "
+                "or set retry=True on a turn that repeats a run of the same user and thread."
             )
-        run_ids.add(turn.run_id)
+        run_ids.setdefault(turn.run_id, (user.user_id, turn.thread_id))
         if turn.victim is not None:
             self.check_intrusion(turn, user, users)
         elif turn.thread_id not in user.thread_ids:
@@ -167,6 +175,37 @@ class _Checker:
         for number, step in enumerate(turn.plan):
             self.check_step(number, step, last, turn)
         self.context.pop()
+
+    def check_retry(
+        self, turn: Turn, user: SimUser, run_ids: Mapping[str, tuple[str, str]]
+    ) -> None:
+        """A retry repeats the run id of an earlier turn of the same user on the same thread."""
+        earlier = run_ids.get(turn.run_id)
+        if earlier is None:
+            raise self.fail(
+                f"rule: retry=True but run_id={turn.run_id!r} is not the run id of an earlier "
+                "turn: a retry repeats a run the scenario already sent. Fix: use the run id of "
+                "an earlier turn of this user (sessions and turns are read in order), or "
+                "set retry=False."
+            )
+        owner, thread_id = earlier
+        if owner != user.user_id:
+            raise self.fail(
+                f"rule: retry of run_id={turn.run_id!r}, a run of user {owner!r}, from user "
+                f"{user.user_id!r}: a retry repeats a run of the same user. Fix: retry only "
+                "this user's own runs (a turn on another user's run is an intrusion)."
+            )
+        if turn.victim is not None:
+            raise self.fail(
+                f"rule: retry=True with victim={turn.victim!r}: an intrusion is never a retry. "
+                "Fix: drop one of the two."
+            )
+        if turn.thread_id != thread_id:
+            raise self.fail(
+                f"rule: retry of run_id={turn.run_id!r} on thread_id={turn.thread_id!r}, but "
+                f"the run was sent on thread_id={thread_id!r}: a retry repeats the run on its "
+                "thread. Fix: use the thread of the turn it retries."
+            )
 
     def check_intrusion(self, turn: Turn, user: SimUser, users: Mapping[str, SimUser]) -> None:
         """An intrusion names its victim, another user of the scenario who owns the thread."""
@@ -227,8 +266,10 @@ class _Checker:
 def validate(scenario: Scenario) -> None:
     """Check ``scenario`` against the definition rules; return None when it is valid.
 
-    Rules: users have distinct ids; ``heavy_users`` are users; session ids and run ids are
-    unique; every session belongs to a known user and every turn to a thread its user owns;
+    Rules: users have distinct ids; ``heavy_users`` are users; session ids are unique; run ids
+    are unique except on a ``retry`` turn, which repeats the run id of an earlier turn of the
+    same user on the same thread; every session belongs to a known user and every turn to a
+    thread its user owns;
     times (``opens_at``, ``gap``, ``keep_open``, ``close_after``, ``cancel_after``, pauses,
     tool ``delay``) are finite and not negative; ``reopen_turns`` need ``close_after``; steps are
     Think, CallTool, Pause or Fail, and a Fail is the last step. An empty plan is allowed.
