@@ -7,6 +7,8 @@ engines on scope exit (also on exception and cancellation), reaps idle engines b
 clock, and keeps nothing of a user once that user's engines are released.
 
 Engine keys come from a per-factory counter, never from time or uuid4, so they never collide.
+A user's run id is in flight on at most one engine: a retry of a run still running, or a second
+tab resuming it, is refused (``DuplicateRunError``) until the first attempt is released.
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ from .connections import ConnectionRegistry
 from .context import UserExecutionContext
 from .emitter import UserEventEmitter
 from .engine import UserExecutionEngine
-from .errors import EngineLimitExceeded, FactoryClosedError, InvalidContextError
+from .errors import (
+    DuplicateRunError,
+    EngineLimitExceeded,
+    FactoryClosedError,
+    InvalidContextError,
+)
 from .execution_registry import AgentExecutionRegistry
 from .faults import FaultSet, FaultState
 from .tools import ToolRegistry, default_tools
@@ -95,6 +102,8 @@ class ExecutionEngineFactory:
         self._engines: dict[str, UserExecutionEngine] = {}
         # user_id -> {engine key: None}; an ordered set of the user's engine keys.
         self._user_engines: dict[str, dict[str, None]] = {}
+        # (user_id, run_id) -> the key of the engine running that run: one attempt at a time.
+        self._runs_in_flight: dict[tuple[str, str], str] = {}
         self._counter = 0
         self._created = 0
         self._released = 0
@@ -125,6 +134,7 @@ class ExecutionEngineFactory:
         """Create an engine for ``context``'s user, within the per-user limit.
 
         Raises:
+            DuplicateRunError: the user's ``context.run_id`` is already running on an engine.
             EngineLimitExceeded: the user already holds ``max_engines_per_user`` engines.
             FactoryClosedError: after :meth:`shutdown`.
             InvalidContextError: ``context`` is not a UserExecutionContext.
@@ -141,6 +151,8 @@ class ExecutionEngineFactory:
             engine.rebind(context, UserEventEmitter(context.user_id, self.connections))
             self._created += 1
             return engine
+        if "run-keyed-engines" not in self.faults:
+            self._check_run_free(context)
         self._check_limit(context.user_id)
         if "register-race" in self.faults:
             await asyncio.sleep(0)  # the fault: an "async allocation" between check and act
@@ -151,6 +163,7 @@ class ExecutionEngineFactory:
         engine = self._build_engine(context, key)
         self._engines[key] = engine
         self._user_engines.setdefault(context.user_id, {})[key] = None
+        self._runs_in_flight[(context.user_id, context.run_id)] = key
         self._created += 1
         if state is not None and "shared-engine" in self.faults:
             engine.verify_user = False
@@ -162,6 +175,15 @@ class ExecutionEngineFactory:
             raise FactoryClosedError(
                 "the factory was shut down and creates no more engines; build a new "
                 "ExecutionEngineFactory."
+            )
+
+    def _check_run_free(self, context: UserExecutionContext) -> None:
+        if (context.user_id, context.run_id) in self._runs_in_flight:
+            self._rejected += 1
+            raise DuplicateRunError(
+                f"run_id={context.run_id!r} is already running for this user; a retry or a "
+                "resume is accepted once the first attempt has ended. Wait for its terminal "
+                "event, or send a fresh run_id."
             )
 
     def _check_limit(self, user_id: str) -> None:
@@ -177,6 +199,8 @@ class ExecutionEngineFactory:
     def _engine_key(self, context: UserExecutionContext) -> str:
         if "key-collision" in self.faults:
             return f"{context.user_id}:{int(self.clock.time() * 1000)}"
+        if "run-keyed-engines" in self.faults:
+            return f"{context.user_id}:{context.run_id}"
         self._counter += 1
         return f"engine_{self._counter}"
 
@@ -216,11 +240,15 @@ class ExecutionEngineFactory:
             if state is not None and state.shared_engine is engine:
                 return False
         key = engine.engine_id
-        if "key-collision" not in self.faults and self._engines.get(key) is not engine:
+        by_key_only = "key-collision" in self.faults or "run-keyed-engines" in self.faults
+        if not by_key_only and self._engines.get(key) is not engine:
             return False
         if self._engines.pop(key, None) is None:
             return False
         user_id = engine.context.user_id
+        run = (user_id, engine.context.run_id)
+        if self._runs_in_flight.get(run) == key:
+            del self._runs_in_flight[run]
         keys = self._user_engines.get(user_id)
         if keys is not None:
             keys.pop(key, None)
@@ -294,6 +322,7 @@ class ExecutionEngineFactory:
             self._release_now(engine, force=True)
         self._engines.clear()
         self._user_engines.clear()
+        self._runs_in_flight.clear()
         if self._fault_state is not None:
             self._fault_state = FaultState(self.faults, self.history_limit)
 

@@ -7,7 +7,10 @@ quota the user's *new* threads are refused (``rejected``) while its existing thr
 working. No user's entries are ever evicted to make room for another's, so flooding fresh
 thread ids cannot take over someone else's thread.
 
-Run ids are single-use. Each user's last ``runs_per_user`` run ids are remembered; past that the
+Run ids are single-use unless the table is ``resumable_runs``: then a user may send its own run
+id again on the thread it was first sent on (a client retrying, a second tab resuming the run);
+whether that run is still in flight is the factory's question, not the table's. Each user's
+last ``runs_per_user`` run ids are remembered; past that the
 user's *own* oldest run ids are forgotten (never another user's), which keeps memory bounded
 per user without letting anyone push out another user's entries.
 """
@@ -40,6 +43,7 @@ class OwnershipTable:
             that user are refused with ``rejected``.
         runs_per_user: how many of a user's run ids are remembered; that user's oldest are
             forgotten first.
+        resumable_runs: accept a user's own run id again on the thread it was first sent on.
 
     Example:
         >>> table = OwnershipTable(capacity=10)
@@ -49,12 +53,17 @@ class OwnershipTable:
         ProtocolError: thread_id='thread_1' not found or not yours
     """
 
-    def __init__(self, capacity: int = 1_000, *, runs_per_user: int = 10_000) -> None:
+    def __init__(
+        self, capacity: int = 1_000, *, runs_per_user: int = 10_000, resumable_runs: bool = False
+    ) -> None:
         for name, value in (("capacity", capacity), ("runs_per_user", runs_per_user)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"OwnershipTable {name}={value!r} must be an integer >= 1")
         self.capacity = capacity
         self.runs_per_user = runs_per_user
+        self.resumable_runs = resumable_runs
+        # run id -> the thread it was first sent on (kept only when runs are resumable).
+        self._run_thread: dict[str, str] = {}
         self._thread_owner: dict[str, str] = {}
         self._threads_of: dict[str, int] = {}
         self._run_owner: dict[str, str] = {}
@@ -66,7 +75,8 @@ class OwnershipTable:
 
         Raises:
             ProtocolError: ``forbidden`` when another user owns the thread or the run,
-                ``invalid_message`` when this user already used the run id, ``rejected``
+                ``invalid_message`` when this user already used the run id (unless the
+                table is ``resumable_runs`` and the thread is the run's own), ``rejected``
                 when the thread is new and the user already owns ``capacity`` threads.
         """
         thread_owner = self._thread_owner.get(thread_id)
@@ -84,6 +94,8 @@ class OwnershipTable:
                 run_id=run_id,
             )
         if run_owner is not None:
+            if self.resumable_runs and self._run_thread.get(run_id) == thread_id:
+                return  # the user resumes its own run on its thread: nothing new to record
             raise ProtocolError(
                 "invalid_message",
                 f"run_id={run_id!r} was already used; every turn needs a fresh run_id",
@@ -105,8 +117,12 @@ class OwnershipTable:
         runs = self._runs_of.setdefault(user_id, deque())
         runs.append(run_id)
         self._run_owner[run_id] = user_id
+        if self.resumable_runs:
+            self._run_thread[run_id] = thread_id
         while len(runs) > self.runs_per_user:
-            del self._run_owner[runs.popleft()]
+            forgotten = runs.popleft()
+            del self._run_owner[forgotten]
+            self._run_thread.pop(forgotten, None)
 
     def owner_of_thread(self, thread_id: str) -> str | None:
         """The user owning ``thread_id``, or None."""

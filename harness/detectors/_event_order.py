@@ -8,6 +8,11 @@ Rules, per (session, run), over the six contract event types only:
   saw the run's ``agent_started`` (a tab that opened mid-run sees only the tail).
 
 Types listed in ``allow_duplicates`` may repeat (``agent_started``, or a terminal of one type).
+
+A run id that several turns sent (a retry, a tab resuming a run: ``Turn.retry``) may run once
+per attempt: with k attempts, a session may see up to k ``agent_started`` and k terminals, and
+an event is "after the terminal" only once every attempt has had its terminal. Whether the
+attempts were allowed to overlap is the limits' and the contexts' question, not this one.
 """
 
 from __future__ import annotations
@@ -62,10 +67,12 @@ def _check_run(
 
     started = [e for e in events if e.type == "agent_started"]
     saw_started = bool(started)
+    attempts = max(1, view.attempts(run_id))
+    terminals = 0
     terminal: Event | None = None
     pending: list[str | None] = []
     for event in events:
-        if terminal is not None:
+        if terminal is not None and terminals >= attempts:
             if event.type in TERMINAL_EVENTS:
                 if event.type == terminal.type and event.type in allow_duplicates:
                     continue
@@ -87,6 +94,7 @@ def _check_run(
             continue
         if event.type in TERMINAL_EVENTS:
             terminal = event
+            terminals += 1
         if saw_started and event.seq < started[0].seq and event.type != "agent_started":
             report(
                 "before agent_started",
@@ -96,7 +104,7 @@ def _check_run(
                 "{n} events arrived before their run's agent_started",
             )
         if event.type == "agent_started" and event is not started[0]:
-            if event.type not in allow_duplicates:
+            if event.type not in allow_duplicates and started.index(event) >= attempts:
                 report(
                     "duplicate agent_started",
                     event,

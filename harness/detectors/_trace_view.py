@@ -207,8 +207,12 @@ class TraceView:
         for session in trace.sessions:
             self._by_user.setdefault(session.user_id, []).append(session)
         self.turns_by_run: dict[str, TurnRecord] = {}
+        # A run id sent by several turns (retries and resumes, ``Turn.retry``): how many.
+        self._attempts: dict[str, int] = {}
         for record in trace.turns:
             self.turns_by_run.setdefault(record.turn.run_id, record)
+            run_id = record.turn.run_id
+            self._attempts[run_id] = self._attempts.get(run_id, 0) + 1
         self._events: dict[tuple[str, str], list[Event]] = {}
         for session in trace.sessions:
             for event in session.events:
@@ -225,6 +229,10 @@ class TraceView:
         if self.index.kind(run_id) == "run_id":
             return self.index.owner(run_id)
         return None
+
+    def attempts(self, run_id: str | None) -> int:
+        """How many turns of the trace sent ``run_id`` (more than 1 for a retried run)."""
+        return self._attempts.get(run_id or "", 0)
 
     def sessions_of(self, user_id: str) -> list[SessionRecord]:
         """The sessions of one user, in trace order (per turn, not a scan of every session)."""
@@ -261,9 +269,21 @@ class TraceView:
         events = [
             e for e in self.events_of(record.session_id, record.turn.run_id) if e.t is not None
         ]
+        if self.attempts(record.turn.run_id) > 1:
+            # A retried run id: this turn's events are those that arrived while it ran, not an
+            # earlier or later attempt's on the same session.
+            events = [e for e in events if _within(e, record)]
         start = events[0].t if events else None
         end = next((e.t for e in events if e.type in TERMINAL_EVENTS), None)
         return (
             record.started_at if start is None else start,
             record.ended_at if end is None else end,
         )
+
+
+def _within(event: Event, record: TurnRecord) -> bool:
+    """Did ``event`` arrive while the turn of ``record`` ran (by run-wide steps, else time)?"""
+    if event.step is not None and record.ended_step is not None:
+        return record.step <= event.step <= record.ended_step
+    t = event.t if event.t is not None else record.started_at
+    return record.started_at <= t <= record.ended_at

@@ -107,7 +107,8 @@ class _Watched:
         self.session_id = session_id
         self.user_id = user_id
         self.session = session
-        self.active: dict[str, None] = {}
+        # run id -> how many of its attempts run on this tab (a retry may overlap the first).
+        self.active: dict[str, int] = {}
 
 
 class Observer:
@@ -166,12 +167,16 @@ class Observer:
     def turn_started(self, session_id: str, run_id: str) -> None:
         watched = self._sessions.get(session_id)
         if watched is not None:
-            watched.active[run_id] = None
+            watched.active[run_id] = watched.active.get(run_id, 0) + 1
 
     def turn_ended(self, session_id: str, run_id: str) -> None:
         watched = self._sessions.get(session_id)
         if watched is not None:
-            watched.active.pop(run_id, None)
+            left = watched.active.get(run_id, 0) - 1
+            if left > 0:
+                watched.active[run_id] = left
+            else:
+                watched.active.pop(run_id, None)
 
     def on_event(self, session_id: str, event_type: str, step: int) -> None:
         """Walk this session's roots when a tool starts running."""

@@ -202,7 +202,7 @@ class ReferenceTarget:
         max_engines_per_user: int = 2,
         idle_timeout: float = 300.0,
     ) -> None:
-        from harness_backend.errors import EngineLimitExceeded
+        from harness_backend.errors import DuplicateRunError, EngineLimitExceeded
         from harness_backend.faults import FAULTS
 
         names = tuple(faults) + ((fault,) if fault else ())
@@ -217,7 +217,9 @@ class ReferenceTarget:
         self.fault: str | None = names[0] if len(names) == 1 else None
         if names:
             self.name = f"reference[{','.join(names)}]"
-        self.limit_error: type[BaseException] = EngineLimitExceeded
+        #: What the factory refuses a turn with: past the per-user limit, or a run id of the
+        #: user already in flight (a retry or a resume while the first attempt runs).
+        self.limit_error: tuple[type[BaseException], ...] = (EngineLimitExceeded, DuplicateRunError)
         self._max_engines_per_user = max_engines_per_user
         self._idle_timeout = idle_timeout
         self._factory: Any = None
@@ -240,8 +242,10 @@ class ReferenceTarget:
         from harness_backend.factory import ExecutionEngineFactory
         from harness_backend.protocol import OwnershipTable
 
-        # What harness_backend.server checks before any turn: who first used each thread and run id.
-        self._ownership = OwnershipTable(capacity=1_000_000)
+        # What harness_backend.server checks before any turn: who first used each thread and run
+        # id. Runs are resumable here: a user may send its own run id again on its thread (a
+        # retry, a second tab resuming it); the factory refuses it while the run is in flight.
+        self._ownership = OwnershipTable(capacity=1_000_000, resumable_runs=True)
         self._connections = ConnectionRegistry()
         self._factory = ExecutionEngineFactory(
             connections=self._connections,
