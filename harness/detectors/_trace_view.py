@@ -247,6 +247,18 @@ class TraceView:
         """Events of one run on one session, in arrival order."""
         return self._events.get((session_id, run_id), [])
 
+    def turn_events(self, record: TurnRecord, session_id: str | None = None) -> list[Event]:
+        """Events of the run of ``record`` on ``session_id`` (default: the turn's own session).
+
+        For a run id that several turns sent (a retry, a resume), only the events that arrived
+        while this turn ran: not an earlier or later attempt's.
+        """
+        session = record.session_id if session_id is None else session_id
+        events = self.events_of(session, record.turn.run_id)
+        if self.attempts(record.turn.run_id) > 1:
+            events = [e for e in events if _within(e, record)]
+        return events
+
     def step_of(self, event: Event) -> int:
         """The step of an event: its own, else its turn's, else 0."""
         if event.step is not None:
@@ -266,13 +278,7 @@ class TraceView:
 
         Falls back to the runner's ``started_at``/``ended_at`` when events carry no time.
         """
-        events = [
-            e for e in self.events_of(record.session_id, record.turn.run_id) if e.t is not None
-        ]
-        if self.attempts(record.turn.run_id) > 1:
-            # A retried run id: this turn's events are those that arrived while it ran, not an
-            # earlier or later attempt's on the same session.
-            events = [e for e in events if _within(e, record)]
+        events = [e for e in self.turn_events(record) if e.t is not None]
         start = events[0].t if events else None
         end = next((e.t for e in events if e.type in TERMINAL_EVENTS), None)
         return (

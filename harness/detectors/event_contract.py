@@ -137,7 +137,7 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
         if status in _NOT_RUN or record.crash is not None:
             continue
         run_id, owner = record.turn.run_id, record.user_id
-        events = [e for e in view.events_of(record.session_id, run_id) if e.type in EVENT_TYPES]
+        events = [e for e in view.turn_events(record) if e.type in EVENT_TYPES]
         types = [e.type for e in events]
         where = f"session {record.session_id} run {run_id}"
         lacks: list[str] = []
@@ -205,7 +205,7 @@ def _other_tabs(
             continue
         if not _open_throughout(session, record):
             continue
-        other = Counter(e.type for e in view.events_of(session.session_id, run_id))
+        other = Counter(e.type for e in view.turn_events(record, session.session_id))
         lacking = got - other
         if not lacking:
             continue

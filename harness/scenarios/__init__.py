@@ -27,6 +27,8 @@ from harness.scenarios._registry import ScenarioGenerator as ScenarioGenerator
 from harness.scenarios._registry import build as build
 from harness.scenarios._registry import get_generator as get_generator
 from harness.scenarios._registry import scenario_names as scenario_names
+from harness.scenarios._retries import resume as resume
+from harness.scenarios._retries import retry as retry
 from harness.scenarios._tabs import cancel as cancel
 from harness.scenarios._tabs import multi_tab as multi_tab
 from harness.scenarios._tabs import reconnect as reconnect
@@ -51,6 +53,8 @@ __all__ = [
     "multi_tab",
     "noisy_neighbor",
     "reconnect",
+    "resume",
+    "retry",
     "soak",
     "tab_burst",
     "tool_failure",

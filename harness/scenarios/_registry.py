@@ -13,6 +13,7 @@ from harness.model import Scenario, SimUser
 from harness.scenarios._everyday import burst, golden_path, soak
 from harness.scenarios._intrusion import intrusion
 from harness.scenarios._pressure import limit_pressure, noisy_neighbor, tool_failure
+from harness.scenarios._retries import resume, retry
 from harness.scenarios._tabs import cancel, multi_tab, reconnect, tab_burst
 from harness.users import UserFactory
 
@@ -37,6 +38,8 @@ _GENERATORS: tuple[ScenarioGenerator, ...] = (
     multi_tab,
     noisy_neighbor,
     reconnect,
+    resume,
+    retry,
     soak,
     tab_burst,
     tool_failure,

@@ -22,6 +22,8 @@ EXPECTED = (
     "multi_tab",
     "noisy_neighbor",
     "reconnect",
+    "resume",
+    "retry",
     "soak",
     "tab_burst",
     "tool_failure",
