@@ -247,16 +247,26 @@ class TraceView:
         """Events of one run on one session, in arrival order."""
         return self._events.get((session_id, run_id), [])
 
-    def turn_events(self, record: TurnRecord, session_id: str | None = None) -> list[Event]:
-        """Events of the run of ``record`` on ``session_id`` (default: the turn's own session).
+    def turn_events(self, record: TurnRecord) -> list[Event]:
+        """Events of the run of ``record`` on the turn's own session.
 
         For a run id that several turns sent (a retry, a resume), only the events that arrived
         while this turn ran: not an earlier or later attempt's.
         """
-        session = record.session_id if session_id is None else session_id
-        events = self.events_of(session, record.turn.run_id)
+        events = self.events_of(record.session_id, record.turn.run_id)
         if self.attempts(record.turn.run_id) > 1:
             events = [e for e in events if _within(e, record)]
+        return events
+
+    def run_events_until(self, session_id: str, record: TurnRecord) -> list[Event]:
+        """Events of the run of ``record`` on ``session_id`` that arrived before the turn ended.
+
+        For a run id that several turns sent, a later attempt's events are not this turn's; an
+        earlier attempt's are kept (a target may replay them to the tab that resumes the run).
+        """
+        events = self.events_of(session_id, record.turn.run_id)
+        if self.attempts(record.turn.run_id) > 1:
+            events = [e for e in events if _until(e, record)]
         return events
 
     def step_of(self, event: Event) -> int:
@@ -293,3 +303,10 @@ def _within(event: Event, record: TurnRecord) -> bool:
         return record.step <= event.step <= record.ended_step
     t = event.t if event.t is not None else record.started_at
     return record.started_at <= t <= record.ended_at
+
+
+def _until(event: Event, record: TurnRecord) -> bool:
+    """Did ``event`` arrive before the turn of ``record`` ended (by run-wide steps, else time)?"""
+    if event.step is not None and record.ended_step is not None:
+        return event.step <= record.ended_step
+    return event.t is None or event.t <= record.ended_at

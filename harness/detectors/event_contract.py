@@ -205,7 +205,7 @@ def _other_tabs(
             continue
         if not _open_throughout(session, record):
             continue
-        other = Counter(e.type for e in view.turn_events(record, session.session_id))
+        other = Counter(e.type for e in view.run_events_until(session.session_id, record))
         lacking = got - other
         if not lacking:
             continue

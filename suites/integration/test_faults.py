@@ -25,6 +25,7 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "key-collision": ("limit_pressure", {"limit-breach"}),
     "no-cleanup": ("golden_path", {"retention"}),
     "mutable-context": ("burst", {"shared-state"}),
+    "run-keyed-engines": ("resume", {"limit-breach"}),
 }
 
 

@@ -18,6 +18,8 @@ SCENARIOS = (
     "cancel",
     "tab_burst",
     "intrusion",
+    "retry",
+    "resume",
 )
 
 

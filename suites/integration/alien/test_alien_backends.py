@@ -28,6 +28,8 @@ CLEAN_SCENARIOS = (
     "noisy_neighbor",
     "tab_burst",
     "intrusion",
+    "retry",
+    "resume",
 )
 
 #: Shared scratch holders the walk sees through (each becomes a shared-state finding).

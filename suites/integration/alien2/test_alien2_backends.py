@@ -30,6 +30,8 @@ CLEAN_SCENARIOS = (
     "soak",
     "tab_burst",
     "intrusion",
+    "retry",
+    "resume",
 )
 MODULE = "suites.integration.alien2.workers"
 
