@@ -45,15 +45,15 @@ FAULTS: Mapping[str, str] = MappingProxyType(
         "so concurrent users receive each other's events.",
         "key-collision": "engine keys are user id plus the clock's millisecond: a same-instant "
         "burst overwrites entries, bypasses the limit and leaks the overwritten engines.",
-        "run-keyed-engines": "engines are keyed by user and run id, with no check that the "
-        "run is already in flight: a retry or a second tab resuming a running run overwrites "
-        "its engine, bypasses the per-user limit, and the first release frees the other's slot.",
         "no-cleanup": "release does nothing: engines and their runs stay reachable from the "
         "factory after scope exit.",
         "mutable-context": "make_context builds every context on one template whose metadata "
         "dict is shared and overwritten by each call.",
         "register-race": "create_for_user checks the per-user count, awaits, then registers: "
         "concurrent creations both pass the check.",
+        "run-keyed-engines": "engines are keyed by user and run id, with no check that the "
+        "run is already in flight: a retry or a second tab resuming a running run overwrites "
+        "its engine, bypasses the per-user limit, and the first release frees the other's slot.",
     }
 )
 

@@ -89,6 +89,7 @@ def retry(rng: random.Random, users: Sequence[SimUser]) -> Scenario:
             builder.think(user),
             builder.echo(user),
             builder.search(user, delay=round(cancel_after + builder.seconds(0.2, 0.4), 3)),
+            builder.pause(0.01, 0.05),
             builder.echo(user),
         )
         abandoned = builder.turn(user, slow)

@@ -11,6 +11,7 @@ import pytest
 
 from harness_backend import (
     AgentRequest,
+    DuplicateRunError,
     EngineLimitExceeded,
     ExecutionEngineFactory,
     FactoryClosedError,
@@ -89,6 +90,24 @@ async def test_release_frees_the_slot() -> None:
     second = await factory.create_for_user(_context(factory, ALICE, 3))
     assert second is not first and first.closed and not second.closed
     assert factory.metrics().engines_released == 1
+
+
+@pytest.mark.asyncio
+async def test_a_run_in_flight_is_refused_again_until_released() -> None:
+    factory = ExecutionEngineFactory()
+    first = await factory.create_for_user(_context(factory, ALICE, 1))
+    with pytest.raises(DuplicateRunError) as info:
+        await factory.create_for_user(_context(factory, ALICE, 1))  # a retry, a second tab
+    assert f"run_id={'run_' + format(1, '012x')!r} is already running" in str(info.value)
+    # Another user's run id of the same text is not this user's run (ownership is elsewhere).
+    await factory.create_for_user(_context(factory, BOB, 1))
+    assert factory.metrics().engines_active == 2 and factory.metrics().engines_rejected == 1
+    await factory.release(first)
+    again = await factory.create_for_user(_context(factory, ALICE, 1))  # the retry, now
+    assert again is not first and again.engine_id != first.engine_id
+    await factory.release(again)
+    assert factory.engines_for(ALICE) == ()
+    assert _contains(factory, ALICE) == []  # nothing of Alice's runs in flight stays behind
 
 
 @pytest.mark.asyncio

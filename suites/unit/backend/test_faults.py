@@ -12,6 +12,7 @@ from harness_backend import (
     FAULTS,
     AgentRequest,
     ConnectionRegistry,
+    DuplicateRunError,
     EngineLimitExceeded,
     ExecutionEngineFactory,
     FaultSet,
@@ -129,6 +130,18 @@ async def register_race(world: World) -> bool:
     return sum(isinstance(r, UserExecutionEngine) for r in results) > 2
 
 
+async def run_keyed_engines(world: World) -> bool:
+    first = await world.factory.create_for_user(world.context(ALICE, 1))
+    try:
+        resumed = await world.factory.create_for_user(world.context(ALICE, 1))
+        other = await world.factory.create_for_user(world.context(ALICE, 2))
+    except (DuplicateRunError, EngineLimitExceeded):
+        return False
+    running = {id(first), id(resumed), id(other)}
+    await world.factory.release(first)  # frees the resumed engine's slot, by key
+    return len(running) == 3 > world.factory.max_engines_per_user and not resumed.closed
+
+
 OBSERVERS: dict[str, Callable[[World], Awaitable[bool]]] = {
     "shared-engine": shared_engine,
     "shared-agent": shared_agent,
@@ -139,6 +152,7 @@ OBSERVERS: dict[str, Callable[[World], Awaitable[bool]]] = {
     "no-cleanup": no_cleanup,
     "mutable-context": mutable_context,
     "register-race": register_race,
+    "run-keyed-engines": run_keyed_engines,
 }
 
 
