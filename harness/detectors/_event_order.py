@@ -11,7 +11,8 @@ Types listed in ``allow_duplicates`` may repeat (``agent_started``, or a termina
 
 A run id that several turns sent (a retry, a tab resuming a run: ``Turn.retry``) may run once
 per attempt: with k attempts, a session may see up to k ``agent_started`` and k terminals, and
-an event is "after the terminal" only once every attempt has had its terminal. Whether the
+an event is "after the terminal" only once every attempt has had its terminal, and events
+before the session's first ``agent_started`` may be an earlier attempt's tail. Whether the
 attempts were allowed to overlap is the limits' and the contexts' question, not this one.
 """
 
@@ -72,6 +73,13 @@ def _check_run(
     terminal: Event | None = None
     pending: list[str | None] = []
     for event in events:
+        if attempts > 1 and saw_started and event.seq < started[0].seq:
+            # The tail of an earlier attempt that began before this tab saw it (a tab that
+            # reopened after a disconnect sees the abandoned attempt end, then the retry).
+            if event.type in TERMINAL_EVENTS:
+                terminal = event
+                terminals += 1
+            continue
         if terminal is not None and terminals >= attempts:
             if event.type in TERMINAL_EVENTS:
                 if event.type == terminal.type and event.type in allow_duplicates:

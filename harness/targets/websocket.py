@@ -86,8 +86,23 @@ def parse_frame(frame: str | bytes) -> dict[str, Any]:
     return message
 
 
+class _Attempt:
+    """One turn waiting for its outcome; ``started`` once its ``agent_started`` arrived."""
+
+    __slots__ = ("future", "started")
+
+    def __init__(self, future: asyncio.Future[TurnOutcome]) -> None:
+        self.future = future
+        self.started = False
+
+
 class WebSocketSession:
-    """One WebSocket connection of one simulated user."""
+    """One WebSocket connection of one simulated user.
+
+    Frames name a run id only, and a retried run (``Turn.retry``) may have two attempts
+    waiting on one connection: an ``agent_started`` starts the earliest attempt not started,
+    a refusal settles the earliest not started, a terminal the earliest started.
+    """
 
     def __init__(
         self, target: WebSocketTarget, user: SimUser, connection: Any, connection_id: str
@@ -102,7 +117,7 @@ class WebSocketSession:
         self._target = target
         self._connection = connection
         self._events: list[Event] = []
-        self._pending: dict[str, asyncio.Future[TurnOutcome]] = {}
+        self._pending: dict[str, list[_Attempt]] = {}  # run id -> attempts, oldest first
         self._closed_by: Any = None  # the ConnectionClosed that ended the reader, if any
         self._loop = asyncio.get_running_loop()
         self._reader = asyncio.ensure_future(self._read())
@@ -116,9 +131,10 @@ class WebSocketSession:
         except ConnectionClosed as exc:
             self._closed_by = exc
         finally:
-            for run_id, future in self._pending.items():
-                if not future.done():
-                    future.set_exception(self._closed_error(run_id))
+            for run_id, attempts in self._pending.items():
+                for attempt in attempts:
+                    if not attempt.future.done():
+                        attempt.future.set_exception(self._closed_error(run_id))
 
     def _closed_error(self, run_id: str) -> TargetError:
         """Why ``run_id`` cannot finish: a refusal of the user's token, or a plain close."""
@@ -169,6 +185,10 @@ class WebSocketSession:
         self._events.append(event)
         if self.on_event is not None:
             self.on_event(event)
+        if kind == "agent_started" and isinstance(run_id, str):
+            waiting = [a for a in self._pending.get(run_id, ()) if not a.started]
+            if waiting:
+                waiting[0].started = True
         if kind == "agent_completed":
             result = event.payload.get("result")
             self._settle(run_id, "completed", result=result if isinstance(result, dict) else None)
@@ -183,15 +203,26 @@ class WebSocketSession:
         result: dict[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
-        """Resolve the pending turn ``run_id`` with its outcome; the first terminal wins."""
-        future = self._pending.get(run_id) if isinstance(run_id, str) else None
-        if future is None or future.done() or not isinstance(run_id, str):
+        """Resolve a pending turn of ``run_id`` with its outcome; the first terminal wins.
+
+        A refusal is the answer to an attempt that never started, a terminal to one that did;
+        failing that, the oldest attempt still waiting takes it.
+        """
+        if not isinstance(run_id, str):
             return
-        future.set_result(TurnOutcome(run_id=run_id, status=status, result=result, error=error))
+        waiting = [a for a in self._pending.get(run_id, ()) if not a.future.done()]
+        if not waiting:
+            return
+        fitting = [a for a in waiting if a.started == (status != "rejected")]
+        attempt = (fitting or waiting)[0]
+        attempt.future.set_result(
+            TurnOutcome(run_id=run_id, status=status, result=result, error=error)
+        )
 
     async def run_turn(self, turn: Turn) -> TurnOutcome:
         future: asyncio.Future[TurnOutcome] = self._loop.create_future()
-        self._pending[turn.run_id] = future
+        attempt = _Attempt(future)
+        self._pending.setdefault(turn.run_id, []).append(attempt)
         message = {
             "type": "chat_message",
             "content": turn.message,
@@ -207,7 +238,11 @@ class WebSocketSession:
         except ConnectionClosed as exc:
             raise self._closed_error(turn.run_id) from exc
         finally:
-            self._pending.pop(turn.run_id, None)
+            attempts = self._pending.get(turn.run_id, [])
+            if attempt in attempts:
+                attempts.remove(attempt)
+            if not attempts:
+                self._pending.pop(turn.run_id, None)
             # The reader may have failed the future while send() raised: retrieve it, so the
             # loop does not log "Future exception was never retrieved".
             if future.done() and not future.cancelled():
