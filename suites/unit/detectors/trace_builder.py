@@ -141,17 +141,20 @@ class TraceBuilder:
         crash: str | None = None,
         started_at: float | None = None,
         ended_at: float | None = None,
+        retry_of: str | None = None,
     ) -> str:
         """Run one turn of the tab's user; returns its run id.
 
         ``also``: other tabs that receive every event; ``drop``: event types never delivered;
         ``echo_as``: (user_id, run_id, thread_id) the echo tool reports instead of the turn's;
-        ``emit=False``: no events at all (rejected or timed-out turns).
+        ``emit=False``: no events at all (rejected or timed-out turns); ``retry_of``: send
+        that run id again (``Turn.retry``), recording the turn's last step.
         """
         tab = self._tabs[session_id]
         user = tab.user
         plan = tuple(plan)
-        run_id, thread_id = self.new_run_id(), user.thread_ids[0]
+        run_id = retry_of if retry_of is not None else self.new_run_id()
+        thread_id = user.thread_ids[0]
         start = self.clock if started_at is None else started_at
         first_step = self.step + 1
         tool_results: list[dict[str, Any]] = []
@@ -226,7 +229,11 @@ class TraceBuilder:
                 session_id=session_id,
                 user_id=user.user_id,
                 turn=Turn(
-                    run_id=run_id, thread_id=thread_id, message=f"hi {user.canaries[0]}", plan=plan
+                    run_id=run_id,
+                    thread_id=thread_id,
+                    message=f"hi {user.canaries[0]}",
+                    plan=plan,
+                    retry=retry_of is not None,
                 ),
                 started_at=start,
                 ended_at=end,
@@ -234,6 +241,7 @@ class TraceBuilder:
                 step=first_step,
                 burst=burst,
                 crash=crash,
+                ended_step=self.step if retry_of is not None else None,
             )
         )
         return run_id

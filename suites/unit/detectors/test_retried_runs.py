@@ -1,0 +1,94 @@
+"""A run id that several turns sent (``Turn.retry``): each attempt is judged on its own."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from harness.detectors import event_contract, limits
+from harness.model import CallTool, Finding, Think, Trace
+from suites.unit.detectors.trace_builder import TraceBuilder
+
+PLAN = (Think("a"), CallTool("echo", {"q": 1}))
+
+
+def _order(builder: TraceBuilder, trace: Trace | None = None) -> list[Finding]:
+    trace = trace or builder.build()
+    found = event_contract.detect(trace, builder.index(trace))
+    return [f for f in found if f.kind in ("event-order", "event-missing")]
+
+
+def _first_attempt_only(trace: Trace) -> Trace:
+    """The same events, but the trace forgets that a second turn sent the run again."""
+    return replace(trace, turns=tuple(r for r in trace.turns if not r.turn.retry))
+
+
+def test_two_attempts_one_after_the_other_on_one_tab_are_silent() -> None:
+    b = TraceBuilder(1)
+    tab = b.open(b.users[0])
+    run = b.run(tab, PLAN)
+    b.run(tab, PLAN, retry_of=run)
+    assert _order(b) == []
+    # Without the retry, the same events are a duplicated start and terminal.
+    unmarked = _order(b, _first_attempt_only(b.build()))
+    assert {f.kind for f in unmarked} == {"event-order"}
+    assert any("after their run's terminal" in f.summary for f in unmarked), unmarked
+
+
+def test_a_third_terminal_for_two_attempts_is_still_a_duplicate() -> None:
+    b = TraceBuilder(1)
+    tab = b.open(b.users[0])
+    run = b.run(tab, PLAN)
+    b.run(tab, PLAN, retry_of=run)
+    extra = b.event(tab, "agent_completed", run, {"result": {}})
+    (finding,) = _order(b)
+    assert finding.summary == "a run has two terminal events on one session"
+    assert f"seq {extra.seq} agent_completed" in finding.evidence[0]
+
+
+def test_overlapping_attempts_on_one_tab_are_not_an_order_finding() -> None:
+    b = TraceBuilder(1)
+    (user,) = b.users
+    tab = b.open(user)
+    run = b.new_run_id()
+    ids = {"user_id": user.user_id, "thread_id": user.thread_ids[0]}
+    for type_ in ("agent_started", "agent_started", "agent_thinking", "agent_thinking"):
+        b.event(tab, type_, run, {"text": "a"}, **ids)
+    for type_ in ("agent_completed", "agent_completed"):
+        b.event(tab, type_, run, {"result": {}}, **ids)
+    trace = b.build()
+    # Two turns of the run (the builder's turn records are replaced by hand-made ones).
+    first = b.run(tab, (Think("a"),), emit=False, status="completed")
+    b.run(tab, (Think("a"),), emit=False, status="completed", retry_of=first)
+    records = tuple(replace(r, turn=replace(r.turn, run_id=run)) for r in b.build().turns)
+    trace = replace(trace, turns=records)
+    order = [f for f in _order(b, trace) if f.kind == "event-order"]
+    assert order == []
+    late = b.event(tab, "agent_thinking", run, {"text": "late"}, **ids)
+    trace = replace(b.build(), turns=records)
+    (finding,) = [f for f in _order(b, trace) if f.kind == "event-order"]
+    assert finding.summary == "an event arrived after its run's terminal event"
+    assert f"seq {late.seq}" in finding.evidence[0]
+
+
+def test_a_reopened_tab_sees_the_abandoned_attempts_tail_then_the_retry() -> None:
+    b = TraceBuilder(1)
+    (user,) = b.users
+    old_tab = b.open(user)
+    run = b.run(old_tab, PLAN, status="cancelled", drop={"agent_completed"})
+    b.close(old_tab)
+    new_tab = b.open(user)
+    ids = {"user_id": user.user_id, "thread_id": user.thread_ids[0]}
+    b.event(new_tab, "agent_error", run, {"error": "abandoned"}, **ids)
+    b.run(new_tab, PLAN, retry_of=run)
+    assert _order(b) == []
+
+
+def test_a_retry_after_its_first_attempt_is_not_two_runs_at_once() -> None:
+    b = TraceBuilder(1, limits={"engines_per_user": 1})
+    tab = b.open(b.users[0])
+    run = b.run(tab, PLAN)
+    b.run(tab, PLAN, retry_of=run)
+    trace = b.build()
+    # Each attempt runs from its own agent_started to its own terminal: one at a time. (Read
+    # from every event of the run id, the retry would span the first attempt: two at once.)
+    assert list(limits.detect(trace, b.index(trace))) == []
