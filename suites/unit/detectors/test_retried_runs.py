@@ -50,11 +50,11 @@ def test_overlapping_attempts_on_one_tab_are_not_an_order_finding() -> None:
     (user,) = b.users
     tab = b.open(user)
     run = b.new_run_id()
-    ids = {"user_id": user.user_id, "thread_id": user.thread_ids[0]}
+    ids = {"user_id": user.user_id, "thread_id": user.thread_ids[0]}  # what the target names
     for type_ in ("agent_started", "agent_started", "agent_thinking", "agent_thinking"):
-        b.event(tab, type_, run, {"text": "a"}, **ids)
+        b.event(tab, type_, run, {"text": "a"}, user_id=ids["user_id"], thread_id=ids["thread_id"])
     for type_ in ("agent_completed", "agent_completed"):
-        b.event(tab, type_, run, {"result": {}}, **ids)
+        b.event(tab, type_, run, {"result": {}}, user_id=ids["user_id"], thread_id=ids["thread_id"])
     trace = b.build()
     # Two turns of the run (the builder's turn records are replaced by hand-made ones).
     first = b.run(tab, (Think("a"),), emit=False, status="completed")
@@ -63,7 +63,14 @@ def test_overlapping_attempts_on_one_tab_are_not_an_order_finding() -> None:
     trace = replace(trace, turns=records)
     order = [f for f in _order(b, trace) if f.kind == "event-order"]
     assert order == []
-    late = b.event(tab, "agent_thinking", run, {"text": "late"}, **ids)
+    late = b.event(
+        tab,
+        "agent_thinking",
+        run,
+        {"text": "late"},
+        user_id=ids["user_id"],
+        thread_id=ids["thread_id"],
+    )
     trace = replace(b.build(), turns=records)
     (finding,) = [f for f in _order(b, trace) if f.kind == "event-order"]
     assert finding.summary == "an event arrived after its run's terminal event"
@@ -77,8 +84,15 @@ def test_a_reopened_tab_sees_the_abandoned_attempts_tail_then_the_retry() -> Non
     run = b.run(old_tab, PLAN, status="cancelled", drop={"agent_completed"})
     b.close(old_tab)
     new_tab = b.open(user)
-    ids = {"user_id": user.user_id, "thread_id": user.thread_ids[0]}
-    b.event(new_tab, "agent_error", run, {"error": "abandoned"}, **ids)
+    ids = {"user_id": user.user_id, "thread_id": user.thread_ids[0]}  # what the target names
+    b.event(
+        new_tab,
+        "agent_error",
+        run,
+        {"error": "abandoned"},
+        user_id=ids["user_id"],
+        thread_id=ids["thread_id"],
+    )
     b.run(new_tab, PLAN, retry_of=run)
     assert _order(b) == []
 

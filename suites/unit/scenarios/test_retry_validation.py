@@ -98,8 +98,9 @@ def test_an_intrusion_is_never_a_retry(scenario: Scenario) -> None:
 
 def test_retry_must_be_a_bool(scenario: Scenario) -> None:
     first = scenario.sessions[0].turns[0]
+    broken = dataclasses.replace(first, retry="yes")  # type: ignore[arg-type]
     with pytest.raises(ScenarioError, match=r"rule: retry='yes' \(type str\) must be a bool"):
-        validate(with_turns(scenario, 0, first, dataclasses.replace(first, retry="yes")))
+        validate(with_turns(scenario, 0, first, broken))
 
 
 def test_the_retry_marker_survives_the_json_round_trip(scenario: Scenario) -> None:
