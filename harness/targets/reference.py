@@ -53,7 +53,10 @@ class ReferenceSession:
         self.on_event: Any = None
         self._target = target
         self._events: list[Event] = []
-        self._engines: dict[str, Any] = {}  # run_id -> engine, while the turn runs
+        # (run_id, attempt) -> engine, while the turn runs: a retried run id may have two
+        # attempts on one tab when a target lets them overlap.
+        self._engines: dict[tuple[str, int], Any] = {}
+        self._attempts = 0
         self._connection: _InProcessConnection | None = _InProcessConnection(self, connection_id)
         self._loop = asyncio.get_running_loop()
 
@@ -122,8 +125,12 @@ class ReferenceSession:
 
     def roots(self) -> Mapping[str, object]:
         roots: dict[str, object] = {}
-        for index, (run_id, engine) in enumerate(self._engines.items()):
+        named: set[str] = set()
+        for index, ((run_id, _attempt), engine) in enumerate(self._engines.items()):
             suffix = "" if index == 0 else f"[{run_id}]"
+            if suffix and suffix in named:
+                suffix = f"[{run_id}#{index}]"  # a second attempt of the run on this tab
+            named.add(suffix)
             roots[f"engine{suffix}"] = engine
             roots[f"context{suffix}"] = engine.context
             roots[f"registry{suffix}"] = engine.execution_registry
@@ -160,11 +167,13 @@ class ReferenceSession:
             message=turn.message,
             plan=_wire_plan(turn),
         )
-        self._engines[turn.run_id] = engine
+        self._attempts += 1
+        key = (turn.run_id, self._attempts)
+        self._engines[key] = engine
         try:
             reply = await engine.execute_agent("scripted", request)
         finally:
-            self._engines.pop(turn.run_id, None)
+            self._engines.pop(key, None)
             await self._target.factory.release(engine)
         status = reply.get("status", "error")
         return TurnOutcome(
