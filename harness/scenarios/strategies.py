@@ -13,6 +13,7 @@ always the last step. Shrinking goes towards fewer users, sessions, turns and st
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
@@ -220,19 +221,29 @@ def scenarios_(
     max_turns: int = 3,
     max_steps: int = 4,
     name: str = "generated",
+    retries: bool = False,
 ) -> Scenario:
     """A valid scenario: each user gets 1 to ``max_sessions_per_user`` sessions.
 
-    Session ids run ``s0000``, ``s0001``... in order; run ids are unique in the scenario.
+    Session ids run ``s0000``, ``s0001``... in order; run ids are unique in the scenario, except
+    with ``retries``: then a session may end with a retry (``Turn.retry``) of an earlier turn
+    of its user, on that turn's thread (from the same tab, or from another tab: a resume).
     """
     users = draw(sim_users(min_users=min_users, max_users=max_users))
     seen: set[str] = set()
     sessions: list[SessionPlan] = []
     for user in users:
+        sent: list[Turn] = []
         for _ in range(draw(st.integers(1, max_sessions_per_user))):
             session_id = f"s{len(sessions):04d}"
-            session = session_plans_for(user, session_id, max_turns, seen, max_steps)
-            sessions.append(draw(session))
+            session = draw(session_plans_for(user, session_id, max_turns, seen, max_steps))
+            sent.extend(session.turns)
+            if retries and sent and draw(st.booleans()):
+                earlier = draw(st.sampled_from(sent))
+                again = dataclasses.replace(earlier, retry=True)
+                session = dataclasses.replace(session, turns=(*session.turns, again))
+            sent.extend(session.reopen_turns)
+            sessions.append(session)
     heavy = draw(st.lists(st.sampled_from([user.user_id for user in users]), max_size=1))
     return Scenario(
         name=name,

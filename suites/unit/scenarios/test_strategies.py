@@ -77,3 +77,28 @@ def test_fail_only_ends_a_plan(plan: tuple[Step, ...]) -> None:
 @given(steps())
 def test_steps_never_fail(step: Step) -> None:
     assert not isinstance(step, Fail)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios_(retries=True))
+def test_generated_scenarios_with_retries_validate(scenario: Scenario) -> None:
+    validate(scenario)
+    first: dict[str, Turn] = {}
+    for session in scenario.sessions:
+        for turn in (*session.turns, *session.reopen_turns):
+            if turn.retry:
+                assert first[turn.run_id].thread_id == turn.thread_id
+            else:
+                first.setdefault(turn.run_id, turn)
+
+
+def test_retries_are_drawn_when_asked() -> None:
+    drawn: list[bool] = []
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(scenarios_(retries=True))
+    def collect(scenario: Scenario) -> None:
+        drawn.append(any(t.retry for s in scenario.sessions for t in s.turns))
+
+    collect()
+    assert any(drawn)
