@@ -73,3 +73,19 @@ def test_only_a_users_own_oldest_runs_are_forgotten() -> None:
 def test_bad_sizes_are_refused(options: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="must be an integer >= 1"):
         OwnershipTable(**options)  # type: ignore[arg-type]
+
+
+def test_a_resumable_table_lets_a_user_send_its_own_run_again_on_its_thread() -> None:
+    table = OwnershipTable(capacity=100, runs_per_user=2, resumable_runs=True)
+    table.claim("usr_a", "thread_1", "run_1")
+    table.claim("usr_a", "thread_1", "run_1")  # a retry, or a second tab resuming the run
+    table.claim("usr_a", "thread_2", "run_2")
+    error = refusal(table, "usr_a", "thread_2", "run_1")  # the run, on another thread
+    assert (error.code, "already used" in error.message) == ("invalid_message", True)
+    error = refusal(table, "usr_b", "thread_b", "run_1")  # another user's run: never
+    assert error.code == "forbidden"
+    assert table.statistics().runs == 2
+    # Past runs_per_user the oldest run is forgotten, its thread with it: a fresh claim.
+    table.claim("usr_a", "thread_2", "run_3")
+    table.claim("usr_a", "thread_2", "run_1")
+    assert table.statistics().runs == 2
