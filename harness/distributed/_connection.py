@@ -13,6 +13,7 @@ and the adapter's mapping of pre-issued tokens' ids back to simulated ids).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -76,13 +77,18 @@ class WireConnection:
         self._events: list[Event] = []
         self._pending: dict[str, _Pending] = {}
         token = target.token_for(user)
+        # Entered as a context manager (websockets 17 deprecates the bare call; older
+        # versions return the connection itself, which is its own context manager).
+        self._exit = contextlib.ExitStack()
         try:
-            self._connection = connect(
-                target.url,
-                additional_headers={"Authorization": f"Bearer {token}"},
-                open_timeout=open_timeout,
-                max_size=None,
-                compression=None,
+            self._connection = self._exit.enter_context(
+                connect(
+                    target.url,
+                    additional_headers={"Authorization": f"Bearer {token}"},
+                    open_timeout=open_timeout,
+                    max_size=None,
+                    compression=None,
+                )
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
@@ -231,5 +237,5 @@ class WireConnection:
 
     def close(self, timeout: float = 10.0) -> None:
         """Close the connection and wait (bounded) for the reader to finish."""
-        self._connection.close()
+        self._exit.close()
         self._reader.join(timeout)

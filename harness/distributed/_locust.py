@@ -32,7 +32,7 @@ from harness.distributed._assembly import WorkerReport, assemble, report_data, r
 from harness.distributed._connection import WireConnection
 from harness.distributed._population import Population, PopulationSpec, UserSlot
 from harness.distributed._user_run import UserJournal, drive_user
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UsageError
 from harness.model import TurnRecord
 from harness.reporting import write_reports
 from harness.targets.websocket import WebSocketTarget
@@ -216,9 +216,27 @@ class HarnessUser(User):
 def _on_init(environment: Environment, **_: Any) -> None:
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
+        # A worker's options arrive with each spawn, from the master, which checked them.
         runner.register_message(COLLECT, _send_report, concurrent=True)
-    elif isinstance(runner, MasterRunner):
+        return
+    try:
+        _check_options(environment)
+    except UsageError as exc:
+        logger.error("isolation harness: %s", exc)
+        raise SystemExit(2) from None
+    if isinstance(runner, MasterRunner):
         runner.register_message(REPORT, _receive_report)
+
+
+def _check_options(environment: Environment) -> None:
+    """Refuse bad ``--harness-*`` options and a ``--host`` that is no WebSocket URL, at start."""
+    _spec(environment)
+    host = environment.host or ""
+    if not host.startswith(("ws://", "wss://")):
+        raise UsageError(
+            f"--host={host!r} is not a WebSocket URL: pass the target's ws://HOST:PORT/PATH "
+            "(or wss://), e.g. --host ws://127.0.0.1:8765/ws."
+        )
 
 
 def _on_test_start(environment: Environment, **_: Any) -> None:

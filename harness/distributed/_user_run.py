@@ -29,20 +29,16 @@ from harness.model import (
     TurnStatus,
 )
 
-__all__ = ["Connect", "TurnListener", "UserJournal", "UserRecord", "drive_user"]
+__all__ = ["Connect", "Connection", "TurnListener", "UserJournal", "UserRecord", "drive_user"]
 
 #: Seconds a tab waits before closing: events already sent may still be in flight (as the
 #: harness's own driver does over a network).
 SETTLE_SECONDS = 0.25
 
 
-class Connect(Protocol):
-    """Opens one connection for a user (a :class:`~harness.distributed.WireConnection`)."""
+class Connection(Protocol):
+    """What a tab needs of a connection (:class:`~harness.distributed.WireConnection`)."""
 
-    def __call__(self, slot: UserSlot, connection_id: str) -> _Connection: ...
-
-
-class _Connection(Protocol):
     def run_turns(
         self, turns: Sequence[Turn], timeout: float, *, timeout_status: TurnStatus = ...
     ) -> list[TurnOutcome]: ...
@@ -50,6 +46,10 @@ class _Connection(Protocol):
     def events(self) -> tuple[Event, ...]: ...
 
     def close(self, timeout: float = ...) -> None: ...
+
+
+#: Opens one connection for a user: ``connect(slot, connection_id)``.
+Connect = Callable[[UserSlot, str], Connection]
 
 
 #: Called after each turn with its record and the seconds it took (Locust's request event).
@@ -72,8 +72,8 @@ class UserRecord:
 class _Tab:
     __slots__ = ("closed", "closed_step", "connection", "events", "opened", "opened_step")
 
-    def __init__(self, connection: _Connection, opened: float, opened_step: int) -> None:
-        self.connection: _Connection | None = connection
+    def __init__(self, connection: Connection, opened: float, opened_step: int) -> None:
+        self.connection: Connection | None = connection
         self.opened = opened
         self.opened_step = opened_step
         self.closed: float | None = None
@@ -183,7 +183,7 @@ def _sleep_until(moment: float) -> None:
         time.sleep(remaining)
 
 
-def _open(journal: UserJournal, connect: Connect, session_id: str) -> _Connection | None:
+def _open(journal: UserJournal, connect: Connect, session_id: str) -> Connection | None:
     try:
         connection = connect(journal.slot, f"{journal.slot.prefix}{session_id}")
     except TargetAuthError as exc:
@@ -197,7 +197,7 @@ def _open(journal: UserJournal, connect: Connect, session_id: str) -> _Connectio
     return connection
 
 
-def _close(journal: UserJournal, session_id: str, connection: _Connection, settle: float) -> None:
+def _close(journal: UserJournal, session_id: str, connection: Connection, settle: float) -> None:
     if settle:
         time.sleep(settle)
     tab = journal.tabs[session_id]
@@ -213,7 +213,7 @@ def _close(journal: UserJournal, session_id: str, connection: _Connection, settl
 def _run_turns(
     journal: UserJournal,
     session_id: str,
-    connection: _Connection,
+    connection: Connection,
     plan: SessionPlan,
     deadline: float | None,
     on_turn: TurnListener | None,
