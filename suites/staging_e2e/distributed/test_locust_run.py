@@ -1,7 +1,7 @@
 """A headless Locust master and two workers on 127.0.0.1 run a scenario; the master judges it.
 
 Each run starts its own ``harness_backend.server`` (faults cannot be switched on in a staging
-deployment), the master and both workers as subprocesses, bounded in time: ``-t 6s`` of load,
+deployment), the master and both workers as subprocesses, bounded in time: ``-t 4s`` of load,
 turns bounded by ``--harness-turn-timeout``, every process waited for and killed if it hangs.
 """
 
@@ -28,7 +28,7 @@ from harness.testing import local_server
 LOCUSTFILE = Path(harness.distributed.__file__).parent / "locustfile.py"
 USERS = 20
 #: The population every run here spawns (the options below say the same).
-SPEC = PopulationSpec("golden_path", seed=0, salt="e2e", block=5, turn_timeout=3.0)
+SPEC = PopulationSpec("golden_path", seed=0, salt="e2e", block=5, turn_timeout=2.0)
 OPTIONS = (
     f"--harness-scenario={SPEC.scenario}",
     f"--harness-seed={SPEC.seed}",
@@ -63,7 +63,7 @@ def free_port() -> int:
 
 
 def run_locust(url: str, secret: str, directory: Path, *, extra: Sequence[str] = ()) -> LocustRun:
-    """Master plus two workers against ``url``, headless, ``-t 6s``; every process stopped."""
+    """Master plus two workers against ``url``, headless, ``-t 4s``; every process stopped."""
     port = free_port()
     report = directory / "report"
     environment = {**os.environ, "HARNESS_JWT_SECRET": secret}
@@ -83,7 +83,7 @@ def run_locust(url: str, secret: str, directory: Path, *, extra: Sequence[str] =
                         f"--host={url}",
                         f"-u={USERS}",
                         f"-r={USERS}",
-                        "-t=6s",
+                        "-t=4s",
                         "--expect-workers=2",
                         "--master-bind-host=127.0.0.1",
                         f"--master-bind-port={port}",
@@ -124,15 +124,14 @@ def run_locust(url: str, secret: str, directory: Path, *, extra: Sequence[str] =
     return LocustRun(exit_code, master_log.read_text("utf-8", "replace"), report)
 
 
-def workers_of(users: Sequence[str]) -> set[int]:
-    """Which workers the population puts ``users`` on (from the run's parameters alone)."""
+def worker_of_each_user() -> dict[str, int]:
+    """Which worker the population puts each user on (from the run's parameters alone)."""
     population = Population(SPEC)
-    where = {
+    return {
         population.slot(worker, sequence).user.user_id: worker
         for worker in (0, 1)
         for sequence in range(USERS)
     }
-    return {where[user] for user in users}
 
 
 def test_a_correct_server_is_clean_and_the_master_writes_the_reports(tmp_path: Path) -> None:
@@ -176,7 +175,8 @@ def test_misrouting_between_users_of_different_workers_is_found_on_the_master(
     assert result.exit_code == 1, result.log[-3000:]
     misrouted = [f for f in result.findings()["findings"] if f["kind"] == "event-misrouted"]
     assert misrouted, result.kinds()
-    across = [f for f in misrouted if workers_of(f["users"]) == {0, 1}]
+    where = worker_of_each_user()
+    across = [f for f in misrouted if {where[user] for user in f["users"]} == {0, 1}]
     assert across, "no misrouted event crossed from one worker's user to the other's"
     assert across[0]["replay"].startswith("locust -f ")
 
