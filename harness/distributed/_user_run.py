@@ -45,6 +45,11 @@ class Connection(Protocol):
 
     def events(self) -> tuple[Event, ...]: ...
 
+    @property
+    def refused(self) -> bool:
+        """The server closed the connection because it refused the user's token."""
+        ...
+
     def close(self, timeout: float = ...) -> None: ...
 
 
@@ -240,6 +245,12 @@ def _run_turns(
         except Exception as exc:
             crash = f"{type(exc).__name__}: {exc}"
             outcomes = [TurnOutcome(run_id=t.run_id, status="error", error=crash) for t in batch]
+        if connection.refused and journal.fatal is None:
+            journal.fatal = TargetAuthError(
+                f"the server refused the token of {journal.slot.user.user_id} (close code 4401 "
+                "or 4403). Set HARNESS_JWT_SECRET to the server's signing secret, or "
+                "HARNESS_TOKENS_FILE to tokens issued by that deployment."
+            )
         took = time.monotonic() - started_clock
         ended, ended_step = time.time(), journal.next_step()
         for turn, outcome in zip(batch, outcomes, strict=True):

@@ -43,6 +43,7 @@ class CapacityRow:
     wall_seconds: float
     client_cpu_seconds: float
     client_peak_mib: float
+    findings_by_kind: str = ""
 
     def line(self) -> str:
         return (
@@ -50,6 +51,7 @@ class CapacityRow:
             f"completed={self.completed:<6} findings={self.findings:<4} "
             f"held={self.connections_held:<6} wall={self.wall_seconds:6.1f}s "
             f"cpu={self.client_cpu_seconds:6.1f}s peak={self.client_peak_mib:7.1f}MiB"
+            + (f" kinds={self.findings_by_kind}" if self.findings_by_kind else "")
         )
 
 
@@ -97,6 +99,7 @@ def _row(side: str, report: Path, wall: float, cpu: float, peak: float) -> Capac
         wall_seconds=wall,
         client_cpu_seconds=cpu,
         client_peak_mib=peak,
+        findings_by_kind=",".join(f"{k}:{v}" for k, v in stats["findings_by_kind"].items()),
     )
 
 
@@ -143,6 +146,7 @@ def locust_capacity(
     block: int = 50,
     run_time: float = 60.0,
     turn_timeout: float = 30.0,
+    spawn_rate: int | None = None,
 ) -> CapacityRow:
     """A headless Locust master and ``workers`` workers, all users spawned at once."""
     with local_server() as (url, secret), tempfile.TemporaryDirectory() as directory:
@@ -161,7 +165,7 @@ def locust_capacity(
                 "--only-summary",
                 f"--host={url}",
                 f"-u={users}",
-                f"-r={users}",
+                f"-r={spawn_rate or users}",
                 f"-t={run_time:.0f}s",
                 f"--expect-workers={workers}",
                 "--master-bind-host=127.0.0.1",
@@ -192,7 +196,8 @@ def locust_capacity(
         wall = time.monotonic() - began
         cpu = sum(total[1] for total in totals)
         peak = sum(total[2] for total in totals)
-        return _row(f"locust master+{workers}", report, wall, cpu, peak)
+        rate = f" -r {spawn_rate}" if spawn_rate else ""
+        return _row(f"locust master+{workers}{rate}", report, wall, cpu, peak)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -202,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--block", type=int, default=50)
     parser.add_argument("--run-time", type=float, default=60.0)
+    parser.add_argument("--spawn-rate", type=int, default=None, help="default: all at once")
     parser.add_argument("--side", choices=("both", "harness", "locust"), default="both")
     args = parser.parse_args(argv)
     for users in args.users:
@@ -214,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 workers=args.workers,
                 block=args.block,
                 run_time=args.run_time,
+                spawn_rate=args.spawn_rate,
             )
             print(row.line(), flush=True)
     return 0

@@ -15,11 +15,13 @@ the turns completed:
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main"]
 
@@ -27,10 +29,10 @@ _WAYS = ("gevent", "asyncio-thread", "asyncio")
 
 
 def _child(way: str, url: str, users: int, scenario: str) -> None:
-    if way != "asyncio":
-        from gevent import monkey
-
-        monkey.patch_all()
+    # gevent ships no type hints: reached through importlib, typed Any.
+    gevent: Any = importlib.import_module("gevent") if way != "asyncio" else None
+    if gevent is not None:
+        importlib.import_module("gevent.monkey").patch_all()
     from harness.distributed import Population, PopulationSpec
 
     spec = PopulationSpec(scenario, seed=0, salt=f"clients-{way}", block=users)
@@ -41,15 +43,15 @@ def _child(way: str, url: str, users: int, scenario: str) -> None:
         import itertools
         import threading
 
-        from harness.distributed import UserJournal, WireConnection, drive_user
+        from harness.distributed import UserJournal, UserSlot, WireConnection, drive_user
         from harness.targets.websocket import WebSocketTarget
 
         target = WebSocketTarget(url)
         steps = itertools.count()
         journals = [UserJournal(population.slot(0, n), steps.__next__) for n in range(users)]
 
-        def connect(slot: object, connection_id: str) -> WireConnection:
-            return WireConnection(target, slot.user, connection_id, next_step=steps.__next__)  # type: ignore[attr-defined]
+        def connect(slot: UserSlot, connection_id: str) -> WireConnection:
+            return WireConnection(target, slot.user, connection_id, next_step=steps.__next__)
 
         threads = [
             threading.Thread(target=drive_user, args=(j, connect), daemon=True) for j in journals
@@ -71,14 +73,10 @@ def _child(way: str, url: str, users: int, scenario: str) -> None:
             results.append(result.stats["statuses"].get("completed", 0))
 
         if way == "asyncio-thread":
-            from gevent import monkey
-
-            real_thread = monkey.get_original("threading", "Thread")
+            real_thread = gevent.monkey.get_original("threading", "Thread")
             thread = real_thread(target=drive, daemon=True)
             thread.start()
             # The hub must keep running while the real thread works, as in a worker.
-            import gevent
-
             while thread.is_alive():
                 gevent.sleep(0.05)
         else:

@@ -29,6 +29,7 @@ class Tab:
         self.connection_id = connection_id
         self.calls = calls
         self.closed = False
+        self.refused = False
         self._events: list[Event] = []
 
     def run_turns(
@@ -170,3 +171,17 @@ def test_a_connection_that_cannot_open_is_a_crash_not_a_fatal_error() -> None:
     assert journal.fatal is None
     (crash,) = journal.record().crashes
     assert crash.startswith("s0000: open_session(usr_0123456789ab) OSError")
+
+
+def test_a_token_refused_after_the_handshake_is_the_user_s_fatal_error() -> None:
+    def refusing(slot: UserSlot, connection_id: str) -> Tab:
+        tab = Tab(connection_id, [])
+        tab.refused = True  # the server accepted the handshake, then closed with 4401
+        return tab
+
+    plan = SessionPlan(session_id="s0000", user_id=USER.user_id, turns=(turn(1),))
+    journal = UserJournal(slot(plan), itertools.count().__next__)
+    drive_user(journal, refusing, settle=0.0)
+    assert isinstance(journal.fatal, TargetAuthError)
+    assert "refused the token of usr_0123456789ab" in str(journal.fatal)
+    assert "HARNESS_JWT_SECRET" in str(journal.fatal)
