@@ -25,7 +25,6 @@ from typing import Any
 
 from locust import User, events, task
 from locust.env import Environment
-from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness.distributed._assembly import WorkerReport, assemble, report_data, report_from_data
@@ -133,14 +132,20 @@ class HarnessUser(User):
     Its identity is the ``sequence``-th user this worker spawns, from (scenario, seed, salt,
     worker index, sequence) (:class:`~harness.distributed.PopulationSpec`). It runs its session
     plans once, reports each turn through Locust's request events (type ``WS``, named after
-    the scenario; a timeout or crash is a failure) and then stops.
+    the scenario; a timeout or crash is a failure) and then idles until the test stops.
     """
 
     abstract = True
-    #: The harness runs each user's plans once; there is nothing to wait between.
-    wait_time = staticmethod(lambda: 0.0)  # type: ignore[assignment]
     #: Locust's ``request_type`` of each turn.
     request_type = "WS"
+
+    def wait_time(self) -> float:
+        """After its plans a user idles until the test stops, so Locust never replaces it.
+
+        A user that stopped would be replaced by a new one during a ramp-up, and the run's
+        population would depend on timing; an idle one keeps it at exactly ``-u`` users.
+        """
+        return 3600.0
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
@@ -153,7 +158,9 @@ class HarnessUser(User):
 
     @task
     def run_plans(self) -> None:
-        """Run this user's session plans to their end, then stop."""
+        """Run this user's session plans to their end, once."""
+        if self.journal.finished:
+            return
         target = self._ledger.wire_target()
 
         def connect(slot: UserSlot, connection_id: str) -> WireConnection:
@@ -166,7 +173,6 @@ class HarnessUser(User):
         finally:
             self.journal.finished = True
         self._check_self()
-        raise StopUser()
 
     def _turn_ended(self, record: TurnRecord, took: float) -> None:
         outcome = record.outcome
