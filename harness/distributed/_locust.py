@@ -320,8 +320,10 @@ def _judge(environment: Environment, reports: list[WorkerReport], notes: list[st
         paths.findings,
         paths.html,
     )
-    fatal = any(isinstance(note, str) and "refused the token" in note for note in result.notes)
-    if notes or fatal or not reports:
+    refusals = [note for note in result.notes if "refused the token" in note]
+    for problem in [*notes, *refusals[:1]]:
+        logger.error("isolation harness: %s", problem)
+    if notes or refusals or not reports:
         environment.process_exit_code = 2
     elif result.findings:
         environment.process_exit_code = 1

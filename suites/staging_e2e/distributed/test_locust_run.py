@@ -202,3 +202,48 @@ def test_bad_options_stop_locust_at_start_with_the_remedy(
     )
     assert done.returncode == 2, done.stderr[-2000:]
     assert message in done.stderr
+
+
+def run_standalone(url: str, secret: str, directory: Path) -> tuple[int, str, Path]:
+    """One ``locust --headless`` process (no master): it drives and judges the run itself."""
+    report = directory / "report"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(LOCUSTFILE),
+            "--headless",
+            "--only-summary",
+            f"--host={url}",
+            "-u=6",
+            "-r=6",
+            "-t=3s",
+            f"--harness-report={report}",
+            *OPTIONS,
+        ],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "HARNESS_JWT_SECRET": secret},
+    )
+    return done.returncode, done.stderr, report
+
+
+def test_one_locust_process_judges_its_own_run(tmp_path: Path) -> None:
+    with local_server(faults=["last-writer-routing"]) as (url, secret):
+        exit_code, log, report = run_standalone(url, secret, tmp_path)
+    assert exit_code == 1, log[-3000:]
+    data = json.loads((report / "findings.json").read_text("utf-8"))
+    assert "event-misrouted" in {f["kind"] for f in data["findings"]}
+    assert data["stats"]["users_per_worker"] == {"w0": 6}
+
+
+def test_a_refused_token_is_exit_2_not_a_finding(tmp_path: Path) -> None:
+    with local_server() as (url, secret):
+        exit_code, log, _ = run_standalone(url, secret[::-1], tmp_path)
+    assert exit_code == 2, log[-3000:]
+    assert "refused the token of usr_" in log
