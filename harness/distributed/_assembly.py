@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from harness.detectors import run_detectors
+from harness.detectors import group_findings, run_detectors
 from harness.distributed._population import Population, UserSlot
 from harness.distributed._user_run import UserRecord
 from harness.errors import UsageError
@@ -124,9 +124,11 @@ def assemble(
         starvation_factor=scenario.starvation_factor,
         crashes=tuple(c for record in records for c in record.crashes),
     )
+    # Grouped here, before the replays are chosen: a group's users decide whether one block
+    # replays it or only the whole population does.
     findings = tuple(
         replace(f, replay=_finding_replay(f, slots, population, target, replay))
-        for f in run_detectors(trace)
+        for f in group_findings(run_detectors(trace))
     )
     stats: dict[str, Any] = {
         "users": len(slots),
