@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from harness.errors import AdapterCallTimeout
 from harness.model import Event, RetentionRecord, TurnRecord
 from harness.observe import Observer
-from harness.errors import AdapterCallTimeout
 from harness.runner._bounds import DEFAULT_CALL_TIMEOUT, sync_call
 
 __all__ = ["ObserverListener", "RunListener"]
