@@ -7,8 +7,8 @@ yields to the hub; outside Locust (unit tests) it runs on real threads. docs/dis
 says why this was chosen over the harness's asyncio client in a thread, with the measures.
 
 Frames are parsed exactly as the asyncio adapter parses them
-(:func:`harness.targets.websocket.parse_frame`, :func:`harness.targets.event_from_message`,
-and the adapter's mapping of pre-issued tokens' ids back to simulated ids).
+(:func:`harness.targets.websocket.read_frame`: the same parsing, the same events, the same
+mapping of pre-issued tokens' ids back to simulated ids, the same outcomes).
 """
 
 from __future__ import annotations
@@ -21,15 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from harness.errors import ProtocolError, TargetAuthError, TargetError
-from harness.model import EVENT_TYPES, Event, SimUser, Turn, TurnOutcome, TurnStatus
+from harness.errors import TargetAuthError, TargetError
+from harness.model import Event, SimUser, Turn, TurnOutcome, TurnStatus
 from harness.serialization import to_data
-from harness.targets import event_from_message
-from harness.targets.websocket import AUTH_CLOSE_CODES, WebSocketTarget, parse_frame
+from harness.targets.websocket import AUTH_CLOSE_CODES, WebSocketTarget, read_frame
 
 __all__ = ["WireConnection"]
-
-_CONTRACT_TYPES = frozenset(EVENT_TYPES)
 
 
 class _Pending:
@@ -127,34 +124,23 @@ class WireConnection:
         return f"connection closed before the terminal event (close code {code}: {reason})"
 
     def _handle(self, frame: str | bytes) -> None:
-        try:
-            message = parse_frame(frame)
-        except ProtocolError as exc:
-            self.protocol_errors.append(str(exc))
-            return
-        kind = message["type"]
-        run_id = message.get("run_id")
-        if kind == "error":
-            self.errors.append(message)
-            payload = message.get("payload")
-            payload = payload if isinstance(payload, dict) else {}
-            self._settle(run_id, "rejected", error=f"{payload.get('code')}: {payload.get('error')}")
-            return
-        if kind not in _CONTRACT_TYPES:
-            return
-        event = event_from_message(
-            self._target.simulated_ids_in(message),
+        read = read_frame(
+            frame,
+            ids_in=self._target.simulated_ids_in,
             seq=len(self._events),
             connection_id=self.connection_id,
             t=time.time(),
-            raw=frame if isinstance(frame, str) else frame.decode("utf-8", "replace"),
         )
-        self._events.append(replace(event, step=self._next_step()))
-        if kind == "agent_completed":
-            result = event.payload.get("result")
-            self._settle(run_id, "completed", result=result if isinstance(result, dict) else None)
-        elif kind == "agent_error":
-            self._settle(run_id, "error", error=str(event.payload.get("error")))
+        if read.problem is not None:
+            self.protocol_errors.append(read.problem)
+            return
+        if read.error_frame is not None:
+            self.errors.append(dict(read.error_frame))
+        if read.event is not None:
+            self._events.append(replace(read.event, step=self._next_step()))
+        if read.settles is not None:
+            run_id, status, result, error = read.settles
+            self._settle(run_id, status, result=result, error=error)
 
     def _settle(
         self,
