@@ -132,13 +132,14 @@ def command_run(args: argparse.Namespace) -> int:
         reporter.message(f"remote target: ids salted with --salt {salt} (in the replay command)")
     findings_path = args.report / "findings.json"
     results: list[RunResult] = []
+    written: dict[int, dict[str, Any]] = {}  # each run's findings.json data, made once
 
     def finish() -> None:
         if not results:
             return
         failing = any(result.findings for result in results)
         trace = args.trace == "full" or (args.trace == "failing" and failing)
-        write_reports(args.report, results, trace=trace)
+        write_reports(args.report, results, trace=trace, cache=written)
         if not trace:  # never leave an older run's trace beside these findings
             (args.report / "trace.json").unlink(missing_ok=True)
 
@@ -182,7 +183,9 @@ def command_run(args: argparse.Namespace) -> int:
                         return EXIT_ERROR
                     reporter.run_finished(result)
                     results.append(result)
-                    write_findings(findings_path, results)  # what finished is never lost
+                    write_findings(
+                        findings_path, results, cache=written
+                    )  # what finished is never lost
     except BaseException:
         finish()
         if results:

@@ -153,7 +153,12 @@ def _merge(key: str, members: list[Finding]) -> Finding:
     # The member whose own cause names the group leads (the engine, not one of its dicts).
     first = next((m for m in members if m.group_key == key), members[0])
     if len(members) == 1 and first.group_key in (key, ""):
-        return first  # already a group, or a finding that is its own group
+        # Already a group, or a finding that is its own group; its evidence still leads with
+        # where the code is, as every group's does.
+        if first.sites and not any(line.startswith("code: ") for line in first.evidence):
+            code = tuple(f"code: {site}" for site in first.sites[:MAX_SITES])
+            return replace(first, evidence=(*code, *first.evidence))
+        return first
     pairs: dict[tuple[str, str], None] = {}
     users: dict[str, None] = {}
     sites: dict[str, None] = dict.fromkeys(first.sites)

@@ -23,6 +23,7 @@ from harness.detectors._evidence import FindingAggregator
 from harness.detectors._trace_view import TokenLookup, TraceView
 from harness.model import (
     EVENT_TYPES,
+    TERMINAL_EVENTS,
     CallTool,
     Event,
     Fail,
@@ -120,8 +121,13 @@ def _unmatched(required: list[str], events: list[Event]) -> list[str]:
 
 
 def _event_type(lack: str) -> str:
-    """``tool_executing(echo)`` -> ``tool_executing``: the type, without tool names or counts."""
-    return lack.split("(", 1)[0].split(" ", 1)[0]
+    """``tool_executing(echo)`` -> ``tool_executing``: the type, without tool names or counts.
+
+    A missing ``agent_completed`` and a missing ``agent_error`` are one cause (the terminal did
+    not reach the session), whichever way the turn ended: both are ``terminal``.
+    """
+    kind = lack.split("(", 1)[0].split(" ", 1)[0]
+    return "terminal" if kind in TERMINAL_EVENTS else kind
 
 
 def _missing(agg: FindingAggregator, view: TraceView) -> None:

@@ -441,8 +441,8 @@ def is_library_module(module_name: str) -> bool:
     module = sys.modules.get(top)
     origin = getattr(module, "__file__", None)
     if origin is None:
-        return module is None or not getattr(module, "__path__", None)
-    return os.path.realpath(origin).startswith(_library_roots())
+        return module is None or not bool(getattr(module, "__path__", None))
+    return os.path.realpath(str(origin)).startswith(_library_roots())
 
 
 def function_state(function: Any) -> list[tuple[str, object]]:

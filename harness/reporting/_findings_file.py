@@ -17,7 +17,7 @@ import gzip
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,12 +88,20 @@ def _run_data(result: RunRecord) -> dict[str, Any]:
     return data
 
 
-def write_findings(path: str | os.PathLike[str], results: Sequence[RunResult]) -> None:
+def write_findings(
+    path: str | os.PathLike[str],
+    results: Sequence[RunResult],
+    *,
+    cache: MutableMapping[int, dict[str, Any]] | None = None,
+) -> None:
     """Write ``findings.json`` for one run or several, atomically.
 
     Args:
         path: the file to write; its directory is created when missing.
         results: the runs, in the order they ran.
+        cache: a mapping the caller keeps while it rewrites the file as runs finish (keyed by
+            ``id(result)``, so the caller must keep the results alive): each run is grouped
+            and turned into data once, not once per rewrite.
 
     Raises:
         FindingsFileError: ``results`` is empty.
@@ -101,11 +109,19 @@ def write_findings(path: str | os.PathLike[str], results: Sequence[RunResult]) -
     Example:
         >>> write_findings("reports/latest/findings.json", [result])  # doctest: +SKIP
     """
+    memo: MutableMapping[int, dict[str, Any]] = {} if cache is None else cache
+
+    def run_data(result: RunResult) -> dict[str, Any]:
+        data = memo.get(id(result))
+        if data is None:
+            data = memo[id(result)] = _run_data(result)
+        return data
+
     head = first_failing(results)
-    data: dict[str, Any] = {"schema": FINDINGS_SCHEMA, **_run_data(head)}
+    data: dict[str, Any] = {"schema": FINDINGS_SCHEMA, **run_data(head)}
     data["scenario_spec"] = to_data(head.trace.scenario_spec)
     if len(results) > 1:
-        data["runs"] = [_run_data(result) for result in results]
+        data["runs"] = [run_data(result) for result in results]
     _write_json(Path(path), data)
 
 

@@ -7,9 +7,10 @@ rebuilds the HTML from the two JSON files with :func:`report_from_dir`.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.errors import FindingsFileError
 from harness.model import RunResult
@@ -51,6 +52,7 @@ def write_reports(
     *,
     trace: bool = True,
     html: bool = True,
+    cache: MutableMapping[int, dict[str, Any]] | None = None,
 ) -> ReportPaths:
     """Write ``findings.json`` and, unless turned off, ``trace.json`` and ``report.html``.
 
@@ -66,7 +68,7 @@ def write_reports(
     root = Path(directory)
     head = first_failing(results)
     findings_path = root / FINDINGS_NAME
-    write_findings(findings_path, results)
+    write_findings(findings_path, results, cache=cache)
     trace_path = root / TRACE_NAME if trace else None
     if trace_path is not None:
         write_trace(trace_path, head.trace)

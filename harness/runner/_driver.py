@@ -157,7 +157,9 @@ class ScenarioDriver:
                 enabled=self.observe,
             )
             del shared
-            self.observer = ObserverListener(observer)
+            self.observer = ObserverListener(
+                observer, bound=self.bounds.call_timeout, crashed=self._crash
+            )
             self.listeners.append(self.observer)
             sessions = [
                 asyncio.ensure_future(self.drive_session(p)) for p in self.scenario.sessions

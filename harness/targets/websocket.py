@@ -19,7 +19,8 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,12 @@ __all__ = [
     "AUTH_CLOSE_CODES",
     "DEFAULT_HANDSHAKE_RETRIES",
     "DEFAULT_MAX_SIZE",
+    "FrameRead",
     "WebSocketSession",
     "WebSocketTarget",
     "mint_token",
     "parse_frame",
+    "read_frame",
 ]
 
 _CONTRACT_TYPES = frozenset(EVENT_TYPES)
@@ -84,6 +87,64 @@ def parse_frame(frame: str | bytes) -> dict[str, Any]:
     if not isinstance(message.get("type"), str):
         raise ProtocolError(f"frame has no string 'type': {text[:200]!r}")
     return message
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRead:
+    """What one received frame means for a client of the wire protocol.
+
+    ``event`` is the contract event it carries (None for an error frame, a frame of another
+    type, or one that is not a valid frame: then ``problem`` says why). ``settles`` is the
+    outcome it gives its run, when it ends one: ``(run_id, status, result, error)``.
+    """
+
+    event: Event | None = None
+    problem: str | None = None
+    error_frame: Mapping[str, Any] | None = None
+    settles: tuple[object, TurnStatus, dict[str, Any] | None, str | None] | None = None
+
+
+def read_frame(
+    frame: str | bytes,
+    *,
+    ids_in: Callable[[Mapping[str, Any]], Mapping[str, Any]],
+    seq: int,
+    connection_id: str,
+    t: float,
+) -> FrameRead:
+    """Read one frame as the harness's WebSocket clients do (in process and on Locust workers).
+
+    ``ids_in`` maps staging ids (pre-issued tokens) back to simulated ones in the message.
+    """
+    try:
+        message = parse_frame(frame)
+    except ProtocolError as exc:
+        return FrameRead(problem=str(exc))
+    kind = message["type"]
+    run_id = message.get("run_id")
+    if kind == "error":
+        payload = message.get("payload")
+        payload = payload if isinstance(payload, dict) else {}
+        error = f"{payload.get('code')}: {payload.get('error')}"
+        return FrameRead(error_frame=message, settles=(run_id, "rejected", None, error))
+    if kind not in _CONTRACT_TYPES:
+        return FrameRead()
+    event = event_from_message(
+        ids_in(message),
+        seq=seq,
+        connection_id=connection_id,
+        t=t,
+        raw=frame if isinstance(frame, str) else frame.decode("utf-8", "replace"),
+    )
+    if kind == "agent_completed":
+        result = event.payload.get("result")
+        done = result if isinstance(result, dict) else None
+        return FrameRead(event=event, settles=(run_id, "completed", done, None))
+    if kind == "agent_error":
+        return FrameRead(
+            event=event, settles=(run_id, "error", None, str(event.payload.get("error")))
+        )
+    return FrameRead(event=event)
 
 
 class _Attempt:
@@ -159,41 +220,31 @@ class WebSocketSession:
         )
 
     def _handle(self, frame: str | bytes) -> None:
-        try:
-            message = parse_frame(frame)
-        except ProtocolError as exc:
-            self.protocol_errors.append(str(exc))
-            return
-        kind = message["type"]
-        run_id = message.get("run_id")
-        if kind == "error":
-            self.errors.append(message)
-            payload = message.get("payload")
-            payload = payload if isinstance(payload, dict) else {}
-            self._settle(run_id, "rejected", error=f"{payload.get('code')}: {payload.get('error')}")
-            return
-        if kind not in _CONTRACT_TYPES:
-            return
-        event = event_from_message(
+        read = read_frame(
+            frame,
             # Staging ids (pre-issued tokens) back to simulated ones: user_id and payload alike.
-            self._target.simulated_ids_in(message),
+            ids_in=self._target.simulated_ids_in,
             seq=len(self._events),
             connection_id=self.connection_id,
             t=self._loop.time(),
-            raw=frame if isinstance(frame, str) else frame.decode("utf-8", "replace"),
         )
-        self._events.append(event)
-        if self.on_event is not None:
-            self.on_event(event)
-        if kind == "agent_started" and isinstance(run_id, str):
-            waiting = [a for a in self._pending.get(run_id, ()) if not a.started]
-            if waiting:
-                waiting[0].started = True
-        if kind == "agent_completed":
-            result = event.payload.get("result")
-            self._settle(run_id, "completed", result=result if isinstance(result, dict) else None)
-        elif kind == "agent_error":
-            self._settle(run_id, "error", error=str(event.payload.get("error")))
+        if read.problem is not None:
+            self.protocol_errors.append(read.problem)
+            return
+        if read.error_frame is not None:
+            self.errors.append(dict(read.error_frame))
+        if read.event is not None:
+            self._events.append(read.event)
+            if self.on_event is not None:
+                self.on_event(read.event)
+            run_id = read.event.run_id
+            if read.event.type == "agent_started" and isinstance(run_id, str):
+                waiting = [a for a in self._pending.get(run_id, ()) if not a.started]
+                if waiting:
+                    waiting[0].started = True
+        if read.settles is not None:
+            run_id, status, result, error = read.settles
+            self._settle(run_id, status, result=result, error=error)
 
     def _settle(
         self,

@@ -7,6 +7,8 @@ points at the objects or events involved. The same scenario on the correct backe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.model import RunResult
@@ -125,3 +127,21 @@ def test_register_race_is_found_by_pct_within_a_few_seeds_and_never_by_fifo() ->
             "reference", build("limit_pressure", seed, 4), strategy="fifo", fault="register-race"
         )
         assert fifo.findings == (), seed
+
+
+def test_a_shared_registry_names_the_file_and_line_of_its_class() -> None:
+    # The evidence lands on the code: the group of the shared registry leads with where the
+    # registry's class is defined, as findings.json and the report show it.
+    from harness.detectors import group_findings
+
+    result = _run("burst", "shared-registry")
+    (shared,) = [g for g in group_findings(result.findings) if g.kind == "shared-state"]
+    assert shared.evidence[0].startswith(
+        "code: harness_backend.execution_registry.AgentExecutionRegistry "
+        "(harness_backend/execution_registry.py:"
+    )
+    import harness_backend.execution_registry as module
+
+    line = int(shared.evidence[0].rsplit(":", 1)[1].rstrip(")"))
+    source = Path(module.__file__).read_text(encoding="utf-8").splitlines()
+    assert source[line - 1].startswith("class AgentExecutionRegistry")

@@ -49,7 +49,9 @@ def _package_of(name: str) -> str:
 def _type_checking_lines(tree: ast.Module) -> set[int]:
     lines: set[int] = set()
     for node in ast.walk(tree):
-        test = ast.unparse(node.test) if isinstance(node, ast.If) else ""
+        if not isinstance(node, ast.If):
+            continue
+        test = ast.unparse(node.test)
         if "TYPE_CHECKING" in test or test == "__name__ == '__main__'":
             for child in node.body:
                 lines.update(range(child.lineno, (child.end_lineno or child.lineno) + 1))

@@ -146,6 +146,24 @@ class EventsBlock(_Patched):
         session.events = events  # type: ignore[method-assign]
 
 
+class RootsBlock(_Patched):
+    """roots() sleeps: every walk of the run would stall the loop for every user."""
+
+    def patch(self, session: ReferenceSession) -> None:
+        original = session.roots
+
+        def roots() -> Mapping[str, object]:
+            time.sleep(1.5)
+            return original()
+
+        session.roots = roots  # type: ignore[method-assign]
+
+
+class RootsNotAMapping(_Patched):
+    def patch(self, session: ReferenceSession) -> None:
+        session.roots = lambda: 42  # type: ignore[method-assign, assignment, return-value]
+
+
 class WeirdOutcome(_Patched):
     """run_turn answers without running anything: an unknown status, a foreign run id."""
 

@@ -79,6 +79,31 @@ def test_a_sync_events_call_past_its_bound_is_reported(
     assert "past its bound of 1s" in crash
 
 
+def test_a_roots_call_past_its_bound_is_reported_and_its_walks_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    got = run_harness(
+        capsys, tmp_path, "--target", f"{ADAPTERS}:RootsBlock", "--users", "2",
+        "--scenario", "golden_path", "--call-timeout", "1",
+    )  # fmt: skip
+    assert got.code == 1
+    crash = got.text_of("crash")
+    assert "roots() of usr_" in crash and "past its bound of 1s" in crash
+    assert "walks were skipped" in crash
+
+
+def test_roots_that_are_not_a_mapping_are_a_crash_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    got = run_harness(
+        capsys, tmp_path, "--target", f"{ADAPTERS}:RootsNotAMapping", "--users", "2",
+        "--scenario", "golden_path",
+    )  # fmt: skip
+    assert got.code == 1
+    crash = got.text_of("crash")
+    assert "returned 42 (type int), not a mapping" in crash
+
+
 @pytest.mark.timeout(60)
 def test_a_constructor_that_blocks_is_interrupted_at_the_bound(tmp_path: Path) -> None:
     # A fresh process has no alarm of pytest's: the harness interrupts the sleeping constructor.

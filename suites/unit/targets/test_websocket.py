@@ -105,3 +105,29 @@ async def test_an_http_401_on_the_handshake_is_a_refusal_of_credentials() -> Non
         with pytest.raises(TargetAuthError) as refused:
             await target.open_session(_user("usr_0123456789ab"))
     assert "HTTP 401" in str(refused.value) and "usr_0123456789ab" in str(refused.value)
+
+
+def test_read_frame_says_what_each_frame_means() -> None:
+    import json as _json
+
+    from harness.targets.websocket import FrameRead, read_frame
+
+    def read(message: object) -> FrameRead:
+        return read_frame(
+            _json.dumps(message), ids_in=lambda m: m, seq=3, connection_id="c1", t=1.5
+        )
+
+    done = read({"type": "agent_completed", "run_id": "run_1", "payload": {"result": {"a": 1}}})
+    assert done.event is not None and done.event.seq == 3 and done.event.connection_id == "c1"
+    assert done.settles == ("run_1", "completed", {"a": 1}, None)
+    failed = read({"type": "agent_error", "run_id": "run_1", "payload": {"error": "boom"}})
+    assert failed.settles == ("run_1", "error", None, "boom")
+    refused = read({"type": "error", "run_id": "run_2", "payload": {"code": "x", "error": "no"}})
+    assert refused.event is None and refused.settles == ("run_2", "rejected", None, "x: no")
+    assert refused.error_frame is not None
+    started = read({"type": "agent_started", "run_id": "run_1"})
+    assert started.event is not None and started.settles is None
+    other = read({"type": "pong"})
+    assert other.event is None and other.settles is None and other.problem is None
+    broken = read_frame("{not json", ids_in=lambda m: m, seq=0, connection_id="c1", t=0.0)
+    assert broken.problem is not None and broken.event is None

@@ -1,0 +1,249 @@
+"""A headless Locust master and two workers on 127.0.0.1 run a scenario; the master judges it.
+
+Each run starts its own ``harness_backend.server`` (faults cannot be switched on in a staging
+deployment), the master and both workers as subprocesses, bounded in time: ``-t 4s`` of load,
+turns bounded by ``--harness-turn-timeout``, every process waited for and killed if it hangs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import harness.distributed
+from harness.distributed import Population, PopulationSpec
+from harness.runner import run
+from harness.targets.websocket import WebSocketTarget
+from harness.testing import local_server
+
+LOCUSTFILE = Path(harness.distributed.__file__).parent / "locustfile.py"
+USERS = 20
+#: The population every run here spawns (the options below say the same).
+SPEC = PopulationSpec("golden_path", seed=0, salt="e2e", block=5, turn_timeout=2.0)
+OPTIONS = (
+    f"--harness-scenario={SPEC.scenario}",
+    f"--harness-seed={SPEC.seed}",
+    f"--harness-salt={SPEC.salt}",
+    f"--harness-block={SPEC.block}",
+    f"--harness-turn-timeout={SPEC.turn_timeout}",
+    "--harness-grace=5",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LocustRun:
+    """What a distributed run left: the master's exit code, log and report directory."""
+
+    exit_code: int
+    log: str
+    report: Path
+
+    def findings(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.report / "findings.json").read_text("utf-8"))
+        return data
+
+    def kinds(self) -> set[str]:
+        return {finding["kind"] for finding in self.findings()["findings"]}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def run_locust(url: str, secret: str, directory: Path, *, extra: Sequence[str] = ()) -> LocustRun:
+    """Master plus two workers against ``url``, headless, ``-t 4s``; every process stopped."""
+    port = free_port()
+    report = directory / "report"
+    environment = {**os.environ, "HARNESS_JWT_SECRET": secret}
+    environment.pop("HARNESS_TOKENS_FILE", None)
+    locust = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE)]
+    master_log = directory / "master.log"
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        with master_log.open("wb") as log:
+            processes.append(
+                subprocess.Popen(
+                    [
+                        *locust,
+                        "--master",
+                        "--headless",
+                        "--only-summary",
+                        f"--host={url}",
+                        f"-u={USERS}",
+                        f"-r={USERS}",
+                        "-t=4s",
+                        "--expect-workers=2",
+                        "--master-bind-host=127.0.0.1",
+                        f"--master-bind-port={port}",
+                        f"--harness-report={report}",
+                        *OPTIONS,
+                        *extra,
+                    ],
+                    cwd=directory,
+                    env=environment,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            for number in range(2):
+                with (directory / f"worker{number}.log").open("wb") as worker_log:
+                    processes.append(
+                        subprocess.Popen(
+                            [
+                                *locust,
+                                "--worker",
+                                "--master-host=127.0.0.1",
+                                f"--master-port={port}",
+                            ],
+                            cwd=directory,
+                            env=environment,
+                            stdout=worker_log,
+                            stderr=subprocess.STDOUT,
+                        )
+                    )
+            exit_code = processes[0].wait(timeout=60)
+            for worker in processes[1:]:
+                worker.wait(timeout=20)
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+    return LocustRun(exit_code, master_log.read_text("utf-8", "replace"), report)
+
+
+def worker_of_each_user() -> dict[str, int]:
+    """Which worker the population puts each user on (from the run's parameters alone)."""
+    population = Population(SPEC)
+    return {
+        population.slot(worker, sequence).user.user_id: worker
+        for worker in (0, 1)
+        for sequence in range(USERS)
+    }
+
+
+def test_a_correct_server_is_clean_and_the_master_writes_the_reports(tmp_path: Path) -> None:
+    with local_server() as (url, secret):
+        result = run_locust(url, secret, tmp_path)
+    assert result.exit_code == 0, result.log[-3000:]
+    data = result.findings()
+    assert data["schema"] == 1 and data["findings"] == []
+    stats = data["stats"]
+    assert stats["users"] == USERS and stats["workers"] == 2, stats
+    assert set(stats["users_per_worker"]) == {"w0", "w1"}
+    assert all(count > 0 for count in stats["users_per_worker"].values())
+    assert stats["statuses"] == {"completed": stats["turns"]} and stats["turns"] >= USERS
+    assert (result.report / "report.html").read_text("utf-8").lstrip().startswith("<!")
+    assert "isolation harness: 20 users on 2 worker(s)" in result.log
+    # Locust's own stats saw every turn, none failed.
+    assert "WS       turn golden_path" in result.log
+    assert "0(0.00%)" in result.log
+
+
+def test_a_shared_engine_is_found_as_harness_run_finds_it(tmp_path: Path) -> None:
+    with local_server(faults=["shared-engine"]) as (url, secret):
+        result = run_locust(url, secret, tmp_path)
+        # The same scenario and seed through `harness run` on one machine (one block).
+        block = Population(SPEC).block_scenario(9, 0)
+        alone = run(WebSocketTarget(url, secret=secret), block, target_spec=url)
+    assert result.exit_code == 1, result.log[-3000:]
+    kinds = result.kinds()
+    assert {"foreign-data", "event-misrouted"} <= kinds, kinds
+    assert kinds == {f.kind for f in alone.findings}
+    finding = result.findings()["findings"][0]
+    assert finding["replay"].startswith(("harness run --target ws://", "locust -f "))
+    assert (result.report / "report.html").exists()
+
+
+def test_misrouting_between_users_of_different_workers_is_found_on_the_master(
+    tmp_path: Path,
+) -> None:
+    with local_server(faults=["last-writer-routing"]) as (url, secret):
+        result = run_locust(url, secret, tmp_path)
+    assert result.exit_code == 1, result.log[-3000:]
+    misrouted = [f for f in result.findings()["findings"] if f["kind"] == "event-misrouted"]
+    assert misrouted, result.kinds()
+    where = worker_of_each_user()
+    across = [f for f in misrouted if {where[user] for user in f["users"]} == {0, 1}]
+    assert across, "no misrouted event crossed from one worker's user to the other's"
+    assert across[0]["replay"].startswith("locust -f ")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--host=ws://127.0.0.1:9/ws", "--harness-block=0"], "block=0 (type int) must be"),
+        (["--host=http://127.0.0.1:9"], "--host='http://127.0.0.1:9' is not a WebSocket URL"),
+    ],
+)
+def test_bad_options_stop_locust_at_start_with_the_remedy(
+    tmp_path: Path, options: list[str], message: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-t=1s", *options],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "HARNESS_JWT_SECRET": "s" * 40},
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert message in done.stderr
+
+
+def run_standalone(url: str, secret: str, directory: Path) -> tuple[int, str, Path]:
+    """One ``locust --headless`` process (no master): it drives and judges the run itself."""
+    report = directory / "report"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(LOCUSTFILE),
+            "--headless",
+            "--only-summary",
+            f"--host={url}",
+            "-u=6",
+            "-r=6",
+            "-t=3s",
+            f"--harness-report={report}",
+            *OPTIONS,
+        ],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "HARNESS_JWT_SECRET": secret},
+    )
+    return done.returncode, done.stderr, report
+
+
+def test_one_locust_process_judges_its_own_run(tmp_path: Path) -> None:
+    with local_server(faults=["last-writer-routing"]) as (url, secret):
+        exit_code, log, report = run_standalone(url, secret, tmp_path)
+    assert exit_code == 1, log[-3000:]
+    data = json.loads((report / "findings.json").read_text("utf-8"))
+    assert "event-misrouted" in {f["kind"] for f in data["findings"]}
+    assert data["stats"]["users_per_worker"] == {"w0": 6}
+
+
+def test_a_refused_token_is_exit_2_not_a_finding(tmp_path: Path) -> None:
+    with local_server() as (url, secret):
+        exit_code, log, _ = run_standalone(url, secret[::-1], tmp_path)
+    assert exit_code == 2, log[-3000:]
+    assert "refused the token of usr_" in log

@@ -1,0 +1,111 @@
+"""The blocking client over real WebSockets, outside Locust (real threads instead of greenlets).
+
+The same code runs under gevent inside a Locust worker (test_locust_run.py); here it drives a
+whole block of users against the server and the master's assembly judges them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from harness.distributed import (
+    Population,
+    PopulationSpec,
+    UserJournal,
+    UserSlot,
+    WireConnection,
+    WorkerReport,
+    assemble,
+    drive_user,
+)
+from harness.errors import TargetError
+from harness.model import Turn
+from harness.targets.websocket import WebSocketTarget
+from harness.testing import StagingServer, local_server
+
+
+def connector(
+    target: WebSocketTarget, steps: itertools.count[int]
+) -> Callable[[UserSlot, str], WireConnection]:
+    def connect(slot: UserSlot, connection_id: str) -> WireConnection:
+        return WireConnection(target, slot.user, connection_id, next_step=steps.__next__)
+
+    return connect
+
+
+def drive_block(url: str, secret: str, spec: PopulationSpec, worker: int) -> WorkerReport:
+    population = Population(spec)
+    target = WebSocketTarget(url, secret=secret)
+    steps = itertools.count()
+    journals = [UserJournal(population.slot(worker, n), steps.__next__) for n in range(spec.block)]
+    for journal in journals:
+        drive_user(journal, connector(target, steps), settle=0.1)
+    return WorkerReport(worker=worker, users=tuple(j.record() for j in journals))
+
+
+def test_two_blocks_over_the_wire_are_clean_on_a_correct_server(
+    staging: StagingServer, staging_secret: str
+) -> None:
+    spec = PopulationSpec("golden_path", seed=0, salt="wire-clean", block=3, turn_timeout=10.0)
+    reports = [drive_block(staging.url, staging_secret, spec, w) for w in (0, 1)]
+    result = assemble(Population(spec), reports, target=staging.url, replay="r")
+    assert result.findings == ()
+    assert result.stats["users"] == 6
+    assert result.stats["statuses"] == {"completed": result.stats["turns"]}
+    events = [e for s in result.trace.sessions for e in s.events]
+    assert events and all(e.connection_id and e.raw for e in events)
+
+
+def test_a_misrouting_server_is_caught_across_blocks() -> None:
+    spec = PopulationSpec("burst", seed=0, salt="wire-fault", block=4, turn_timeout=2.0)
+    with local_server(faults=["last-writer-routing"]) as (url, secret):
+        population = Population(spec)
+        target = WebSocketTarget(url, secret=secret)
+        steps = itertools.count()
+        journals = [
+            UserJournal(population.slot(w, n), steps.__next__) for w in (0, 1) for n in range(4)
+        ]
+        # Both blocks at once, as two workers would: each user on its own thread.
+        threads = [
+            threading.Thread(target=drive_user, args=(j, connector(target, steps)), daemon=True)
+            for j in journals
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    reports = [
+        WorkerReport(worker=w, users=tuple(j.record() for j in journals if j.slot.worker == w))
+        for w in (0, 1)
+    ]
+    result = assemble(population, reports, target=url, replay="r")
+    assert "event-misrouted" in result.stats["findings_by_kind"], result.stats
+    assert "foreign-data" in result.stats["findings_by_kind"]
+
+
+def test_a_refused_token_closes_the_connection_and_says_so() -> None:
+    with local_server() as (url, secret):
+        target = WebSocketTarget(url, secret=secret[::-1])
+        slot = Population(PopulationSpec("golden_path", seed=0, salt="refused")).slot(0, 0)
+        connection = WireConnection(target, slot.user, "c1", next_step=itertools.count().__next__)
+        turn: Turn = slot.plans[0].turns[0]
+        try:
+            (outcome,) = connection.run_turns([turn], 10.0)
+        finally:
+            connection.close()
+    assert connection.refused
+    assert outcome.status == "cancelled"
+    assert outcome.error is not None and "token refused (close code 4401" in outcome.error
+
+
+def test_a_server_that_is_not_there_is_a_target_error() -> None:
+    target = WebSocketTarget("ws://127.0.0.1:9/ws", secret="s" * 40)
+    slot = Population(PopulationSpec("golden_path", seed=0)).slot(0, 0)
+    with pytest.raises(TargetError, match=r"cannot connect to ws://127\.0\.0\.1:9/ws as usr_"):
+        WireConnection(
+            target, slot.user, "c1", next_step=itertools.count().__next__, open_timeout=2
+        )
