@@ -237,9 +237,9 @@ class WebSocketSession:
             self._events.append(read.event)
             if self.on_event is not None:
                 self.on_event(read.event)
-            run_id = read.event.run_id
-            if read.event.type == "agent_started" and isinstance(run_id, str):
-                waiting = [a for a in self._pending.get(run_id, ()) if not a.started]
+            started = read.event.run_id
+            if read.event.type == "agent_started" and isinstance(started, str):
+                waiting = [a for a in self._pending.get(started, ()) if not a.started]
                 if waiting:
                     waiting[0].started = True
         if read.settles is not None:
