@@ -30,11 +30,14 @@ __all__ = ["WireConnection"]
 
 
 class _Pending:
-    __slots__ = ("done", "outcome")
+    """One attempt of a run id waiting on this connection (a retried run may have two)."""
+
+    __slots__ = ("done", "outcome", "started")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.outcome: TurnOutcome | None = None
+        self.started = False
 
 
 class WireConnection:
@@ -72,7 +75,7 @@ class WireConnection:
         self._target = target
         self._next_step = next_step
         self._events: list[Event] = []
-        self._pending: dict[str, _Pending] = {}
+        self._pending: dict[str, list[_Pending]] = {}  # run id -> attempts, oldest first
         token = target.token_for(user)
         # Entered as a context manager (websockets 17 deprecates the bare call; older
         # versions return the connection itself, which is its own context manager).
@@ -113,8 +116,9 @@ class WireConnection:
         except ConnectionClosed:
             pass
         finally:
-            for run_id, pending in list(self._pending.items()):
-                self._settle_pending(pending, run_id, "cancelled", error=self._closed_reason())
+            for run_id, attempts in list(self._pending.items()):
+                for pending in list(attempts):
+                    self._settle_pending(pending, run_id, "cancelled", error=self._closed_reason())
 
     def _closed_reason(self) -> str:
         code = getattr(self._connection, "close_code", None)
@@ -138,6 +142,11 @@ class WireConnection:
             self.errors.append(dict(read.error_frame))
         if read.event is not None:
             self._events.append(replace(read.event, step=self._next_step()))
+            started = read.event.run_id
+            if read.event.type == "agent_started" and isinstance(started, str):
+                waiting = [a for a in self._pending.get(started, ()) if not a.started]
+                if waiting:
+                    waiting[0].started = True
         if read.settles is not None:
             run_id, status, result, error = read.settles
             self._settle(run_id, status, result=result, error=error)
@@ -150,9 +159,16 @@ class WireConnection:
         result: dict[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
-        pending = self._pending.get(run_id) if isinstance(run_id, str) else None
-        if pending is not None and isinstance(run_id, str):
-            self._settle_pending(pending, run_id, status, result=result, error=error)
+        """Resolve an attempt of ``run_id``: a refusal answers one that never started, a
+        terminal one that did; failing that, the oldest attempt still waiting takes it (as the
+        asyncio adapter does)."""
+        if not isinstance(run_id, str):
+            return
+        waiting = [a for a in self._pending.get(run_id, ()) if a.outcome is None]
+        if not waiting:
+            return
+        fitting = [a for a in waiting if a.started == (status != "rejected")]
+        self._settle_pending((fitting or waiting)[0], run_id, status, result=result, error=error)
 
     @staticmethod
     def _settle_pending(
@@ -179,23 +195,27 @@ class WireConnection:
         pendings = []
         for turn in turns:
             pending = _Pending()
-            self._pending[turn.run_id] = pending
+            self._pending.setdefault(turn.run_id, []).append(pending)
             pendings.append(pending)
         try:
-            for turn in turns:
-                self._send(turn)
+            for turn, pending in zip(turns, pendings, strict=True):
+                self._send(turn, pending)
             deadline = time.monotonic() + timeout
             for pending in pendings:
                 pending.done.wait(max(0.0, deadline - time.monotonic()))
         finally:
-            for turn in turns:
-                self._pending.pop(turn.run_id, None)
+            for turn, pending in zip(turns, pendings, strict=True):
+                attempts = self._pending.get(turn.run_id, [])
+                if pending in attempts:
+                    attempts.remove(pending)
+                if not attempts:
+                    self._pending.pop(turn.run_id, None)
         return [
             pending.outcome or TurnOutcome(run_id=turn.run_id, status=timeout_status)
             for turn, pending in zip(turns, pendings, strict=True)
         ]
 
-    def _send(self, turn: Turn) -> None:
+    def _send(self, turn: Turn, pending: _Pending) -> None:
         from websockets.exceptions import ConnectionClosed
 
         message = {
@@ -208,9 +228,7 @@ class WireConnection:
         try:
             self._connection.send(json.dumps(message))
         except ConnectionClosed:
-            pending = self._pending.get(turn.run_id)
-            if pending is not None:
-                self._settle_pending(pending, turn.run_id, "cancelled", error=self._closed_reason())
+            self._settle_pending(pending, turn.run_id, "cancelled", error=self._closed_reason())
 
     def events(self) -> tuple[Event, ...]:
         """Every event this connection received, in arrival order."""

@@ -109,3 +109,21 @@ def test_a_server_that_is_not_there_is_a_target_error() -> None:
         WireConnection(
             target, slot.user, "c1", next_step=itertools.count().__next__, open_timeout=2
         )
+
+
+def test_two_attempts_of_one_run_id_each_get_their_own_outcome() -> None:
+    # A retried run (Turn.retry) sent twice in one burst: the server runs the first and refuses
+    # the second (run ids are single-use over the wire); neither attempt waits for a timeout.
+    from dataclasses import replace
+
+    with local_server() as (url, secret):
+        target = WebSocketTarget(url, secret=secret)
+        slot = Population(PopulationSpec("golden_path", seed=0, salt="attempts")).slot(0, 0)
+        connection = WireConnection(target, slot.user, "c1", next_step=itertools.count().__next__)
+        turn: Turn = slot.plans[0].turns[0]
+        try:
+            first, again = connection.run_turns([turn, replace(turn, retry=True)], 20.0)
+        finally:
+            connection.close()
+    assert first.status == "completed", first
+    assert again.status == "rejected", again
