@@ -112,8 +112,9 @@ def test_a_server_that_is_not_there_is_a_target_error() -> None:
 
 
 def test_two_attempts_of_one_run_id_each_get_their_own_outcome() -> None:
-    # A retried run (Turn.retry) sent twice in one burst: the server runs the first and refuses
-    # the second (run ids are single-use over the wire); neither attempt waits for a timeout.
+    # A retried run (Turn.retry) sent twice in one burst: the server runs one and refuses the
+    # other (run ids are single-use over the wire); neither attempt waits for a timeout. Frames
+    # name the run id only, so which attempt gets the refusal depends on what arrives first.
     from dataclasses import replace
 
     with local_server() as (url, secret):
@@ -125,5 +126,4 @@ def test_two_attempts_of_one_run_id_each_get_their_own_outcome() -> None:
             first, again = connection.run_turns([turn, replace(turn, retry=True)], 20.0)
         finally:
             connection.close()
-    assert first.status == "completed", first
-    assert again.status == "rejected", again
+    assert sorted([first.status, again.status]) == ["completed", "rejected"], (first, again)
