@@ -95,8 +95,11 @@ def report_from_dir(
             "`harness run --report DIR` (it holds findings.json)."
         )
     findings = read_findings(root / FINDINGS_NAME)
-    trace_file = root / TRACE_NAME
-    trace = read_trace(trace_file) if trace_file.exists() else None
+    # trace.json, or its compressed form (``--report`` directories may hold either).
+    trace_file = next(
+        (path for path in (root / TRACE_NAME, root / f"{TRACE_NAME}.gz") if path.exists()), None
+    )
+    trace = read_trace(trace_file) if trace_file is not None else None
     html_path = Path(output) if output is not None else root / HTML_NAME
     write_html(html_path, findings, trace)
     return html_path

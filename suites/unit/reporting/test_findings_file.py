@@ -211,6 +211,16 @@ def test_report_directory_round_trip(tmp_path: Path) -> None:
         report_from_dir(tmp_path / "absent")
 
 
+def test_a_report_directory_with_a_compressed_trace_keeps_its_timeline(tmp_path: Path) -> None:
+    result = failing_result()
+    paths = write_reports(tmp_path / "latest", [result], trace=False)
+    write_trace(tmp_path / "latest" / "trace.json.gz", result.trace)
+    assert paths.html is not None
+    paths.html.unlink()
+    html = report_from_dir(tmp_path / "latest").read_text(encoding="utf-8")
+    assert "missing tool_executing, tool_completed" in html  # drawn from the trace
+
+
 def test_every_field_of_a_run_has_its_key_in_the_file() -> None:
     from harness.model import RUN_RECORD_FIELDS, RunRecord, RunResult
     from harness.reporting import FindingsFile, FindingsRun
