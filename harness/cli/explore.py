@@ -41,13 +41,20 @@ def add_commands(commands: Any) -> None:
     parser.add_argument(
         "--start-seed", type=int, default=0, help="the first seed tried (default 0)"
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop on hazards too, not only on leaks (also: [tool.harness] strict = true)",
+    )
 
 
 def command_explore(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from harness.reporting import write_reports
+    from harness.settings import load_settings
 
+    strict = args.strict or load_settings().strict
     check_users(args.users)
     check_strategy(args.strategy)
     if args.budget <= 0:
@@ -77,6 +84,7 @@ def command_explore(args: argparse.Namespace) -> int:
         target=args.target,
         fault=args.fault,
         on_try=progress,
+        strict=strict,
     )
     rate = tried / spent if spent > 0 else 0.0
     if found is None:

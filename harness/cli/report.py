@@ -19,10 +19,15 @@ def add_commands(commands: Any) -> None:
         "report",
         help="write report.html for a report directory",
         description="Rewrite report.html from a report directory's findings.json (and "
-        "trace.json when present). Exit codes: 1 the file holds findings, 0 it does not, "
-        "2 unreadable.",
+        "trace.json when present). Exit codes: 1 the file holds a leak (or, with --strict, a "
+        "hazard), 0 it does not, 2 unreadable.",
     )
     parser.add_argument("directory", type=Path, help="a directory holding findings.json")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 on hazards too, not only on leaks (also: [tool.harness] strict = true)",
+    )
 
 
 def command_report(args: argparse.Namespace) -> int:
@@ -36,8 +41,11 @@ def command_report(args: argparse.Namespace) -> int:
         )
     html = report_from_dir(directory)
     print(f"wrote {html}")
+    from harness.settings import failing, load_settings
+
     findings = read_findings(directory / "findings.json")
-    return EXIT_FINDINGS if findings.findings else EXIT_CLEAN
+    strict = args.strict or load_settings().strict
+    return EXIT_FINDINGS if failing(findings.findings, strict=strict) else EXIT_CLEAN
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"report": command_report}

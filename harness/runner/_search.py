@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from harness.model import RunResult, Scenario, SessionPlan
+from harness.settings import failing
 
 __all__ = ["explore", "shrink_scenario"]
 
@@ -27,8 +28,11 @@ def explore(
     on_try: Callable[[RunResult, int, float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     max_tries: int | None = None,
+    strict: bool = False,
 ) -> tuple[RunResult | None, int, float]:
     """Try seeds from ``start_seed`` over ``scenarios`` until a finding or ``budget`` seconds.
+
+    A finding here is one that fails a run: a leak, or with ``strict`` a hazard too.
 
     ``max_tries`` also bounds the number of schedules (to compare strategies on equal counts).
 
@@ -50,7 +54,7 @@ def explore(
             tried += 1
             if on_try is not None:
                 on_try(result, tried, clock() - began)
-            if result.findings:
+            if failing(result.findings, strict=strict):
                 return result, tried, clock() - began
     raise AssertionError("unreachable: seeds are endless")  # pragma: no cover
 

@@ -159,3 +159,15 @@ def test_an_alien_gateway_with_no_thread_state_is_an_ownership_hazard() -> None:
     result = run(AlienTarget(["any-thread"]), build("intrusion", 0, 8), strategy="random")
     assert result.findings
     assert {(f.kind, f.severity) for f in result.findings} == {("foreign-data", "hazard")}
+
+
+def test_harness_report_weighs_hazards_as_harness_run_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    correct, _buggy, _kind = DESIGNS["threads"]
+    code, data = _harness(tmp_path, correct, "--scenario", "intrusion")
+    assert code == 0 and {f["severity"] for f in _all_findings(data)} == {"hazard"}
+    report = str(tmp_path / "report")
+    assert main(["report", report]) == 0  # hazards only: the file does not fail
+    assert main(["report", report, "--strict"]) == 1
+    capsys.readouterr()

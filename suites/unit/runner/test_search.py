@@ -67,3 +67,18 @@ def test_shrink_tries_other_seeds_when_asked() -> None:
 
     smallest = shrink_scenario(scenario, fails, reseed=2)
     assert smallest.seed == 2 and 1 in calls
+
+
+def test_explore_goes_on_past_hazards_unless_strict() -> None:
+    # A backend that keeps threads per user accepts an intrusion but lets nothing cross: an
+    # ownership hazard, which fails a run (and stops a search) only when strict.
+    spec = "suites.integration.hazards.adapter:ThreadDeskTarget"
+    found, tried, _ = explore(
+        ["intrusion"], users=4, strategy="fifo", budget=1e9, target=spec, max_tries=2
+    )
+    assert found is None and tried == 2
+    found, tried, _ = explore(
+        ["intrusion"], users=4, strategy="fifo", budget=1e9, target=spec, max_tries=2, strict=True
+    )
+    assert found is not None and tried == 1
+    assert {f.severity for f in found.findings} == {"hazard"}
