@@ -14,7 +14,6 @@ mapping of pre-issued tokens' ids back to simulated ids, the same outcomes).
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,8 +22,13 @@ from typing import Any
 
 from harness.errors import TargetAuthError, TargetError
 from harness.model import Event, SimUser, Turn, TurnOutcome, TurnStatus
-from harness.serialization import to_data
-from harness.targets.websocket import AUTH_CLOSE_CODES, WebSocketTarget, read_frame
+from harness.targets.websocket import (
+    AUTH_CLOSE_CODES,
+    RunAttempts,
+    WebSocketTarget,
+    chat_message,
+    read_frame,
+)
 
 __all__ = ["WireConnection"]
 
@@ -75,7 +79,7 @@ class WireConnection:
         self._target = target
         self._next_step = next_step
         self._events: list[Event] = []
-        self._pending: dict[str, list[_Pending]] = {}  # run id -> attempts, oldest first
+        self._pending: RunAttempts[_Pending] = RunAttempts()
         token = target.token_for(user)
         # Entered as a context manager (websockets 17 deprecates the bare call; older
         # versions return the connection itself, which is its own context manager).
@@ -116,9 +120,8 @@ class WireConnection:
         except ConnectionClosed:
             pass
         finally:
-            for run_id, attempts in list(self._pending.items()):
-                for pending in list(attempts):
-                    self._settle_pending(pending, run_id, "cancelled", error=self._closed_reason())
+            for run_id, pending in self._pending.items():
+                self._settle_pending(pending, run_id, "cancelled", error=self._closed_reason())
 
     def _closed_reason(self) -> str:
         code = getattr(self._connection, "close_code", None)
@@ -142,11 +145,8 @@ class WireConnection:
             self.errors.append(dict(read.error_frame))
         if read.event is not None:
             self._events.append(replace(read.event, step=self._next_step()))
-            started = read.event.run_id
-            if read.event.type == "agent_started" and isinstance(started, str):
-                waiting = [a for a in self._pending.get(started, ()) if not a.started]
-                if waiting:
-                    waiting[0].started = True
+            if read.event.type == "agent_started":
+                self._pending.start(read.event.run_id)
         if read.settles is not None:
             run_id, status, result, error = read.settles
             self._settle(run_id, status, result=result, error=error)
@@ -159,16 +159,10 @@ class WireConnection:
         result: dict[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
-        """Resolve an attempt of ``run_id``: a refusal answers one that never started, a
-        terminal one that did; failing that, the oldest attempt still waiting takes it (as the
-        asyncio adapter does)."""
-        if not isinstance(run_id, str):
-            return
-        waiting = [a for a in self._pending.get(run_id, ()) if a.outcome is None]
-        if not waiting:
-            return
-        fitting = [a for a in waiting if a.started == (status != "rejected")]
-        self._settle_pending((fitting or waiting)[0], run_id, status, result=result, error=error)
+        """Resolve the attempt of ``run_id`` this outcome answers (:class:`RunAttempts`)."""
+        pending = self._pending.answered(run_id, status, done=lambda a: a.outcome is not None)
+        if pending is not None and isinstance(run_id, str):
+            self._settle_pending(pending, run_id, status, result=result, error=error)
 
     @staticmethod
     def _settle_pending(
@@ -195,7 +189,7 @@ class WireConnection:
         pendings = []
         for turn in turns:
             pending = _Pending()
-            self._pending.setdefault(turn.run_id, []).append(pending)
+            self._pending.add(turn.run_id, pending)
             pendings.append(pending)
         try:
             for turn, pending in zip(turns, pendings, strict=True):
@@ -205,11 +199,7 @@ class WireConnection:
                 pending.done.wait(max(0.0, deadline - time.monotonic()))
         finally:
             for turn, pending in zip(turns, pendings, strict=True):
-                attempts = self._pending.get(turn.run_id, [])
-                if pending in attempts:
-                    attempts.remove(pending)
-                if not attempts:
-                    self._pending.pop(turn.run_id, None)
+                self._pending.remove(turn.run_id, pending)
         return [
             pending.outcome or TurnOutcome(run_id=turn.run_id, status=timeout_status)
             for turn, pending in zip(turns, pendings, strict=True)
@@ -218,15 +208,8 @@ class WireConnection:
     def _send(self, turn: Turn, pending: _Pending) -> None:
         from websockets.exceptions import ConnectionClosed
 
-        message = {
-            "type": "chat_message",
-            "content": turn.message,
-            "thread_id": turn.thread_id,
-            "run_id": turn.run_id,
-            "plan": [to_data(step) for step in turn.plan],
-        }
         try:
-            self._connection.send(json.dumps(message))
+            self._connection.send(chat_message(turn))
         except ConnectionClosed:
             self._settle_pending(pending, turn.run_id, "cancelled", error=self._closed_reason())
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import jwt
 
@@ -39,6 +39,8 @@ __all__ = [
     "FrameRead",
     "WebSocketSession",
     "WebSocketTarget",
+    "RunAttempts",
+    "chat_message",
     "mint_token",
     "parse_frame",
     "read_frame",
@@ -147,6 +149,73 @@ def read_frame(
     return FrameRead(event=event)
 
 
+def chat_message(turn: Turn) -> str:
+    """The ``chat_message`` frame that sends ``turn`` (as every WebSocket client sends it)."""
+    return json.dumps(
+        {
+            "type": "chat_message",
+            "content": turn.message,
+            "thread_id": turn.thread_id,
+            "run_id": turn.run_id,
+            "plan": [to_data(step) for step in turn.plan],
+        }
+    )
+
+
+class _Startable(Protocol):
+    started: bool
+
+
+A = TypeVar("A", bound=_Startable)
+
+
+class RunAttempts(Generic[A]):
+    """The attempts of each run id waiting on one connection, oldest first.
+
+    Frames name a run id only, and a retried run (``Turn.retry``) may have two attempts
+    waiting at once: an ``agent_started`` starts the earliest attempt not started; a refusal
+    answers an attempt that never started, a terminal one that did; failing that, the oldest
+    attempt still waiting takes it. Shared by the asyncio adapter and the Locust worker's
+    client, whose attempts differ only in how they wait.
+    """
+
+    def __init__(self) -> None:
+        self._by_run: dict[str, list[A]] = {}
+
+    def add(self, run_id: str, attempt: A) -> None:
+        self._by_run.setdefault(run_id, []).append(attempt)
+
+    def remove(self, run_id: str, attempt: A) -> None:
+        attempts = self._by_run.get(run_id, [])
+        if attempt in attempts:
+            attempts.remove(attempt)
+        if not attempts:
+            self._by_run.pop(run_id, None)
+
+    def start(self, run_id: object) -> None:
+        """An ``agent_started`` of ``run_id`` arrived."""
+        if isinstance(run_id, str):
+            waiting = [a for a in self._by_run.get(run_id, ()) if not a.started]
+            if waiting:
+                waiting[0].started = True
+
+    def answered(
+        self, run_id: object, status: TurnStatus, *, done: Callable[[A], bool]
+    ) -> A | None:
+        """The attempt an outcome of ``run_id`` with ``status`` answers (None: no attempt waits)."""
+        if not isinstance(run_id, str):
+            return None
+        waiting = [a for a in self._by_run.get(run_id, ()) if not done(a)]
+        if not waiting:
+            return None
+        fitting = [a for a in waiting if a.started == (status != "rejected")]
+        return (fitting or waiting)[0]
+
+    def items(self) -> list[tuple[str, A]]:
+        """Every waiting attempt with its run id (a copy: safe to settle while iterating)."""
+        return [(run_id, a) for run_id, attempts in self._by_run.items() for a in attempts]
+
+
 class _Attempt:
     """One turn waiting for its outcome; ``started`` once its ``agent_started`` arrived."""
 
@@ -178,7 +247,7 @@ class WebSocketSession:
         self._target = target
         self._connection = connection
         self._events: list[Event] = []
-        self._pending: dict[str, list[_Attempt]] = {}  # run id -> attempts, oldest first
+        self._pending: RunAttempts[_Attempt] = RunAttempts()
         self._closed_by: Any = None  # the ConnectionClosed that ended the reader, if any
         self._loop = asyncio.get_running_loop()
         self._reader = asyncio.ensure_future(self._read())
@@ -192,10 +261,9 @@ class WebSocketSession:
         except ConnectionClosed as exc:
             self._closed_by = exc
         finally:
-            for run_id, attempts in self._pending.items():
-                for attempt in attempts:
-                    if not attempt.future.done():
-                        attempt.future.set_exception(self._closed_error(run_id))
+            for run_id, attempt in self._pending.items():
+                if not attempt.future.done():
+                    attempt.future.set_exception(self._closed_error(run_id))
 
     def _closed_error(self, run_id: str) -> TargetError:
         """Why ``run_id`` cannot finish: a refusal of the user's token, or a plain close."""
@@ -237,11 +305,8 @@ class WebSocketSession:
             self._events.append(read.event)
             if self.on_event is not None:
                 self.on_event(read.event)
-            started = read.event.run_id
-            if read.event.type == "agent_started" and isinstance(started, str):
-                waiting = [a for a in self._pending.get(started, ()) if not a.started]
-                if waiting:
-                    waiting[0].started = True
+            if read.event.type == "agent_started":
+                self._pending.start(read.event.run_id)
         if read.settles is not None:
             run_id, status, result, error = read.settles
             self._settle(run_id, status, result=result, error=error)
@@ -254,46 +319,26 @@ class WebSocketSession:
         result: dict[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
-        """Resolve a pending turn of ``run_id`` with its outcome; the first terminal wins.
-
-        A refusal is the answer to an attempt that never started, a terminal to one that did;
-        failing that, the oldest attempt still waiting takes it.
-        """
-        if not isinstance(run_id, str):
-            return
-        waiting = [a for a in self._pending.get(run_id, ()) if not a.future.done()]
-        if not waiting:
-            return
-        fitting = [a for a in waiting if a.started == (status != "rejected")]
-        attempt = (fitting or waiting)[0]
-        attempt.future.set_result(
-            TurnOutcome(run_id=run_id, status=status, result=result, error=error)
-        )
+        """Resolve the attempt of ``run_id`` this outcome answers (:class:`RunAttempts`)."""
+        attempt = self._pending.answered(run_id, status, done=lambda a: a.future.done())
+        if attempt is not None and isinstance(run_id, str):
+            attempt.future.set_result(
+                TurnOutcome(run_id=run_id, status=status, result=result, error=error)
+            )
 
     async def run_turn(self, turn: Turn) -> TurnOutcome:
         future: asyncio.Future[TurnOutcome] = self._loop.create_future()
         attempt = _Attempt(future)
-        self._pending.setdefault(turn.run_id, []).append(attempt)
-        message = {
-            "type": "chat_message",
-            "content": turn.message,
-            "thread_id": turn.thread_id,
-            "run_id": turn.run_id,
-            "plan": [to_data(step) for step in turn.plan],
-        }
+        self._pending.add(turn.run_id, attempt)
         from websockets.exceptions import ConnectionClosed
 
         try:
-            await self._connection.send(json.dumps(message))
+            await self._connection.send(chat_message(turn))
             return await future
         except ConnectionClosed as exc:
             raise self._closed_error(turn.run_id) from exc
         finally:
-            attempts = self._pending.get(turn.run_id, [])
-            if attempt in attempts:
-                attempts.remove(attempt)
-            if not attempts:
-                self._pending.pop(turn.run_id, None)
+            self._pending.remove(turn.run_id, attempt)
             # The reader may have failed the future while send() raised: retrieve it, so the
             # loop does not log "Future exception was never retrieved".
             if future.done() and not future.cancelled():
