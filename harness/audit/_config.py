@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
+from harness.settings import find_pyproject as nearest_pyproject
 
 __all__ = ["Allowlist", "find_pyproject", "read_allowlist"]
 
@@ -51,10 +52,9 @@ class Allowlist:
 def find_pyproject(paths: Iterable[Path]) -> Path | None:
     """The first pyproject.toml found from each audited path upwards, else in the cwd."""
     for path in paths:
-        for directory in [path.resolve(), *path.resolve().parents]:
-            candidate = directory / "pyproject.toml"
-            if candidate.is_file():
-                return candidate
+        found = nearest_pyproject(path.resolve())
+        if found is not None:
+            return found
     candidate = Path.cwd() / "pyproject.toml"
     return candidate if candidate.is_file() else None
 
