@@ -9,9 +9,10 @@ into the Trace as paths and values, never as live objects.
 
 from __future__ import annotations
 
+from harness.observe._walk_plans import is_library_module as is_library_module
 from harness.observe.observer import Observer as Observer
 from harness.observe.tokens import TokenIndex as TokenIndex
 from harness.observe.walk import Walker as Walker
 from harness.observe.walk import WalkResult as WalkResult
 
-__all__ = ["Observer", "TokenIndex", "WalkResult", "Walker"]
+__all__ = ["Observer", "TokenIndex", "WalkResult", "Walker", "is_library_module"]

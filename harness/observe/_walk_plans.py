@@ -426,7 +426,7 @@ def _library_protocol_names(cls: type) -> frozenset[str]:
 def _library_roots() -> tuple[str, ...]:
     paths = sysconfig.get_paths()
     roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
-    roots.update(site.getsitepackages())
+    roots.update((*site.getsitepackages(), site.getusersitepackages()))
     return tuple(sorted({os.path.realpath(root) + os.sep for root in roots}))
 
 

@@ -9,9 +9,7 @@ import gc
 import multiprocessing
 import os
 import shlex
-import site
 import sys
-import sysconfig
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +19,7 @@ from harness.contract import Target
 from harness.detectors import run_detectors
 from harness.errors import TargetError
 from harness.model import Finding, RunResult, Scenario, ScheduleRecord, Trace
-from harness.observe import TokenIndex
+from harness.observe import TokenIndex, is_library_module
 from harness.observe.tokens import remember_simulated
 from harness.runner._bounds import Bounds
 from harness.runner._calibration import ClientLoad, calibrate, client_load
@@ -114,10 +112,8 @@ def import_root(spec: str) -> str | None:
     entries = {Path(entry or ".").resolve() for entry in sys.path}
     if root not in entries or root == Path.cwd().resolve():
         return None  # installed (found by an import finder) or in the current directory
-    installed = {Path(p).resolve() for p in (*site.getsitepackages(), site.getusersitepackages())}
-    installed |= {Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "purelib")}
-    if root in installed:
-        return None
+    if is_library_module(module_name):
+        return None  # the standard library or an installed distribution
     return str(root)
 
 
