@@ -183,9 +183,8 @@ def command_run(args: argparse.Namespace) -> int:
                         return EXIT_ERROR
                     reporter.run_finished(result)
                     results.append(result)
-                    write_findings(
-                        findings_path, results, cache=written
-                    )  # what finished is never lost
+                    # What finished is never lost.
+                    write_findings(findings_path, results, cache=written)
     except BaseException:
         finish()
         if results:
