@@ -20,6 +20,9 @@ __all__ = [
     "collect_texts",
     "TokenOwners",
     "TraceView",
+    "ECHO_FIELDS",
+    "answered_echo",
+    "echo_locations",
     "event_strings",
     "event_texts",
     "iter_strings",
@@ -174,6 +177,38 @@ def event_strings(event: Event) -> Iterator[tuple[str, str]]:
     if event.raw is not None:
         # The raw frame may carry fields the Event record has no slot for.
         yield "raw", event.raw
+
+
+#: What the ``echo`` tool answers: the identity of the context that ran it.
+ECHO_FIELDS = ("user_id", "run_id", "thread_id")
+
+
+def answered_echo(entry: Mapping[str, Any]) -> bool:
+    """An ``echo`` call that answered (a failed call reports no context)."""
+    return entry.get("name") == "echo" and (
+        entry.get("error") is None or entry.get("result") is not None
+    )
+
+
+def echo_locations(entries: object, path: str) -> frozenset[str]:
+    """The :func:`iter_strings` locations of the identity fields in answered echo entries.
+
+    ``entries`` is a list of tool entries (``tool_results``) at ``path``, or one entry (a
+    ``tool_completed`` payload). The ``context-mismatch`` oracle judges these fields: another
+    user's id there is a context swap, one finding, not also ``foreign-data``.
+    """
+    if isinstance(entries, Mapping):
+        items: list[tuple[str, object]] = [(path, entries)]
+    elif isinstance(entries, list | tuple):
+        items = [(f"{path}[{i}]", entry) for i, entry in enumerate(entries)]
+    else:
+        return frozenset()
+    return frozenset(
+        f"{where}['result'][{field!r}]"
+        for where, entry in items
+        if isinstance(entry, Mapping) and answered_echo(entry)
+        for field in ECHO_FIELDS
+    )
 
 
 _ROOT_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -19,21 +19,20 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeAlias
 
 from harness.detectors._evidence import FindingAggregator
-from harness.detectors._trace_view import CachedScan, TokenLookup, TraceView, root_key
+from harness.detectors._trace_view import (
+    ECHO_FIELDS,
+    CachedScan,
+    TokenLookup,
+    TraceView,
+    answered_echo,
+    root_key,
+)
 from harness.model import Checkpoint, Finding, Trace, TurnRecord
 
 __all__ = ["detect"]
 
 KIND = "context-mismatch"
-_FIELDS = ("user_id", "run_id", "thread_id")
 _CONTEXT_ROOTS = frozenset({"context", "agents"})
-
-
-def _answered_echo(entry: Mapping[str, Any]) -> bool:
-    """An echo call that answered (a failed call reports no context)."""
-    return entry.get("name") == "echo" and (
-        entry.get("error") is None or entry.get("result") is not None
-    )
 
 
 def _echoes(view: TraceView, record: TurnRecord) -> Iterator[tuple[str, Any]]:
@@ -42,13 +41,13 @@ def _echoes(view: TraceView, record: TurnRecord) -> Iterator[tuple[str, Any]]:
     entries = result.get("tool_results") if isinstance(result, Mapping) else None
     if isinstance(entries, list | tuple):
         for position, entry in enumerate(entries):
-            if isinstance(entry, Mapping) and _answered_echo(entry):
+            if isinstance(entry, Mapping) and answered_echo(entry):
                 yield f"tool_results[{position}]", entry.get("result")
     # Only the turn's user's sessions: a copy on another user's tab is event-misrouted, not a
     # context swap.
     for session in view.sessions_of(record.user_id):
         for event in view.events_of(session.session_id, record.turn.run_id):
-            if event.type == "tool_completed" and _answered_echo(event.payload):
+            if event.type == "tool_completed" and answered_echo(event.payload):
                 yield f"session {session.session_id} seq {event.seq}", event.payload.get("result")
 
 
@@ -58,7 +57,7 @@ def _echo_mismatches(agg: FindingAggregator, view: TraceView, index: TokenLookup
         wanted = {"user_id": record.user_id, "run_id": turn.run_id, "thread_id": turn.thread_id}
         for where, echoed in _echoes(view, record):
             seen = echoed if isinstance(echoed, Mapping) else {}
-            wrong = [f for f in _FIELDS if seen.get(f) != wanted[f]]
+            wrong = [f for f in ECHO_FIELDS if seen.get(f) != wanted[f]]
             if not wrong:
                 continue
             ran_as = seen.get("user_id")

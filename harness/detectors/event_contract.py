@@ -165,7 +165,17 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
         required_tools, thinks = _required_steps(record)
         tool_events = [e for e in events if e.type in ("tool_executing", "tool_completed")]
         ran = _tool_results(record) or []
-        if emits_tools and ran and not tool_events:
+        silent_tools = bool(emits_tools and ran and not tool_events)
+        if tools and required_tools and not silent_tools:
+            for kind in ("tool_executing", "tool_completed"):
+                of_kind = [e for e in events if e.type == kind]
+                lacks += [f"{kind}({name})" for name in _unmatched(required_tools, of_kind)]
+        if scripted and thinks and types.count("agent_thinking") < thinks:
+            lacks.append(f"agent_thinking x{thinks - types.count('agent_thinking')}")
+        if silent_tools and lacks:
+            # One turn, one cause: its events did not reach the session that ran it.
+            lacks.append(f"tool_executing/tool_completed ({len(ran)} tool results, no tool event)")
+        elif silent_tools:
             agg.add(
                 "event-missing",
                 (owner,),
@@ -180,12 +190,6 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
                 expected=f"{len(ran)} tool_executing and {len(ran)} tool_completed",
                 actual="no tool event",
             )
-        elif tools and required_tools:
-            for kind in ("tool_executing", "tool_completed"):
-                of_kind = [e for e in events if e.type == kind]
-                lacks += [f"{kind}({name})" for name in _unmatched(required_tools, of_kind)]
-        if scripted and thinks and types.count("agent_thinking") < thinks:
-            lacks.append(f"agent_thinking x{thinks - types.count('agent_thinking')}")
         if lacks:
             agg.add(
                 "event-missing",

@@ -18,7 +18,7 @@ and channel, so one leak repeated on every turn is one finding.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from harness.detectors._evidence import FindingAggregator
 from harness.detectors._grouping import carrier
@@ -30,12 +30,13 @@ from harness.detectors._trace_view import (
     TokenOwners,
     TraceView,
     collect_texts,
+    echo_locations,
     event_strings,
     event_texts,
     iter_strings,
     normalize,
 )
-from harness.model import Event, Finding, Trace
+from harness.model import Event, Finding, Trace, TurnOutcome
 
 __all__ = ["detect"]
 
@@ -86,6 +87,40 @@ def _event_foreign(owners: TokenOwners, event: Event, receiver: str) -> bool:
     return owners.any_foreign(event_texts(event), receiver)
 
 
+def _judged_elsewhere(
+    view: TraceView, event: Event, receiver: str
+) -> tuple[str | None, frozenset[str]]:
+    """What another oracle already reports about an event: ``(sender, locations)``.
+
+    - An event of another user's run (or naming another ``user_id``) on ``receiver``'s session
+      is ``event-misrouted``; the sender's own tokens in it are that finding's evidence, not a
+      second cause. A third user's data in it is still foreign data.
+    - The identity fields of an ``echo`` answer in a ``tool_completed`` event of the receiver's
+      own run are the ``context-mismatch`` oracle's.
+    """
+    run_owner = view.run_owner(event.run_id)
+    if run_owner is not None and run_owner != receiver:
+        return run_owner, frozenset()
+    if event.user_id is not None and event.user_id != receiver:
+        return view.index.owner(event.user_id) or event.user_id, frozenset()
+    if run_owner != receiver:
+        return None, frozenset()
+    judged = set(echo_locations(event.payload, "payload") if event.type == "tool_completed" else ())
+    record = view.turns_by_run.get(event.run_id) if event.run_id is not None else None
+    result = event.payload.get("result")
+    if record is not None and isinstance(result, Mapping) and _echoes_judged(record.outcome):
+        # The terminal event's copy of the turn's result: the oracle judged the outcome's.
+        judged |= echo_locations(result.get("tool_results"), "payload['result']['tool_results']")
+    return None, frozenset(judged)
+
+
+def _echoes_judged(outcome: TurnOutcome) -> bool:
+    """Whether the outcome's result holds an answered echo (the context oracle reads it)."""
+    result = outcome.result
+    entries = result.get("tool_results") if isinstance(result, Mapping) else None
+    return bool(echo_locations(entries, ""))
+
+
 def _describe(index: TokenLookup, token: str, owner: str) -> str:
     return f"{index.kind(token) or 'token'} {token!r} of {owner}"
 
@@ -133,7 +168,11 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
             if not _event_foreign(owners, event, receiver):
                 continue
             named = _named(intrusions, event.run_id, receiver)
-            for location, token, owner in _foreign(scan, event_strings(event), receiver, named):
+            sender, judged = _judged_elsewhere(view, event, receiver)
+            strings = [(where, text) for where, text in event_strings(event) if where not in judged]
+            for location, token, owner in _foreign(scan, strings, receiver, named):
+                if owner == sender:
+                    continue
                 agg.add(
                     KIND,
                     (owner, receiver),
@@ -158,7 +197,16 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
             error is None or not owners.foreign(error, receiver)
         ):
             continue
-        strings = list(iter_strings(outcome.result, "result"))
+        # The echo's answer is the context oracle's evidence of a swapped context.
+        entries = (
+            outcome.result.get("tool_results") if isinstance(outcome.result, Mapping) else None
+        )
+        judged = echo_locations(entries, "result['tool_results']")
+        strings = [
+            (where, text)
+            for where, text in iter_strings(outcome.result, "result")
+            if where not in judged
+        ]
         if error is not None:
             strings.append(("error", error))
         named = _named(intrusions, record.turn.run_id, receiver)

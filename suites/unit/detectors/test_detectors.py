@@ -76,7 +76,8 @@ def _faulty_trace() -> tuple[TraceBuilder, Trace]:
     run_a = b.run(tab_a, (CallTool("echo"),), drop={"tool_executing", "tool_completed"})
     b.event(tab_b, "agent_thinking", run_a, {"text": user_a.canaries[0]}, user_id=user_a.user_id)
     b.checkpoint(
-        shared=[FoundObject(1, "dict", {user_a.user_id: "engine.c", user_b.user_id: "engine.c"})]
+        [b.walk(user_b.user_id, {"engine.c.note": user_a.canaries[0]})],
+        shared=[FoundObject(1, "dict", {user_a.user_id: "engine.c", user_b.user_id: "engine.c"})],
     )
     b.run(tab_b, status="timeout", emit=False)
     return b, b.build()

@@ -119,6 +119,22 @@ def test_missing_tool_events_with_tool_results_present() -> None:
     assert "2 tool results, 0 tool_executing/tool_completed events" in finding.evidence[0]
 
 
+def test_a_turn_that_lost_every_event_is_one_finding_not_two() -> None:
+    # Its lifecycle and its tool events went missing together: one turn, one cause. The tool
+    # results still say that tools ran, inside the same finding.
+    b = TraceBuilder(1)
+    tab = b.open(b.users[0])
+    run = b.run(tab, PLAN, emit=False)
+    (finding,) = _findings(b)
+    assert finding.kind == "event-missing"
+    assert finding.summary.startswith("a completed turn lacks agent_started, agent_completed")
+    assert f"run {run} (completed): missing agent_started, agent_completed" in finding.evidence[0]
+    assert "tool_executing/tool_completed (2 tool results, no tool event)" in finding.evidence[0]
+    assert finding.group_key.endswith(
+        "agent_started, agent_thinking, terminal, tool_executing/tool_completed"
+    )
+
+
 def test_single_turn_without_tool_events_names_the_count() -> None:
     b = TraceBuilder(1)
     tab = b.open(b.users[0])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from harness.detectors import foreign_data
+from harness.detectors import foreign_data, run_detectors
 from harness.model import CallTool, Finding, SimUser, Think, Trace, TurnStatus
 from suites.unit.detectors.trace_builder import TraceBuilder
 
@@ -51,15 +51,69 @@ def test_foreign_ids_in_turn_results_and_roots() -> None:
     user_a, user_b = b.users
     tab_a, tab_b = b.open(user_a), b.open(user_b)
     run_a = b.run(tab_a)
-    b.run(tab_b, (CallTool("echo"),), echo_as=(user_a.user_id, run_a, user_a.thread_ids[0]))
+    # The echo's params come back in its answer: A's canary in B's result.
+    b.run(tab_b, (CallTool("echo", {"note": user_a.canaries[0]}),))
     b.checkpoint([b.walk(user_b.user_id, {'engine.execution_registry._runs["x"]': run_a})])
     findings = _findings(b)
     assert {f.users for f in findings} == {(user_a.user_id, user_b.user_id)}
     evidence = "\n".join(line for f in findings for line in f.evidence)
-    assert "outcome result['tool_results'][0]['result']['user_id']" in evidence
+    assert "outcome result['tool_results'][0]['params']['note']" in evidence
     assert f'usr_000000000002\'s engine.execution_registry._runs["x"]: run_id {run_a!r}' in evidence
     # events, outcomes and objects are three channels: three findings, not one per token
     assert len(findings) == 3
+
+
+def test_an_echo_answered_under_another_context_is_the_context_oracles_finding() -> None:
+    # The echo's identity fields name the context that ran the tool: A's ids there are a
+    # swapped context (context-mismatch), one cause, not also foreign data in the result, the
+    # tool_completed event and the terminal event's copy of the result.
+    b = TraceBuilder(2)
+    user_a, user_b = b.users
+    tab_a, tab_b = b.open(user_a), b.open(user_b)
+    run_a = b.run(tab_a)
+    b.run(tab_b, (CallTool("echo"),), echo_as=(user_a.user_id, run_a, user_a.thread_ids[0]))
+    trace = b.build()
+    assert _findings(b) == []
+    (mismatch,) = run_detectors(trace, index=b.index(trace))
+    assert mismatch.kind == "context-mismatch"
+    assert mismatch.users == (user_a.user_id, user_b.user_id)
+    assert any("tool_results[0]" in line for line in mismatch.evidence)
+
+
+def test_an_echo_answer_without_its_outcome_is_still_foreign_data() -> None:
+    # Only an answer the context oracle reads (the outcome's tool_results) is left to it: when
+    # the outcome lost its result, A's ids in the terminal event are still reported here.
+    b = TraceBuilder(2)
+    user_a, user_b = b.users
+    tab_a, tab_b = b.open(user_a), b.open(user_b)
+    run_a = b.run(tab_a)
+    b.run(tab_b, (CallTool("echo"),), echo_as=(user_a.user_id, run_a, user_a.thread_ids[0]))
+    trace = b.build()
+    turns = tuple(
+        replace(t, outcome=replace(t.outcome, result=None)) if t.user_id == user_b.user_id else t
+        for t in trace.turns
+    )
+    findings = list(foreign_data.detect(replace(trace, turns=turns), b.index(trace)))
+    (finding,) = findings
+    assert finding.users == (user_a.user_id, user_b.user_id)
+    assert any(
+        "agent_completed payload['result']['tool_results'][0]" in e for e in finding.evidence
+    )
+
+
+def test_a_misrouted_event_reports_a_third_users_data_not_the_senders() -> None:
+    # A's event on B's tab is event-misrouted; A's own ids in it are that finding's evidence.
+    # C's canary inside it is data of C that reached B: foreign data.
+    b = TraceBuilder(3)
+    user_a, user_b, user_c = b.users
+    tab_a, tab_b = b.open(user_a), b.open(user_b)
+    run_a = b.run(tab_a)
+    b.event(tab_b, "agent_thinking", run_a, {"text": user_a.canaries[0]}, user_id=user_a.user_id)
+    assert _findings(b) == []
+    b.event(tab_b, "agent_thinking", run_a, {"text": user_c.canaries[0]}, user_id=user_a.user_id)
+    (finding,) = _findings(b)
+    assert finding.users == (user_c.user_id, user_b.user_id)
+    assert repr(user_c.canaries[0]) in finding.evidence[0]
 
 
 def test_one_leak_on_many_events_is_one_finding_with_a_count() -> None:
