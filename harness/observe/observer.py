@@ -66,6 +66,9 @@ def _class_state(prefix: str, klass: type) -> dict[str, object]:
 _POSITION = re.compile(r"\[\d+\]|\{(?:key|set item|cache key|cache value) \d+\}")
 
 
+_POSITIONLESS_LIMIT = 200_000  # paths remembered without their positions, cleared past this
+
+
 def _positionless(path: str) -> str:
     """A path without list positions: a value that moved in a bounded history is not new."""
     return _POSITION.sub("[#]", path)
@@ -151,9 +154,12 @@ class Observer:
         self._unweakable: set[str] = set()
         # Modules of the classes of the roots met, then of the shared roots: the target's code.
         self._root_modules: set[str] = {type(obj).__module__ for obj in self._shared.values()}
-        # Values already stored, as (owner, path, value, active runs): a checkpoint stores what
-        # it found that no earlier walk of that owner stored in the same state, not copies.
-        self._stored: set[tuple[str, str, str, tuple[str, ...]]] = set()
+        # Values already stored, as (owner, active runs) -> {(path, value)} (paths without
+        # list positions): a checkpoint stores what it found that no earlier walk of that owner
+        # stored in the same state, not copies. The walker asks it (``known``) before it
+        # builds a FoundValue: a shared graph offers the same values on every walk.
+        self._stored: dict[tuple[str, tuple[str, ...]], set[tuple[str, str]]] = {}
+        self._positionless: dict[str, str] = {}
         self._sites_stored: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
@@ -188,7 +194,12 @@ class Observer:
         roots = watched.session.roots()
         if not roots:
             return
-        result = self._walker.walk(roots, owner=watched.user_id, active_runs=watched.active)
+        result = self._walker.walk(
+            roots,
+            owner=watched.user_id,
+            active_runs=watched.active,
+            known=self._known(watched),
+        )
         self._account(watched, roots, result)
         if result.values:
             walk = self._root_walk(watched, result)
@@ -224,6 +235,7 @@ class Observer:
                 owner=watched.user_id,
                 active_runs=watched.active,
                 claimed=claimed,
+                known=self._known(watched),
             )
             self._account(watched, roots, result)
             # Several tabs of one user are one owner: merge by user, first tab wins the path.
@@ -373,12 +385,33 @@ class Observer:
         if entry is not None and entry[2] is ref:
             del self._watched[ref.ident]
 
+    def _known(self, watched: _Watched) -> Callable[[str, str], bool] | None:
+        """``(path, value) -> already stored for this owner in its present state``."""
+        stored = self._stored.get((watched.user_id, tuple(watched.active)))
+        if stored is None:
+            return None
+        positionless = self._path_key
+
+        def known(path: str, value: str) -> bool:
+            return (positionless(path), value) in stored
+
+        return known
+
+    def _path_key(self, path: str) -> str:
+        key = self._positionless.get(path)
+        if key is None:
+            if len(self._positionless) >= _POSITIONLESS_LIMIT:
+                self._positionless.clear()
+            key = self._positionless[path] = _positionless(path)
+        return key
+
     def _root_walk(self, watched: _Watched, result: WalkResult) -> RootWalk:
         active = tuple(watched.active)
+        stored = self._stored.setdefault((watched.user_id, active), set())
         values = tuple(
             self._site_once(found)
             for found in self._relevant(watched, result.values)
-            if self._first_time((watched.user_id, _positionless(found.path), found.value, active))
+            if self._first_time(stored, (self._path_key(found.path), found.value))
         )
         return RootWalk(
             owner=watched.user_id,
@@ -397,13 +430,15 @@ class Observer:
             return found
         return dataclasses.replace(found, site="")
 
-    def _first_time(self, key: tuple[str, str, str, tuple[str, ...]]) -> bool:
+    @staticmethod
+    def _first_time(stored: set[tuple[str, str]], key: tuple[str, str]) -> bool:
         # The detectors judge a value by its owner, path, token and the runs active then
         # (foreign-data keeps the first sighting, context-mismatch one per active run): a
-        # repeat at a later checkpoint adds nothing but size to the trace.
-        if key in self._stored:
+        # repeat at a later checkpoint adds nothing but size to the trace. ``stored`` is the
+        # set of the owner and its active runs, ``key`` the (path, value).
+        if key in stored:
             return False
-        self._stored.add(key)
+        stored.add(key)
         return True
 
     def _relevant(

@@ -171,6 +171,7 @@ class Walker:
         owner: str | None = None,
         active_runs: Container[str] = (),
         claimed: dict[int, object] | None = None,
+        known: Callable[[str, str], bool] | None = None,
     ) -> WalkResult:
         """Walk from ``roots`` (name -> object); the names start the paths.
 
@@ -188,8 +189,13 @@ class Walker:
         an object another owner already entered records it (so :func:`shared_between` sees it
         shared) but does not enter it again: what is inside was walked once, by the first
         owner, and a graph reachable from every user costs one walk, not one per user.
+
+        ``known(path, value)`` says the caller already holds that value at that path (the
+        observer's store of earlier walks): such a value is left out of ``values`` before a
+        FoundValue (or the site of its attribute) is built. A shared graph met on every walk
+        offers the same values again and again; only the new ones cost a record.
         """
-        return self._walk(roots, None, keep_alive, owner, active_runs, claimed)[0]
+        return self._walk(roots, None, keep_alive, owner, active_runs, claimed, known)[0]
 
     def find_paths(self, roots: Mapping[str, object], targets: Iterable[object]) -> dict[int, str]:
         """``id(target) -> first path from roots`` for each target the walk reaches.
@@ -261,6 +267,7 @@ class Walker:
         owner: str | None,
         active_runs: Container[str],
         claimed: dict[int, object] | None = None,
+        known: Callable[[str, str], bool] | None = None,
     ) -> tuple[WalkResult, dict[int, str]]:
         classify = self._classifier()
         index = self._index
@@ -292,6 +299,18 @@ class Walker:
                     return True
             return False
 
+        def report(where: str, text: str, holder: type | None = None, name: str = "") -> None:
+            # A string worth reporting: a FoundValue unless the caller already holds it.
+            if len(text) <= MAX_VALUE_CHARS:
+                if known is None or not known(where, text):
+                    site = attribute_site(holder, name) if holder is not None else ""
+                    values.append(FoundValue(path=where, value=text, site=site))
+                return
+            site = attribute_site(holder, name) if holder is not None else ""
+            for window in found_values(index, where, text, site):
+                if known is None or not known(window.path, window.value):
+                    values.append(window)
+
         def enqueue(obj: Any, plan: TypePlan, path: str, depth: int) -> None:
             # obj is walkable (not SKIP, not SCAN) and not yet seen.
             nonlocal count, truncated
@@ -319,7 +338,7 @@ class Walker:
             if plan is SCAN:
                 hit = classify(obj)
                 if hit and (hit[0] != me or (hit[1] and wanted(hit))):
-                    values.extend(found_values(index, path, obj))
+                    report(path, obj)
             elif plan is not SKIP and id(obj) not in seen:
                 enqueue(obj, plan, path, depth)
 
@@ -353,7 +372,7 @@ class Walker:
                                 hit = classify(key)
                             if hit and (hit[0] != me or (hit[1] and wanted(hit))):
                                 where = f"{path}{{key {position}}}"
-                                values.extend(found_values(index, where, key))
+                                report(where, key)
                         elif key_type not in _LEAVES:
                             offer(key, f"{path}{{key {position}}}", child)
                         kind = type(value)
@@ -374,7 +393,7 @@ class Walker:
                             if key_type is str and len(key_texts) < _MEMO_LIMIT:
                                 key_texts[key] = text
                         if value_plan is SCAN:
-                            values.extend(found_values(index, f"{path}[{text}]", value))
+                            report(f"{path}[{text}]", value)
                         else:
                             enqueue(value, value_plan, f"{path}[{text}]", child)
                 elif container == CONTAINER_SEQUENCE:
@@ -404,7 +423,7 @@ class Walker:
                     text = buffer_text(obj)
                     hit = classify(text) if text else False
                     if hit and (hit[0] != me or (hit[1] and wanted(hit))):
-                        values.extend(found_values(index, path, text))
+                        report(path, text)
                     continue  # nothing else to read in a buffer
                 if plan.has_dict:
                     try:
@@ -422,14 +441,7 @@ class Walker:
                                 if hit is None:
                                     hit = classify(value)
                                 if hit and (hit[0] != me or (hit[1] and wanted(hit))):
-                                    values.extend(
-                                        found_values(
-                                            index,
-                                            f"{path}.{name}",
-                                            value,
-                                            attribute_site(type(obj), name),
-                                        )
-                                    )
+                                    report(f"{path}.{name}", value, type(obj), name)
                             elif id(value) not in seen:
                                 # enqueue(), inlined: most objects are met as attributes.
                                 if child > max_depth or count >= max_objects:
@@ -462,8 +474,7 @@ class Walker:
                         if hit is None:
                             hit = classify(value)
                         if hit and (hit[0] != me or (hit[1] and wanted(hit))):
-                            site = attribute_site(type(obj), name)
-                            values.extend(found_values(index, f"{path}.{name}", value, site))
+                            report(f"{path}.{name}", value, type(obj), name)
                     elif id(value) not in seen:
                         enqueue(value, value_plan, f"{path}.{name}", child)
                 for name in plan.extras:
