@@ -17,12 +17,14 @@ canonical JSON: the same (scenario, seed, strategy) gives the same digest.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import hashlib
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from harness.errors import HarnessError
@@ -88,11 +90,30 @@ def to_data(record: object, *, _path: str = "$") -> Any:
         >>> to_data(Think(text="hello"))
         {'step': 'think', 'text': 'hello'}
     """
+    with _no_collection():
+        try:
+            return _fast(record)
+        except _NoJSONForm:
+            # Only a failure pays for paths: walk again, naming where the value sits.
+            return _with_paths(record, _path)
+
+
+@contextlib.contextmanager
+def _no_collection() -> Iterator[None]:
+    """No cyclic garbage collection while plain data is built or encoded.
+
+    The data of a trace is hundreds of thousands of fresh dicts and lists without a cycle:
+    the collections their allocation triggers (a full one among them, as they all survive to
+    the oldest generation) find nothing and cost as much as building them. Reference counting
+    frees them as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
-        return _fast(record)
-    except _NoJSONForm:
-        # Only a failure pays for paths: walk again, naming where the value sits.
-        return _with_paths(record, _path)
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _NoJSONForm(Exception):
@@ -110,7 +131,80 @@ def _fields(kind: type) -> tuple[str, ...]:
     return names
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+#: An encoder per exact type met (dataclasses, dict, list, tuple, set, frozenset): a trace has a
+#: handful of types and hundreds of thousands of values, so the isinstance chain of
+#: :func:`_generic` runs once per type, not once per value.
+_ENCODERS: dict[type, Callable[[Any], Any]] = {}
+
+
 def _fast(record: object) -> Any:
+    kind = type(record)
+    if kind in _SCALARS:
+        return record
+    encoder = _ENCODERS.get(kind)
+    if encoder is None:
+        encoder = _encoder_for(kind)
+        if encoder is None:
+            return _generic(record)
+    return encoder(record)
+
+
+def _encode_dict(record: dict[Any, Any]) -> dict[str, Any]:
+    scalars = _SCALARS
+    return {
+        key if type(key) is str else _text_key(key): (
+            value if type(value) in scalars else _fast(value)
+        )
+        for key, value in record.items()
+    }
+
+
+def _encode_sequence(record: list[Any] | tuple[Any, ...]) -> list[Any]:
+    scalars = _SCALARS
+    return [item if type(item) in scalars else _fast(item) for item in record]
+
+
+def _encode_set(record: set[Any] | frozenset[Any]) -> list[Any]:
+    return sorted((_fast(item) for item in record), key=canonical_json)
+
+
+def _text_key(key: object) -> str:
+    return key if isinstance(key, str) else _plain_key(key)
+
+
+def _encoder_for(kind: type) -> Callable[[Any], Any] | None:
+    """The encoder of one exact type, built once; None for types :func:`_generic` handles."""
+    encoder: Callable[[Any], Any] | None = None
+    if kind in _STEP_NAMES:
+        encoder = step_to_data
+    elif dataclasses.is_dataclass(kind):
+        names = _fields(kind)
+        # One generated function per record type: a dict display of its fields, scalars kept
+        # as they are, anything else through _fast. The output is the dict comprehension's.
+        items = ", ".join(
+            f"{name!r}: (v if type(v := r.{name}) in scalars else fast(v))" for name in names
+        )
+        namespace: dict[str, Any] = {}
+        exec(  # the field names are identifiers: nothing else enters the source
+            f"def encode(r):\n    return {{{items}}}\n",
+            {"scalars": _SCALARS, "fast": _fast},
+            namespace,
+        )
+        generated = namespace["encode"]
+        encoder = generated
+    elif kind is dict:
+        encoder = _encode_dict
+    elif kind is list or kind is tuple:
+        encoder = _encode_sequence
+    elif kind is set or kind is frozenset:
+        encoder = _encode_set
+    if encoder is not None:
+        _ENCODERS[kind] = encoder
+    return encoder
+
+
+def _generic(record: object) -> Any:
     if record is None or isinstance(record, str | bool | int | float):
         return record
     kind = type(record)
@@ -204,7 +298,8 @@ def _is_plain(obj: object) -> bool:
 def digest(trace: Trace) -> str:
     """Return the SHA-256 hex digest (64 characters) of the trace's canonical JSON."""
     # to_data returns plain data: no need to check it again, as canonical_json would.
-    return hashlib.sha256(_canonical_bytes(to_data(trace))).hexdigest()
+    with _no_collection():
+        return hashlib.sha256(_canonical_bytes(to_data(trace))).hexdigest()
 
 
 # --------------------------------------------------------------------------- from data
