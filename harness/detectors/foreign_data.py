@@ -126,19 +126,80 @@ def _describe(index: TokenLookup, token: str, owner: str) -> str:
 
 
 class _Shapes:
-    """``normalize`` remembered per text: one leak repeats the same few locations."""
+    """``normalize`` remembered per text, and the carrier pattern of a location: one leak
+    repeats the same few locations on every user."""
 
-    __slots__ = ("_index", "_known")
+    __slots__ = ("_holders", "_index", "_known", "_results")
 
     def __init__(self, index: TokenLookup) -> None:
         self._index = index
         self._known: dict[str, str] = {}
+        self._results: dict[str, str] = {}
+        self._holders: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:
         shape = self._known.get(text)
         if shape is None:
             shape = self._known[text] = normalize(text, self._index)
         return shape
+
+    def result_pattern(self, location: str) -> str:
+        """The carrier of a location in a turn result."""
+        pattern = self._results.get(location)
+        if pattern is None:
+            pattern = self._results[location] = carrier(self(location))
+        return pattern
+
+    def holder_pattern(self, path: str) -> str:
+        """The carrier of the object holding a walked value."""
+        pattern = self._holders.get(path)
+        if pattern is None:
+            pattern = self._holders[path] = carrier(holder_of(self(path)))
+        return pattern
+
+
+class _Texts:
+    """The headline, plural and expected text of one (channel, owner, receiver), built once:
+    a fault repeats the same pair on every observation."""
+
+    __slots__ = ("_built",)
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+
+    def __call__(self, channel: str, owner: str, receiver: str) -> tuple[str, str, str]:
+        key = (channel, owner, receiver)
+        texts = self._built.get(key)
+        if texts is None:
+            texts = self._built[key] = _TEXTS[channel](owner, receiver)
+        return texts
+
+
+def _event_texts(owner: str, receiver: str) -> tuple[str, str, str]:
+    return (
+        f"an event on {receiver}'s session carries data of {owner}",
+        f"{{n}} tokens of {owner} reached events on {receiver}'s sessions",
+        f"only {receiver}'s data on {receiver}'s sessions",
+    )
+
+
+def _outcome_texts(owner: str, receiver: str) -> tuple[str, str, str]:
+    return (
+        f"a turn result of {receiver} carries data of {owner}",
+        f"{{n}} tokens of {owner} reached turn results of {receiver}",
+        f"only {receiver}'s data in {receiver}'s results",
+    )
+
+
+def _object_texts(owner: str, holder: str) -> tuple[str, str, str]:
+    return (
+        f"an object reachable from {holder}'s roots holds data of {owner}",
+        f"{{n}} objects reachable from {holder}'s roots hold data of {owner}",
+        f"only {holder}'s data under {holder}'s roots",
+    )
+
+
+_TEXTS = {"events": _event_texts, "outcomes": _outcome_texts, "objects": _object_texts}
 
 
 def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
@@ -161,6 +222,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
     for intruder, thread_id in intrusions.values():
         named_threads.setdefault(intruder, set()).add(thread_id)
     shape = _Shapes(index)
+    texts = _Texts()
 
     for session in trace.sessions:
         receiver = session.user_id
@@ -173,18 +235,20 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
             for location, token, owner in _foreign(scan, strings, receiver, named):
                 if owner == sender:
                     continue
+                described = _describe(index, token, owner)
+                headline, plural, expected = texts("events", owner, receiver)
                 agg.add(
                     KIND,
                     (owner, receiver),
                     "events",
                     f"session {session.session_id} seq {event.seq} {event.type} {location}: "
-                    f"{_describe(index, token, owner)}",
+                    f"{described}",
                     step=view.step_of(event),
                     key=(session.session_id, event.seq, token),
-                    headline=f"an event on {receiver}'s session carries data of {owner}",
-                    plural=f"{{n}} tokens of {owner} reached events on {receiver}'s sessions",
-                    expected=f"only {receiver}'s data on {receiver}'s sessions",
-                    actual=_describe(index, token, owner),
+                    headline=headline,
+                    plural=plural,
+                    expected=expected,
+                    actual=described,
                     pattern="events received",
                 )
 
@@ -211,19 +275,21 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
             strings.append(("error", error))
         named = _named(intrusions, record.turn.run_id, receiver)
         for location, token, owner in _foreign(scan, strings, receiver, named):
+            described = _describe(index, token, owner)
+            headline, plural, expected = texts("outcomes", owner, receiver)
             agg.add(
                 KIND,
                 (owner, receiver),
                 "outcomes",
                 f"run {record.turn.run_id} (session {record.session_id}) outcome {location}: "
-                f"{_describe(index, token, owner)}",
+                f"{described}",
                 step=record.step,
                 key=(record.turn.run_id, token),
-                headline=f"a turn result of {receiver} carries data of {owner}",
-                plural=f"{{n}} tokens of {owner} reached turn results of {receiver}",
-                expected=f"only {receiver}'s data in {receiver}'s results",
-                actual=_describe(index, token, owner),
-                pattern=carrier(shape(location)),
+                headline=headline,
+                plural=plural,
+                expected=expected,
+                actual=described,
+                pattern=shape.result_pattern(location),
             )
 
     judge_intrusions(agg, view, index, scan)
@@ -241,19 +307,21 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
                 if (holder, path, token) in reported:
                     continue  # the same object seen again at a later checkpoint
                 reported.add((holder, path, token))
+                described = _describe(index, token, owner)
+                headline, plural, expected = texts("objects", owner, holder)
                 agg.add(
                     KIND,
                     (owner, holder),
                     "objects",
                     f"checkpoint {checkpoint.index} ({checkpoint.label}) {holder}'s {path}: "
-                    f"{_describe(index, token, owner)}",
+                    f"{described}",
                     step=checkpoint.step,
                     key=(path, token),
-                    headline=f"an object reachable from {holder}'s roots holds data of {owner}",
-                    plural=f"{{n}} objects reachable from {holder}'s roots hold data of {owner}",
-                    expected=f"only {holder}'s data under {holder}'s roots",
-                    actual=f"{path} = {_describe(index, token, owner)}",
-                    pattern=carrier(holder_of(shape(path))),
+                    headline=headline,
+                    plural=plural,
+                    expected=expected,
+                    actual=f"{path} = {described}",
+                    pattern=shape.holder_pattern(path),
                     sites=(sites[path],) if path in sites else (),
                 )
     return agg.findings()
