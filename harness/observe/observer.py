@@ -24,7 +24,6 @@ Two kinds of walks:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import gc
 import re
 import sys
@@ -428,7 +427,7 @@ class Observer:
         if not found.site or found.site not in self._sites_stored:
             self._sites_stored.add(found.site)
             return found
-        return dataclasses.replace(found, site="")
+        return FoundValue(path=found.path, value=found.value)
 
     @staticmethod
     def _first_time(stored: set[tuple[str, str]], key: tuple[str, str]) -> bool:
