@@ -397,9 +397,20 @@ class Walker:
                         else:
                             enqueue(value, value_plan, f"{path}[{text}]", child)
                 elif container == CONTAINER_SEQUENCE:
+                    # offer(), inlined: histories and queues hold most of a shared graph.
                     for position, item in enumerate(list(obj)):
-                        if type(item) not in _LEAVES:
-                            offer(item, f"{path}[{position}]", child)
+                        kind = type(item)
+                        if kind in _LEAVES:
+                            continue
+                        item_plan = plans.get(kind) or plan_for(kind)
+                        if item_plan is SCAN:
+                            hit = memo.get(item)
+                            if hit is None:
+                                hit = classify(item)
+                            if hit and (hit[0] != me or (hit[1] and wanted(hit))):
+                                report(f"{path}[{position}]", item)
+                        elif item_plan is not SKIP and id(item) not in seen:
+                            enqueue(item, item_plan, f"{path}[{position}]", child)
                 elif container == CONTAINER_SET:
                     for position, item in enumerate(sorted(list(obj), key=stable_key)):
                         offer(item, f"{path}{{set item {position}}}", child)
