@@ -93,3 +93,31 @@ def test_nothing_is_retained_when_the_shared_root_lets_go() -> None:
     gc.collect()
     record = observer.retention()
     assert record.alive == {} and record.shared_values == ()
+
+
+def _stored(checkpoint: Any) -> list[tuple[str, str]]:
+    if checkpoint is None:
+        return []
+    return [(found.path, found.value) for walk in checkpoint.walks for found in walk.values]
+
+
+def test_a_value_is_stored_once_per_owner_and_active_runs() -> None:
+    alice, bob = _users(2)
+    observer = _observer((alice, bob), {})
+    notes = [bob.canaries[0]]
+    observer.session_opened("s1", alice.user_id, Tab({"engine": Workspace(alice.user_id, notes)}))
+    assert _stored(observer.checkpoint("first")) == [("engine.notes[0]", bob.canaries[0])]
+    # Found again in the same state: nothing new to store, so the walk does not offer it.
+    assert _stored(observer.checkpoint("again")) == []
+    # Moved in the list only (a bounded history shifting): still not new.
+    notes.insert(0, "plain note")
+    assert _stored(observer.checkpoint("moved")) == []
+    # A new value is stored, alone.
+    notes.append(bob.user_id)
+    assert _stored(observer.checkpoint("new")) == [("engine.notes[2]", bob.user_id)]
+    # Another set of active runs is another state: what it holds then is stored again.
+    observer.turn_started("s1", "run_000000000001")
+    assert _stored(observer.checkpoint("turn")) == [
+        ("engine.notes[1]", bob.canaries[0]),
+        ("engine.notes[2]", bob.user_id),
+    ]

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import collections
 import dataclasses
+import enum
 import json
+import types
 import typing
 from typing import Any
 
@@ -389,3 +392,31 @@ def test_unknown_keys_are_ignored_for_newer_files() -> None:
     data = to_data(Finding(kind="hang", users=("u",), summary="s"))
     data["confidence"] = "high"  # a field this harness does not know (severity it does)
     assert from_data(Finding, data) == Finding(kind="hang", users=("u",), summary="s")
+
+
+def test_subclasses_and_other_mappings_in_a_payload_keep_their_json_form() -> None:
+    class Mode(enum.StrEnum):
+        FAST = "fast"
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    payload: dict[Any, Any] = {  # an int key too: a target's payload is not checked
+        "mode": Mode.FAST,
+        "level": Level.HIGH,
+        "ordered": collections.OrderedDict(b=1, a=(2, {"x": None})),
+        "view": types.MappingProxyType({"k": [1.5, True]}),
+        1: "int key",
+        "tags": frozenset({"b", "a"}),
+    }
+    event = dataclasses.replace(make_trace(1).sessions[0].events[0], payload=payload)
+    data = to_data(event)["payload"]
+    assert data == {
+        "mode": "fast",
+        "level": 3,
+        "ordered": {"b": 1, "a": [2, {"x": None}]},
+        "view": {"k": [1.5, True]},
+        "1": "int key",
+        "tags": ["a", "b"],
+    }
+    assert json.loads(canonical_json(data)) == data
