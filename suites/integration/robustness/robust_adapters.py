@@ -18,6 +18,11 @@ from harness.model import Event, SimUser, Turn, TurnOutcome
 from harness.targets.reference import ReferenceSession, ReferenceTarget
 from harness.targets.websocket import WebSocketTarget
 
+#: Real seconds the blocking adapters below hold the loop or a sync call: past the 0.5 s
+#: ``--block-limit`` and ``--call-timeout`` the tests pass (``time.sleep`` never returns early,
+#: so the bound is always crossed), short enough that a run of a few such steps takes seconds.
+BLOCK_SECONDS = 0.7
+
 
 class StopLoops(ReferenceTarget):
     """stop() never returns: ``while True: await asyncio.sleep(1)``."""
@@ -101,7 +106,7 @@ class TurnRaisesCancelled(_Patched):
 class TurnBlocksLoop(_Patched):
     """run_turn calls time.sleep: every other user stalls meanwhile."""
 
-    seconds = 1.5
+    seconds = BLOCK_SECONDS
 
     def patch(self, session: ReferenceSession) -> None:
         original = session.run_turn
@@ -140,7 +145,7 @@ class EventsBlock(_Patched):
         original = session.events
 
         def events() -> Sequence[Event]:
-            time.sleep(1.5)
+            time.sleep(BLOCK_SECONDS)
             return original()
 
         session.events = events  # type: ignore[method-assign]
@@ -153,7 +158,7 @@ class RootsBlock(_Patched):
         original = session.roots
 
         def roots() -> Mapping[str, object]:
-            time.sleep(1.5)
+            time.sleep(BLOCK_SECONDS)
             return original()
 
         session.roots = roots  # type: ignore[method-assign]
