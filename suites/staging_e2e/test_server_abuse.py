@@ -271,10 +271,13 @@ async def test_a_client_that_never_reads_is_dropped_with_4408(
             plan = [{"step": "tool", "name": "echo", "params": {"blob": blob}}]
             # Bounded: 80 turns answered with about 10 MB the sleeper does not read, far more
             # than the socket buffers and the server's 256 KiB bound of unsent bytes hold.
+            # Paced at 50 frames a second (under the server's 60 per user, so the 4408 is the
+            # slow-client bound and not the flood bound), it lasts 1.6 s: longer than the
+            # victim's five 0.2 s turns measured meanwhile.
             for _ in range(80):
                 await websocket.send(chat(users, users.new_id("run"), plan, content=blob))
                 underway.set()
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.02)
             # It wakes up: what the server sent before dropping it, then the close frame.
             return await closed_with(websocket)
 

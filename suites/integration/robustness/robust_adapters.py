@@ -18,6 +18,11 @@ from harness.model import Event, SimUser, Turn, TurnOutcome
 from harness.targets.reference import ReferenceSession, ReferenceTarget
 from harness.targets.websocket import WebSocketTarget
 
+#: Real seconds the blocking adapters below hold the loop or a sync call: past the 0.5 s
+#: ``--block-limit`` and ``--call-timeout`` the tests pass (``time.sleep`` never returns early,
+#: so the bound is always crossed), short enough that a run of a few such steps takes seconds.
+BLOCK_SECONDS = 0.7
+
 
 class StopLoops(ReferenceTarget):
     """stop() never returns: ``while True: await asyncio.sleep(1)``."""
@@ -101,7 +106,7 @@ class TurnRaisesCancelled(_Patched):
 class TurnBlocksLoop(_Patched):
     """run_turn calls time.sleep: every other user stalls meanwhile."""
 
-    seconds = 1.5
+    seconds = BLOCK_SECONDS
 
     def patch(self, session: ReferenceSession) -> None:
         original = session.run_turn
@@ -140,7 +145,7 @@ class EventsBlock(_Patched):
         original = session.events
 
         def events() -> Sequence[Event]:
-            time.sleep(1.5)
+            time.sleep(BLOCK_SECONDS)
             return original()
 
         session.events = events  # type: ignore[method-assign]
@@ -153,7 +158,7 @@ class RootsBlock(_Patched):
         original = session.roots
 
         def roots() -> Mapping[str, object]:
-            time.sleep(1.5)
+            time.sleep(BLOCK_SECONDS)
             return original()
 
         session.roots = roots  # type: ignore[method-assign]
@@ -203,7 +208,15 @@ class BlackBoxReference(ReferenceTarget):
 
 class OverloadedClient(BlackBoxReference):
     """A hog task in the harness's own process holds the loop 0.8 s out of every 0.85 s: the
-    client is overloaded, the backend is not."""
+    client is overloaded, the backend is not.
+
+    Three such cycles, while the light users' turns are in flight at the start of the run, starve
+    them and put a 0.8 s late wake-up in the watcher's samples; holding the loop for the whole
+    run as well only made it last 12 s instead of 4 s and proved nothing more.
+    """
+
+    #: Cycles of 0.8 s blocked and 0.05 s free before the hog lets go.
+    cycles = 3
 
     hog: asyncio.Task[None] | None = None
 
@@ -216,9 +229,8 @@ class OverloadedClient(BlackBoxReference):
             self.hog.cancel()
         await super().stop()
 
-    @staticmethod
-    async def _hog() -> None:
-        while True:
+    async def _hog(self) -> None:
+        for _ in range(self.cycles):
             time.sleep(0.8)  # noqa: ASYNC251 (the overload under test)
             await asyncio.sleep(0.05)
 

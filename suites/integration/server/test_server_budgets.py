@@ -305,7 +305,9 @@ def _small_receive_buffer() -> socket.socket:
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("max_unsent_bytes", "send_timeout", "why"),
-    [(256 * 1024, 30.0, "over 262144 bytes unsent"), (2**30, 2.0, "a frame waited over 2s")],
+    # The send timeout is 1 s: long enough that a victim reading its frames is never cut, short
+    # enough that the sleeper's stalled frame trips it without a 2 s wait.
+    [(256 * 1024, 30.0, "over 262144 bytes unsent"), (2**30, 1.0, "a frame waited over 1s")],
     ids=["unsent-bytes", "send-timeout"],
 )
 async def test_a_client_that_stops_reading_is_dropped_with_4408_and_others_go_on(

@@ -1,12 +1,17 @@
 """A headless Locust master and two workers on 127.0.0.1 run a scenario; the master judges it.
 
 Each run starts its own ``harness_backend.server`` (faults cannot be switched on in a staging
-deployment), the master and both workers as subprocesses, bounded in time: ``-t 4s`` of load,
+deployment), the master and both workers as subprocesses, bounded in time: ``-t 2s`` of load,
 turns bounded by ``--harness-turn-timeout``, every process waited for and killed if it hangs.
+
+Two seconds are enough: every user runs its plans once, within half a second of the spawn, and
+then idles; at test stop each worker waits (``--harness-grace``) for the turns still in flight,
+so a shorter run does not cut any user's plans, it only trims the idle tail.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -37,6 +42,11 @@ OPTIONS = (
     f"--harness-turn-timeout={SPEC.turn_timeout}",
     "--harness-grace=5",
 )
+#: Under the faults here (shared engine, last-writer routing) most turns lose their events and
+#: wait for the turn timeout, so the workers' grace at test stop is spent waiting on them: a 1 s
+#: bound finds the same leaks sooner (a correct server's turns keep the 2 s bound above).
+LOST_EVENTS_TIMEOUT = 1.0
+LOST_EVENTS_BOUND = (f"--harness-turn-timeout={LOST_EVENTS_TIMEOUT}",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +73,7 @@ def free_port() -> int:
 
 
 def run_locust(url: str, secret: str, directory: Path, *, extra: Sequence[str] = ()) -> LocustRun:
-    """Master plus two workers against ``url``, headless, ``-t 4s``; every process stopped."""
+    """Master plus two workers against ``url``, headless, ``-t 2s``; every process stopped."""
     port = free_port()
     report = directory / "report"
     environment = {**os.environ, "HARNESS_JWT_SECRET": secret}
@@ -83,7 +93,7 @@ def run_locust(url: str, secret: str, directory: Path, *, extra: Sequence[str] =
                         f"--host={url}",
                         f"-u={USERS}",
                         f"-r={USERS}",
-                        "-t=4s",
+                        "-t=2s",
                         "--expect-workers=2",
                         "--master-bind-host=127.0.0.1",
                         f"--master-bind-port={port}",
@@ -154,9 +164,10 @@ def test_a_correct_server_is_clean_and_the_master_writes_the_reports(tmp_path: P
 
 def test_a_shared_engine_is_found_as_harness_run_finds_it(tmp_path: Path) -> None:
     with local_server(faults=["shared-engine"]) as (url, secret):
-        result = run_locust(url, secret, tmp_path)
+        result = run_locust(url, secret, tmp_path, extra=LOST_EVENTS_BOUND)
         # The same scenario and seed through `harness run` on one machine (one block).
-        block = Population(SPEC).block_scenario(9, 0)
+        spec = dataclasses.replace(SPEC, turn_timeout=LOST_EVENTS_TIMEOUT)
+        block = Population(spec).block_scenario(9, 0)
         alone = run(WebSocketTarget(url, secret=secret), block, target_spec=url)
     assert result.exit_code == 1, result.log[-3000:]
     kinds = result.kinds()
@@ -171,7 +182,7 @@ def test_misrouting_between_users_of_different_workers_is_found_on_the_master(
     tmp_path: Path,
 ) -> None:
     with local_server(faults=["last-writer-routing"]) as (url, secret):
-        result = run_locust(url, secret, tmp_path)
+        result = run_locust(url, secret, tmp_path, extra=LOST_EVENTS_BOUND)
     assert result.exit_code == 1, result.log[-3000:]
     misrouted = [f for f in result.findings()["findings"] if f["kind"] == "event-misrouted"]
     assert misrouted, result.kinds()
@@ -204,7 +215,9 @@ def test_bad_options_stop_locust_at_start_with_the_remedy(
     assert message in done.stderr
 
 
-def run_standalone(url: str, secret: str, directory: Path) -> tuple[int, str, Path]:
+def run_standalone(
+    url: str, secret: str, directory: Path, *, extra: Sequence[str] = ()
+) -> tuple[int, str, Path]:
     """One ``locust --headless`` process (no master): it drives and judges the run itself."""
     report = directory / "report"
     done = subprocess.run(
@@ -219,9 +232,10 @@ def run_standalone(url: str, secret: str, directory: Path) -> tuple[int, str, Pa
             f"--host={url}",
             "-u=6",
             "-r=6",
-            "-t=3s",
+            "-t=2s",
             f"--harness-report={report}",
             *OPTIONS,
+            *extra,
         ],
         cwd=directory,
         capture_output=True,
@@ -235,7 +249,7 @@ def run_standalone(url: str, secret: str, directory: Path) -> tuple[int, str, Pa
 
 def test_one_locust_process_judges_its_own_run(tmp_path: Path) -> None:
     with local_server(faults=["last-writer-routing"]) as (url, secret):
-        exit_code, log, report = run_standalone(url, secret, tmp_path)
+        exit_code, log, report = run_standalone(url, secret, tmp_path, extra=LOST_EVENTS_BOUND)
     assert exit_code == 1, log[-3000:]
     data = json.loads((report / "findings.json").read_text("utf-8"))
     assert "event-misrouted" in {f["kind"] for f in data["findings"]}
