@@ -103,7 +103,9 @@ def test_an_event_of_one_worker_s_user_on_another_worker_s_tab_is_misrouted(
     assert set(misrouted[0].users) == {victim.user_id, intruder.user_id}
     # Two blocks (two workers): no single `harness run` holds both, so the run's replay.
     assert misrouted[0].replay == "locust -f x"
-    assert "foreign-data" in result.stats["findings_by_kind"]
+    # The victim's data inside its own misrouted event is that finding's evidence: one
+    # observation, one finding, not also foreign-data (docs/findings.md#foreign-data).
+    assert result.stats["findings_by_kind"] == {"event-misrouted": 1}
 
 
 def test_a_finding_within_one_block_replays_with_that_block_s_harness_run(
