@@ -171,7 +171,9 @@ def test_a_shared_engine_is_found_as_harness_run_finds_it(tmp_path: Path) -> Non
         alone = run(WebSocketTarget(url, secret=secret), block, target_spec=url)
     assert result.exit_code == 1, result.log[-3000:]
     kinds = result.kinds()
-    assert {"foreign-data", "event-misrouted"} <= kinds, kinds
+    # Over the wire a shared engine shows as events of one user's run on another's tab (the
+    # sender's data in them is that finding's evidence, not a second foreign-data finding).
+    assert "event-misrouted" in kinds, kinds
     assert kinds == {f.kind for f in alone.findings}
     finding = result.findings()["findings"][0]
     assert finding["replay"].startswith(("harness run --target ws://", "locust -f "))
