@@ -101,7 +101,8 @@ def test_a_misrouting_server_is_caught_across_blocks() -> None:
     # The misrouted events carry their sender's data: that is the misrouting's evidence (one
     # observation, one finding), between two different users.
     misrouted = [f for f in result.findings if f.kind == "event-misrouted"]
-    assert all(len(set(f.users)) == 2 for f in misrouted), [f.users for f in misrouted]
+    pairs = [pair for f in misrouted for pair in (f.pairs or (f.users,))]
+    assert pairs and all(len(pair) == 2 and pair[0] != pair[1] for pair in pairs), pairs
 
 
 def test_a_refused_token_closes_the_connection_and_says_so() -> None:
