@@ -20,6 +20,7 @@ from harness.distributed._population import Population, UserSlot
 from harness.distributed._user_run import UserRecord
 from harness.errors import UsageError
 from harness.model import Finding, RunResult, Scenario, SessionRecord, Trace, TurnRecord
+from harness.runner import loop_span, tally
 from harness.serialization import RecordDataError, digest, from_data, to_data
 
 __all__ = [
@@ -139,9 +140,9 @@ def assemble(
         "turns": len(turns),
         "events": sum(len(s.events) for s in sessions),
         "unfinished_users": unfinished,
-        "virtual_seconds": _span(sessions, turns),
-        "statuses": _count(t.outcome.status for t in turns),
-        "findings_by_kind": _count(f.kind for f in findings),
+        "virtual_seconds": loop_span(sessions, turns, real_clock=True),
+        "statuses": tally(t.outcome.status for t in turns),
+        "findings_by_kind": tally(f.kind for f in findings),
     }
     return RunResult(
         scenario=spec.scenario,
@@ -268,16 +269,3 @@ def _finding_replay(
         (worker, block) = blocks.pop()
         return population.spec.block_replay(worker, block, target)
     return replay
-
-
-def _span(sessions: Sequence[SessionRecord], turns: Sequence[TurnRecord]) -> float:
-    end = max((t.ended_at for t in turns), default=0.0)
-    start = min((s.opened_at for s in sessions), default=0.0)
-    return round(max(0.0, end - start), 6)
-
-
-def _count(values: Iterable[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return dict(sorted(counts.items()))

@@ -24,9 +24,11 @@ from harness.runner._bounds import sync_call as sync_call
 from harness.runner._driver import RunProgress as RunProgress
 from harness.runner._run import derive_target_spec as derive_target_spec
 from harness.runner._run import estimate_steps as estimate_steps
+from harness.runner._run import loop_span as loop_span
 from harness.runner._run import replay_command as replay_command
 from harness.runner._run import run as run
 from harness.runner._run import run_async as run_async
+from harness.runner._run import tally as tally
 from harness.runner._search import explore as explore
 from harness.runner._search import shrink_scenario as shrink_scenario
 
@@ -40,9 +42,11 @@ __all__ = [
     "derive_target_spec",
     "estimate_steps",
     "explore",
+    "loop_span",
     "replay_command",
     "run",
     "run_async",
+    "tally",
     "shrink_scenario",
     "sync_call",
 ]

@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import shlex
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,15 @@ from typing import Any
 from harness.contract import Target
 from harness.detectors import run_detectors
 from harness.errors import TargetError
-from harness.model import Finding, RunResult, Scenario, ScheduleRecord, Trace
+from harness.model import (
+    Finding,
+    RunResult,
+    Scenario,
+    ScheduleRecord,
+    SessionRecord,
+    Trace,
+    TurnRecord,
+)
 from harness.observe import TokenIndex, is_library_module
 from harness.observe.tokens import remember_simulated
 from harness.runner._bounds import Bounds
@@ -269,7 +277,7 @@ def _calibrated(result: RunResult, load: ClientLoad) -> RunResult:
     stats = {
         **result.stats,
         "client_loop_lag": {"samples": load.samples, "p90": load.p90, "max": load.max},
-        "findings_by_kind": _count(f.kind for f in findings),
+        "findings_by_kind": tally(f.kind for f in findings),
     }
     if notes:
         stats["inconclusive"] = len(notes) - 1
@@ -333,9 +341,11 @@ def _result(
         "scheduler_steps": trace.schedule.steps if trace.schedule else 0,
         # Loop seconds from the first session to the last turn: virtual on the seeded loop
         # (which starts at 0), real over the wire (whose loop clock starts anywhere).
-        "virtual_seconds": _span(trace),
-        "statuses": _count(t.outcome.status for t in trace.turns),
-        "findings_by_kind": _count(f.kind for f in findings),
+        "virtual_seconds": loop_span(
+            trace.sessions, trace.turns, real_clock=trace.strategy == "asyncio"
+        ),
+        "statuses": tally(t.outcome.status for t in trace.turns),
+        "findings_by_kind": tally(f.kind for f in findings),
     }
     return RunResult(
         scenario=scenario.name,
@@ -352,10 +362,19 @@ def _result(
     )
 
 
-def _span(trace: Trace) -> float:
-    end = max((t.ended_at for t in trace.turns), default=0.0)
-    start = min((s.opened_at for s in trace.sessions), default=0.0)
-    return round(max(0.0, end - start), 6) if trace.strategy == "asyncio" else end
+def loop_span(
+    sessions: Sequence[SessionRecord], turns: Sequence[TurnRecord], *, real_clock: bool
+) -> float:
+    """Loop seconds from the first session to the last turn (a run's ``virtual_seconds``).
+
+    The seeded loop's clock starts at 0, so the last turn's end is the span; a real loop's
+    clock (``real_clock``: over the wire) starts anywhere, so the first session is subtracted.
+    """
+    end = max((t.ended_at for t in turns), default=0.0)
+    if not real_clock:
+        return end
+    start = min((s.opened_at for s in sessions), default=0.0)
+    return round(max(0.0, end - start), 6)
 
 
 #: Set in a process started by :func:`_run_in_fresh_process` for its one run.
@@ -421,7 +440,8 @@ def estimate_steps(target: Target, scenario: Scenario, *, info: TargetInfo | Non
     return max(1, len(schedule.decisions))
 
 
-def _count(values: Any) -> dict[str, int]:
+def tally(values: Iterable[str]) -> dict[str, int]:
+    """How often each value occurs, sorted by value (a run's ``statuses``, ``findings_by_kind``)."""
     counts: dict[str, int] = {}
     for value in values:
         counts[value] = counts.get(value, 0) + 1
