@@ -108,17 +108,17 @@ def _judged_elsewhere(
     judged = set(echo_locations(event.payload, "payload") if event.type == "tool_completed" else ())
     record = view.turns_by_run.get(event.run_id) if event.run_id is not None else None
     result = event.payload.get("result")
-    if record is not None and isinstance(result, Mapping) and _echoes_judged(record.outcome):
+    if record is not None and isinstance(result, Mapping) and _outcome_echoes(record.outcome):
         # The terminal event's copy of the turn's result: the oracle judged the outcome's.
         judged |= echo_locations(result.get("tool_results"), "payload['result']['tool_results']")
     return None, frozenset(judged)
 
 
-def _echoes_judged(outcome: TurnOutcome) -> bool:
-    """Whether the outcome's result holds an answered echo (the context oracle reads it)."""
+def _outcome_echoes(outcome: TurnOutcome) -> frozenset[str]:
+    """The echo identity fields in a turn's result, which the context oracle judges."""
     result = outcome.result
     entries = result.get("tool_results") if isinstance(result, Mapping) else None
-    return bool(echo_locations(entries, ""))
+    return echo_locations(entries, "result['tool_results']")
 
 
 def _describe(index: TokenLookup, token: str, owner: str) -> str:
@@ -262,10 +262,7 @@ def detect(trace: Trace, index: TokenLookup) -> Iterable[Finding]:
         ):
             continue
         # The echo's answer is the context oracle's evidence of a swapped context.
-        entries = (
-            outcome.result.get("tool_results") if isinstance(outcome.result, Mapping) else None
-        )
-        judged = echo_locations(entries, "result['tool_results']")
+        judged = _outcome_echoes(outcome)
         strings = [
             (where, text)
             for where, text in iter_strings(outcome.result, "result")
