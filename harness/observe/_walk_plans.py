@@ -260,11 +260,33 @@ OPAQUE_MODULES: tuple[str, ...] = (
 )
 
 
+#: The harness's own records: data a target may keep (a Turn, an Event), walked like any value.
+_HARNESS_RECORDS = frozenset({"harness.model"})
+
+
+def is_harness_machinery(module: object) -> bool:
+    """Whether ``module`` (a ``__module__``) is the harness's own code, not one of its records.
+
+    The harness reaches into a target only through what it hands over: the ``on_event``
+    callback a session calls, the adapter objects. A target that keeps such a callback (a
+    connection registry holding the session) makes the harness's driver, observer and token
+    index reachable from a user's roots; walked, they hold every user's tokens, and a walk
+    that leaves the declared boundaries would report the harness's own bookkeeping as a leak.
+    """
+    return (
+        type(module) is str
+        and (module == "harness" or module.startswith("harness."))
+        and module not in _HARNESS_RECORDS
+    )
+
+
 def _is_opaque(cls: type) -> bool:
+    module = getattr(cls, "__module__", "")
     return (
         issubclass(cls, _OPAQUE)
         or hasattr(cls, "_asyncio_future_blocking")
-        or str(getattr(cls, "__module__", "")).startswith(OPAQUE_MODULES)
+        or str(module).startswith(OPAQUE_MODULES)
+        or is_harness_machinery(module)
     )
 
 
@@ -449,8 +471,11 @@ def function_state(function: Any) -> list[tuple[str, object]]:
     """``(label, value)`` for the state a plain function carries: closure cells, then defaults.
 
     Labels name the variable: ``closure seen``, ``default cache``, ``kwdefault limit``. The
-    function's globals and code are not state of one user and are never followed.
+    function's globals and code are not state of one user and are never followed, nor is
+    anything held by a function of the harness's own (the callbacks it hands a target).
     """
+    if is_harness_machinery(getattr(function, "__module__", None)):
+        return []
     code = function.__code__
     state: list[tuple[str, object]] = []
     for name, cell in zip(code.co_freevars, function.__closure__ or (), strict=False):

@@ -37,6 +37,24 @@ def test_a_broken_adapter_method_is_a_crash_finding_with_the_report_written(
     assert (tmp_path / "report.html").exists()
 
 
+def test_walks_without_boundaries_stay_out_of_the_harness(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # shared_roots() raised, so the walks have no boundaries; the backend's connection registry
+    # holds each session and the on_event callback the harness gave it. Past that callback lie
+    # the harness's driver and token index, with every user's tokens: none of it is the target's.
+    got = run_harness(
+        capsys, tmp_path, "--target", f"{ADAPTERS}:SharedRootsRaise", "--users", "2"
+    )
+    run = got.findings_file()
+    assert run["stats"]["observed_walks"] > 0
+    assert run["stats"]["observed_walks_truncated"] == 0
+    evidence = "\n".join(line for f in run["findings"] for line in f["evidence"])
+    assert "harness_backend." in evidence  # the undeclared shared registries are still found
+    assert "on_event" not in evidence
+    assert "harness.model" not in evidence and "harness/" not in evidence
+
+
 def test_open_session_returning_none_names_the_fix(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

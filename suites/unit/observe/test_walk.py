@@ -270,6 +270,37 @@ def test_opaque_objects_are_skipped(index: TokenIndex) -> None:
     assert id(scaffolding) not in result.mutable
 
 
+def _closure_in(module: str, held: object) -> Any:
+    """A callback holding ``held`` in a closure cell, as if defined in ``module``."""
+    namespace: dict[str, Any] = {"__name__": module}
+    exec("def make(held):\n    def on_event(event):\n        return held\n    return on_event\n", namespace)
+    return namespace["make"](held)
+
+
+def test_the_harness_own_machinery_is_not_walked(index: TokenIndex) -> None:
+    # A target that keeps what the harness handed it (a session's on_event callback, held by a
+    # connection registry) reaches the harness's driver and token index, which hold every
+    # user's tokens: walked, the harness's bookkeeping would read as a leak.
+    graph = Box(
+        mine=A_CANARY,
+        on_event=_closure_in("harness.runner._driver", [B_CANARY]),
+        index=index,
+        user=make_user("b"),  # a record of the harness's (harness.model) is data like any other
+    )
+    result = Walker(index).walk({"g": graph})
+    found = paths(result)
+    assert found[0] == ("g.mine", A_CANARY)
+    assert ("g.user.user_id", B_ID) in found
+    assert all(path.startswith(("g.mine", "g.user.")) for path, _value in found), found
+    assert id(index) not in result.mutable
+
+
+def test_the_same_callback_in_a_targets_own_module_is_walked(index: TokenIndex) -> None:
+    graph = Box(mine=A_CANARY, on_event=_closure_in("service.callbacks", [B_CANARY]))
+    result = Walker(index).walk({"g": graph})
+    assert paths(result) == [("g.mine", A_CANARY), ("g.on_event{closure held}[0]", B_CANARY)]
+
+
 @pytest.mark.asyncio
 async def test_event_loop_tasks_coroutines_and_locks_are_skipped(index: TokenIndex) -> None:
     gate = asyncio.Event()
