@@ -330,10 +330,14 @@ class Observer:
         or dunder names), and what the classes defined there hold in their bodies.
         """
         packages = {name.rpartition(".")[0] or name for name in self._root_modules}
+        tops = {package.partition(".")[0] for package in packages}
+        tops -= _NOT_TARGET | sys.stdlib_module_names
+        # A test session or a big service has thousands of modules: pick by top-level name first.
+        loaded = sorted(name for name in list(sys.modules) if name.partition(".")[0] in tops)
         roots: dict[str, object] = {}
-        for module_name, module in sorted(sys.modules.items()):
-            top = module_name.partition(".")[0]
-            if module is None or top in _NOT_TARGET or top in sys.stdlib_module_names:
+        for module_name in loaded:
+            module = sys.modules.get(module_name)
+            if module is None:
                 continue
             if not any(module_name == p or module_name.startswith(p + ".") for p in packages):
                 continue

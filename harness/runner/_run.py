@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import gc
 import multiprocessing
 import os
 import shlex
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from harness.model import (
     Trace,
     TurnRecord,
 )
-from harness.observe import TokenIndex, is_library_module
+from harness.observe import TokenIndex, frozen_heap, is_library_module
 from harness.observe.tokens import remember_simulated
 from harness.runner._bounds import Bounds
 from harness.runner._calibration import ClientLoad, calibrate, client_load
@@ -249,7 +247,7 @@ def run(
         # the command carries it, or a shell would not find the target.
         command = f"PYTHONPATH={shlex.quote(root)} {command}"
     try:
-        with _frozen_heap(enabled=detectors and in_process):
+        with frozen_heap(enabled=detectors and in_process):
             schedule, ran = _drive(driver, strategy, options, in_process)
     except TargetError as exc:
         trace = _trace(driver, strategy, None, in_process)
@@ -399,27 +397,6 @@ def _run_in_fresh_process(spec: str, scenario: Scenario, **options: Any) -> RunR
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         return pool.submit(_fresh_child_run, spec, scenario, options).result()
-
-
-@contextlib.contextmanager
-def _frozen_heap(*, enabled: bool) -> Iterator[None]:
-    """Move every object that exists before the run out of the collector's sight for its length.
-
-    The retention check collects garbage (``gc.collect``) to let a closed user's objects die; a
-    full collection costs time in proportion to the whole heap, which in a big process (a real
-    backend's hundreds of modules, a test session) dwarfs the run itself. Frozen objects
-    (``gc.freeze``) are alive by definition and are only skipped, so what a collection finds
-    dead among the run's own objects is unchanged. Left alone when someone else froze the heap
-    already: unfreezing would undo their freeze.
-    """
-    if not enabled or gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def estimate_steps(target: Target, scenario: Scenario, *, info: TargetInfo | None = None) -> int:
