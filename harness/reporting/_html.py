@@ -8,6 +8,7 @@ shows as text.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -119,11 +120,14 @@ def _docs_href(path: Path | None) -> str:
         return DOCS_FINDINGS
 
 
-def _environment() -> jinja2.Environment:
+@functools.lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    """The report template, compiled once per process (a compile costs more than a render)."""
     environment = jinja2.Environment(
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
-    return environment
+    source = resources.files("harness.reporting").joinpath("templates/report.html.j2")
+    return environment.from_string(source.read_text(encoding="utf-8"))
 
 
 def render_html(
@@ -161,21 +165,16 @@ def render_html(
             [finding for page in head_row.pages for _, finding in page],
             anchor_prefix=head_row.anchor,
         )
-    template = resources.files("harness.reporting").joinpath("templates/report.html.j2")
-    return (
-        _environment()
-        .from_string(template.read_text(encoding="utf-8"))
-        .render(
-            head=head_row,
-            rows=rows,
-            notes=notes,
-            timeline=timeline,
-            trace=trace,
-            docs_href=docs_href,
-            per_page=FINDINGS_PER_PAGE,
-            matrix=_matrix([finding for page in head_row.pages for _, finding in page]),
-            total=sum(sum(row.counts.values()) for row in rows),
-        )
+    return _template().render(
+        head=head_row,
+        rows=rows,
+        notes=notes,
+        timeline=timeline,
+        trace=trace,
+        docs_href=docs_href,
+        per_page=FINDINGS_PER_PAGE,
+        matrix=_matrix([finding for page in head_row.pages for _, finding in page]),
+        total=sum(sum(row.counts.values()) for row in rows),
     )
 
 
