@@ -51,9 +51,9 @@ def stable_key(item: object) -> tuple[int, str, str]:
     except AttributeError:
         attributes = {}
     pairs = list(attributes.items()) if type(attributes) is dict else []
-    for name, descriptor in plan_for(kind).slots:
+    for name, read in plan_for(kind).slots:
         try:
-            pairs.append((name, descriptor.__get__(item, kind)))
+            pairs.append((name, read(item, kind)))
         except AttributeError:
             continue
     for name, value in pairs:

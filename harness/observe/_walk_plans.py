@@ -381,7 +381,7 @@ def display_name(cls: type) -> str:
 
 
 def _slots_of(cls: type) -> tuple[tuple[str, Any], ...]:
-    """(attribute name, member descriptor) for every slot over the MRO, base classes last."""
+    """(attribute name, slot reader) for every slot over the MRO, base classes last."""
     found: list[tuple[str, Any]] = []
     names: set[str] = set()
     for klass in cls.__mro__:
@@ -397,7 +397,9 @@ def _slots_of(cls: type) -> tuple[tuple[str, Any], ...]:
             descriptor = klass.__dict__.get(attribute)
             if isinstance(descriptor, types.MemberDescriptorType) and attribute not in names:
                 names.add(attribute)
-                found.append((attribute, descriptor))
+                # The descriptor's __get__, bound once: ``get(obj, None)`` reads the slot
+                # (AttributeError when unset) without a lookup per object.
+                found.append((attribute, descriptor.__get__))
     return tuple(found)
 
 

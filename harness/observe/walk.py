@@ -409,8 +409,26 @@ class Walker:
                                 hit = classify(item)
                             if hit and (hit[0] != me or (hit[1] and wanted(hit))):
                                 report(f"{path}[{position}]", item)
-                        elif item_plan is not SKIP and id(item) not in seen:
-                            enqueue(item, item_plan, f"{path}[{position}]", child)
+                        elif item_plan is not SKIP:
+                            # enqueue(), inlined too: a list of records is walked item by item.
+                            ident = id(item)
+                            if ident in seen:
+                                continue
+                            if child > max_depth or count >= max_objects:
+                                truncated = True
+                                continue
+                            seen.add(ident)
+                            count += 1
+                            where = f"{path}[{position}]"
+                            if targets is not None and ident in targets:
+                                found[ident] = where
+                            if item_plan.mutable:
+                                mutable[ident] = (where, item_plan.type_name)
+                                if keep_alive is not None:
+                                    keep_alive[ident] = item
+                                if claimed is not None and claimed.setdefault(ident, me) != me:
+                                    continue  # entered by another owner's walk
+                            append((item, where, child, item_plan))
                 elif container == CONTAINER_SET:
                     for position, item in enumerate(sorted(list(obj), key=stable_key)):
                         offer(item, f"{path}{{set item {position}}}", child)
@@ -471,9 +489,9 @@ class Walker:
                                     if claimed is not None and claimed.setdefault(ident, me) != me:
                                         continue  # entered by another owner's walk
                                 append((value, where, child, value_plan))
-                for name, descriptor in plan.slots:
+                for name, read in plan.slots:
                     try:
-                        value = descriptor.__get__(obj, None)
+                        value = read(obj, None)
                     except AttributeError:
                         continue
                     kind = type(value)
