@@ -43,9 +43,7 @@ def test_walks_without_boundaries_stay_out_of_the_harness(
     # shared_roots() raised, so the walks have no boundaries; the backend's connection registry
     # holds each session and the on_event callback the harness gave it. Past that callback lie
     # the harness's driver and token index, with every user's tokens: none of it is the target's.
-    got = run_harness(
-        capsys, tmp_path, "--target", f"{ADAPTERS}:SharedRootsRaise", "--users", "2"
-    )
+    got = run_harness(capsys, tmp_path, "--target", f"{ADAPTERS}:SharedRootsRaise", "--users", "2")
     run = got.findings_file()
     assert run["stats"]["observed_walks"] > 0
     assert run["stats"]["observed_walks_truncated"] == 0
