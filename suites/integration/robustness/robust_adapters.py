@@ -18,10 +18,11 @@ from harness.model import Event, SimUser, Turn, TurnOutcome
 from harness.targets.reference import ReferenceSession, ReferenceTarget
 from harness.targets.websocket import WebSocketTarget
 
-#: Real seconds the blocking adapters below hold the loop or a sync call: past the 0.5 s
+#: Real seconds the blocking adapters below hold the loop or a sync call: past the 0.25 s
 #: ``--block-limit`` and ``--call-timeout`` the tests pass (``time.sleep`` never returns early,
-#: so the bound is always crossed), short enough that a run of a few such steps takes seconds.
-BLOCK_SECONDS = 0.7
+#: so the bound is always crossed), short enough that a run of a few such steps takes about a
+#: second. The reference target under the same small bounds is the clean control.
+BLOCK_SECONDS = 0.3
 
 
 class StopLoops(ReferenceTarget):
