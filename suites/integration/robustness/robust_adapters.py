@@ -198,7 +198,7 @@ class PrintsToStdout(ReferenceTarget):
 
 def gated_websocket() -> WebSocketTarget:
     """The WebSocket adapter at ``ROBUST_WS_URL`` with short handshakes (see _gate.py)."""
-    return WebSocketTarget(os.environ["ROBUST_WS_URL"], open_timeout=0.5, handshake_retries=1)
+    return WebSocketTarget(os.environ["ROBUST_WS_URL"], open_timeout=0.25, handshake_retries=1)
 
 
 class BlackBoxReference(ReferenceTarget):
