@@ -273,12 +273,12 @@ async def test_a_client_that_never_reads_is_dropped_with_4408(
             max_size=None,
         ) as websocket:
             plan = [{"step": "tool", "name": "echo", "params": {"blob": blob}}]
-            # Bounded: 80 turns answered with about 10 MB the sleeper does not read, far more
+            # Bounded: 40 turns answered with about 5 MB the sleeper does not read, far more
             # than the socket buffers and the server's 256 KiB bound of unsent bytes hold.
             # Paced at 50 frames a second (under the server's 60 per user, so the 4408 is the
-            # slow-client bound and not the flood bound), it lasts 1.6 s: longer than the
+            # slow-client bound and not the flood bound), it lasts 0.8 s: longer than the
             # victim's five 0.1 s turns measured meanwhile.
-            for _ in range(80):
+            for _ in range(40):
                 await websocket.send(chat(users, users.new_id("run"), plan, content=blob))
                 underway.set()
                 await asyncio.sleep(0.02)
