@@ -18,10 +18,11 @@ from harness.model import Event, SimUser, Turn, TurnOutcome
 from harness.targets.reference import ReferenceSession, ReferenceTarget
 from harness.targets.websocket import WebSocketTarget
 
-#: Real seconds the blocking adapters below hold the loop or a sync call: past the 0.5 s
+#: Real seconds the blocking adapters below hold the loop or a sync call: past the 0.25 s
 #: ``--block-limit`` and ``--call-timeout`` the tests pass (``time.sleep`` never returns early,
-#: so the bound is always crossed), short enough that a run of a few such steps takes seconds.
-BLOCK_SECONDS = 0.7
+#: so the bound is always crossed), short enough that a run of a few such steps takes about a
+#: second. The reference target under the same small bounds is the clean control.
+BLOCK_SECONDS = 0.3
 
 
 class StopLoops(ReferenceTarget):
@@ -197,7 +198,7 @@ class PrintsToStdout(ReferenceTarget):
 
 def gated_websocket() -> WebSocketTarget:
     """The WebSocket adapter at ``ROBUST_WS_URL`` with short handshakes (see _gate.py)."""
-    return WebSocketTarget(os.environ["ROBUST_WS_URL"], open_timeout=0.5, handshake_retries=1)
+    return WebSocketTarget(os.environ["ROBUST_WS_URL"], open_timeout=0.25, handshake_retries=1)
 
 
 class BlackBoxReference(ReferenceTarget):
@@ -210,13 +211,15 @@ class OverloadedClient(BlackBoxReference):
     """A hog task in the harness's own process holds the loop 0.8 s out of every 0.85 s: the
     client is overloaded, the backend is not.
 
-    Three such cycles, while the light users' turns are in flight at the start of the run, starve
+    Two such cycles, while the light users' turns are in flight at the start of the run, starve
     them and put a 0.8 s late wake-up in the watcher's samples; holding the loop for the whole
-    run as well only made it last 12 s instead of 4 s and proved nothing more.
+    run as well only made it last 12 s instead of 3 s and proved nothing more. The hog first
+    lets the run's sessions and loop watcher start: a cycle that ran before them (as the first
+    of three did when the hog began at once) only delayed the run, unseen by the watcher.
     """
 
     #: Cycles of 0.8 s blocked and 0.05 s free before the hog lets go.
-    cycles = 3
+    cycles = 2
 
     hog: asyncio.Task[None] | None = None
 
@@ -230,6 +233,7 @@ class OverloadedClient(BlackBoxReference):
         await super().stop()
 
     async def _hog(self) -> None:
+        await asyncio.sleep(0.05)  # the run's sessions and its loop watcher start first
         for _ in range(self.cycles):
             time.sleep(0.8)  # noqa: ASYNC251 (the overload under test)
             await asyncio.sleep(0.05)

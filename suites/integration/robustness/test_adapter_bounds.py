@@ -47,19 +47,19 @@ def test_a_turn_that_blocks_the_loop_is_reported_as_loop_lag(
 ) -> None:
     got = run_harness(
         capsys, tmp_path, "--target", f"{ADAPTERS}:TurnBlocksLoop", "--users", "2",
-        "--block-limit", "0.5",
+        "--block-limit", "0.25",
     )  # fmt: skip
     assert got.code == 1
     crash = got.text_of("crash")
     assert "run_turn() blocked the event loop (loop lag)" in crash
-    assert "--block-limit 0.5s" in crash
+    assert "--block-limit 0.25s" in crash
 
 
 def test_the_reference_target_under_the_same_bounds_is_clean(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     got = run_harness(
-        capsys, tmp_path, "--users", "2", "--block-limit", "0.5", "--call-timeout", "0.5",
+        capsys, tmp_path, "--users", "2", "--block-limit", "0.25", "--call-timeout", "0.25",
     )  # fmt: skip
     assert got.code == 0, got.err
     assert got.findings_file()["findings"] == []
@@ -71,12 +71,12 @@ def test_a_sync_events_call_past_its_bound_is_reported(
     # Under pytest-timeout's alarm the harness cannot use its own: it measures the call.
     got = run_harness(
         capsys, tmp_path, "--target", f"{ADAPTERS}:EventsBlock", "--users", "2",
-        "--call-timeout", "0.5",
+        "--call-timeout", "0.25",
     )  # fmt: skip
     assert got.code == 1
     crash = got.text_of("crash")
     assert "events()" in crash
-    assert "past its bound of 0.5s" in crash
+    assert "past its bound of 0.25s" in crash
 
 
 def test_a_roots_call_past_its_bound_is_reported_and_its_walks_skipped(
@@ -84,11 +84,11 @@ def test_a_roots_call_past_its_bound_is_reported_and_its_walks_skipped(
 ) -> None:
     got = run_harness(
         capsys, tmp_path, "--target", f"{ADAPTERS}:RootsBlock", "--users", "2",
-        "--scenario", "golden_path", "--call-timeout", "0.5",
+        "--scenario", "golden_path", "--call-timeout", "0.25",
     )  # fmt: skip
     assert got.code == 1
     crash = got.text_of("crash")
-    assert "roots() of usr_" in crash and "past its bound of 0.5s" in crash
+    assert "roots() of usr_" in crash and "past its bound of 0.25s" in crash
     assert "walks were skipped" in crash
 
 
@@ -108,9 +108,9 @@ def test_roots_that_are_not_a_mapping_are_a_crash_not_a_traceback(
 def test_a_constructor_that_blocks_is_interrupted_at_the_bound(tmp_path: Path) -> None:
     # A fresh process has no alarm of pytest's: the harness interrupts the sleeping constructor.
     got = run_harness_process(
-        tmp_path, "--target", f"{ADAPTERS}:ConstructorBlocks", "--call-timeout", "0.5",
+        tmp_path, "--target", f"{ADAPTERS}:ConstructorBlocks", "--call-timeout", "0.25",
         "--users", "2", "--scenario", "golden_path",
     )  # fmt: skip
     assert got.code == 2, got.err
-    assert "did not return within 0.5s and was interrupted" in got.err
+    assert "did not return within 0.25s and was interrupted" in got.err
     assert "Traceback" not in got.err

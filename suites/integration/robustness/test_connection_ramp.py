@@ -65,7 +65,7 @@ def test_a_server_that_stops_accepting_half_way_is_named_plainly_and_the_report_
         )  # fmt: skip
     assert got.code == 2
     assert "the target cannot accept connections fast enough" in got.err
-    assert "in 2 attempt(s) of 0.5s" in got.err
+    assert "in 2 attempt(s) of 0.25s" in got.err
     assert "Lower --connect-rate" in got.err
     runs = got.findings_file()["runs"]
     assert [("failed" in run["stats"]) for run in runs] == [False, True]

@@ -305,16 +305,24 @@ def _small_receive_buffer() -> socket.socket:
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("max_unsent_bytes", "send_timeout", "why"),
-    # The send timeout is 1 s: long enough that a victim reading its frames is never cut, short
-    # enough that the sleeper's stalled frame trips it without a 2 s wait.
-    [(256 * 1024, 30.0, "over 262144 bytes unsent"), (2**30, 1.0, "a frame waited over 1s")],
+    # The send timeout is 0.5 s: a frame waits only while the client's socket is full, so a
+    # victim reading its frames is never cut (its frames go straight into the socket), and the
+    # sleeper's stalled frame trips it within half a second of the socket filling up.
+    [(256 * 1024, 30.0, "over 262144 bytes unsent"), (2**30, 0.5, "a frame waited over 0.5s")],
     ids=["unsent-bytes", "send-timeout"],
 )
 async def test_a_client_that_stops_reading_is_dropped_with_4408_and_others_go_on(
     start_server: StartServer, max_unsent_bytes: int, send_timeout: float, why: str
 ) -> None:
+    # Rate limits over the 100 frames a second sent below: the drop must be the slow-client
+    # bound's, never the flood bound's.
     limits = ServerLimits(
-        max_unsent_bytes=max_unsent_bytes, send_timeout=send_timeout, rate=50, burst=50
+        max_unsent_bytes=max_unsent_bytes,
+        send_timeout=send_timeout,
+        rate=200,
+        burst=200,
+        user_rate=200,
+        user_burst=200,
     )
     server = await start_server(limits=limits)
     sock = _small_receive_buffer()
@@ -329,11 +337,13 @@ async def test_a_client_that_stops_reading_is_dropped_with_4408_and_others_go_on
         payload = random.Random(13).randbytes(10_000).hex()
         sent = 0
         # Each turn answers with about four times its payload; the sleeper reads none of it.
+        # The buffers fill within a few dozen turns; a stalled frame then waits out the send
+        # timeout while this loop goes on at about 100 turns a second: well under 200 turns.
         async with asyncio.timeout(BOUND):
             while server.statistics().connections_dropped == 0 and sent < 200:
                 await sleeper.send(chat(new_id("run"), [echo(blob=payload)], content=payload))
                 sent += 1
-                await asyncio.sleep(0.03)
+                await asyncio.sleep(0.01)
         assert server.statistics().connections_dropped == 1, f"not dropped after {sent} turns"
         # It wakes up: what the server sent before dropping it, then the close frame.
         code, reason = await close_code(sleeper)
