@@ -353,6 +353,7 @@ class Walker:
                 obj, path, depth, plan = queue.popleft()
                 child = depth + 1
                 container = plan.container
+                items: Any = None  # a sequence's (position, item) pairs
                 if container == CONTAINER_PROXY:
                     # A read-only view: walk what it shows, but the mapping behind it was not
                     # handed out for writing, so it is not counted as shared through the view
@@ -397,38 +398,9 @@ class Walker:
                         else:
                             enqueue(value, value_plan, f"{path}[{text}]", child)
                 elif container == CONTAINER_SEQUENCE:
-                    # offer(), inlined: histories and queues hold most of a shared graph.
-                    for position, item in enumerate(list(obj)):
-                        kind = type(item)
-                        if kind in _LEAVES:
-                            continue
-                        item_plan = plans.get(kind) or plan_for(kind)
-                        if item_plan is SCAN:
-                            hit = memo.get(item)
-                            if hit is None:
-                                hit = classify(item)
-                            if hit and (hit[0] != me or (hit[1] and wanted(hit))):
-                                report(f"{path}[{position}]", item)
-                        elif item_plan is not SKIP:
-                            # enqueue(), inlined too: a list of records is walked item by item.
-                            ident = id(item)
-                            if ident in seen:
-                                continue
-                            if child > max_depth or count >= max_objects:
-                                truncated = True
-                                continue
-                            seen.add(ident)
-                            count += 1
-                            where = f"{path}[{position}]"
-                            if targets is not None and ident in targets:
-                                found[ident] = where
-                            if item_plan.mutable:
-                                mutable[ident] = (where, item_plan.type_name)
-                                if keep_alive is not None:
-                                    keep_alive[ident] = item
-                                if claimed is not None and claimed.setdefault(ident, me) != me:
-                                    continue  # entered by another owner's walk
-                            append((item, where, child, item_plan))
+                    # Histories and queues hold most of a shared graph: their items go through
+                    # the same inlined loop as attributes, below.
+                    items = enumerate(list(obj))
                 elif container == CONTAINER_SET:
                     for position, item in enumerate(sorted(list(obj), key=stable_key)):
                         offer(item, f"{path}{{set item {position}}}", child)
@@ -454,41 +426,52 @@ class Walker:
                     if hit and (hit[0] != me or (hit[1] and wanted(hit))):
                         report(path, text)
                     continue  # nothing else to read in a buffer
+                entries: tuple[tuple[Any, str, str, type | None], ...] = ()
+                if items is not None:
+                    entries = ((items, "[", "]", None),)
+                    items = None
                 if plan.has_dict:
                     try:
                         attributes = object.__getattribute__(obj, "__dict__")
                     except AttributeError:
                         attributes = None
                     if type(attributes) is dict:
-                        for name, value in list(attributes.items()):
-                            kind = type(value)
-                            value_plan = plans.get(kind) or plan_for(kind)
-                            if value_plan is SKIP or type(name) is not str:
-                                continue
-                            if value_plan is SCAN:
-                                hit = memo.get(value)
-                                if hit is None:
-                                    hit = classify(value)
-                                if hit and (hit[0] != me or (hit[1] and wanted(hit))):
-                                    report(f"{path}.{name}", value, type(obj), name)
-                            elif id(value) not in seen:
-                                # enqueue(), inlined: most objects are met as attributes.
-                                if child > max_depth or count >= max_objects:
-                                    truncated = True
-                                    continue
-                                ident = id(value)
-                                seen.add(ident)
-                                count += 1
-                                where = f"{path}.{name}"
-                                if targets is not None and ident in targets:
-                                    found[ident] = where
-                                if value_plan.mutable:
-                                    mutable[ident] = (where, value_plan.type_name)
-                                    if keep_alive is not None:
-                                        keep_alive[ident] = value
-                                    if claimed is not None and claimed.setdefault(ident, me) != me:
-                                        continue  # entered by another owner's walk
-                                append((value, where, child, value_plan))
+                        entries += ((list(attributes.items()), ".", "", type(obj)),)
+                for pairs, opening, closing, holder in entries:
+                    # offer() and enqueue(), inlined: most objects are met as attributes or
+                    # list items. ``holder`` is the class of an attribute's object (its site).
+                    for name, value in pairs:
+                        kind = type(value)
+                        if kind in _LEAVES:
+                            continue
+                        value_plan = plans.get(kind) or plan_for(kind)
+                        if value_plan is SKIP or (holder is not None and type(name) is not str):
+                            continue
+                        if value_plan is SCAN:
+                            hit = memo.get(value)
+                            if hit is None:
+                                hit = classify(value)
+                            if hit and (hit[0] != me or (hit[1] and wanted(hit))):
+                                report(f"{path}{opening}{name}{closing}", value, holder, name)
+                            continue
+                        ident = id(value)
+                        if ident in seen:
+                            continue
+                        if child > max_depth or count >= max_objects:
+                            truncated = True
+                            continue
+                        seen.add(ident)
+                        count += 1
+                        where = f"{path}{opening}{name}{closing}"
+                        if targets is not None and ident in targets:
+                            found[ident] = where
+                        if value_plan.mutable:
+                            mutable[ident] = (where, value_plan.type_name)
+                            if keep_alive is not None:
+                                keep_alive[ident] = value
+                            if claimed is not None and claimed.setdefault(ident, me) != me:
+                                continue  # entered by another owner's walk
+                        append((value, where, child, value_plan))
                 for name, read in plan.slots:
                     try:
                         value = read(obj, None)
