@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from harness.observe import frozen_heap
 from harness_backend import (
     AgentRequest,
     DuplicateRunError,
@@ -112,6 +113,13 @@ async def test_a_run_in_flight_is_refused_again_until_released() -> None:
 
 @pytest.mark.asyncio
 async def test_scope_exit_leaves_nothing_of_the_user() -> None:
+    # Only what this test makes is looked through by its collection: the session's heap
+    # before it (thousands of tests' objects in a worker) is frozen for its length.
+    with frozen_heap():
+        await _scope_exit_leaves_nothing_of_the_user()
+
+
+async def _scope_exit_leaves_nothing_of_the_user() -> None:
     factory = ExecutionEngineFactory()
     plan: list[dict[str, Any]] = [
         {"step": "tool", "name": "echo", "params": {"canary": "cnry_alice"}}
