@@ -24,10 +24,10 @@ from harness.errors import TargetAuthError, TargetError
 from harness.model import Event, SimUser, Turn, TurnOutcome, TurnStatus
 from harness.targets.websocket import (
     AUTH_CLOSE_CODES,
+    FrameReader,
     RunAttempts,
     WebSocketTarget,
     chat_message,
-    read_frame,
 )
 
 __all__ = ["WireConnection"]
@@ -44,7 +44,7 @@ class _Pending:
         self.started = False
 
 
-class WireConnection:
+class WireConnection(FrameReader[_Pending]):
     """A user's connection (browser tab): send turns, keep every event received.
 
     Args:
@@ -130,26 +130,11 @@ class WireConnection:
             return f"token refused (close code {code}: {reason})"
         return f"connection closed before the terminal event (close code {code}: {reason})"
 
-    def _handle(self, frame: str | bytes) -> None:
-        read = read_frame(
-            frame,
-            ids_in=self._target.simulated_ids_in,
-            seq=len(self._events),
-            connection_id=self.connection_id,
-            t=time.time(),
-        )
-        if read.problem is not None:
-            self.protocol_errors.append(read.problem)
-            return
-        if read.error_frame is not None:
-            self.errors.append(dict(read.error_frame))
-        if read.event is not None:
-            self._events.append(replace(read.event, step=self._next_step()))
-            if read.event.type == "agent_started":
-                self._pending.start(read.event.run_id)
-        if read.settles is not None:
-            run_id, status, result, error = read.settles
-            self._settle(run_id, status, result=result, error=error)
+    def _now(self) -> float:
+        return time.time()
+
+    def _keep(self, event: Event) -> None:
+        self._events.append(replace(event, step=self._next_step()))
 
     def _settle(
         self,

@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_HANDSHAKE_RETRIES",
     "DEFAULT_MAX_SIZE",
     "FrameRead",
+    "FrameReader",
     "WebSocketSession",
     "WebSocketTarget",
     "RunAttempts",
@@ -216,6 +217,65 @@ class RunAttempts(Generic[A]):
         return [(run_id, a) for run_id, attempts in self._by_run.items() for a in attempts]
 
 
+class FrameReader(Generic[A]):
+    """What one connection keeps of the frames it reads, in arrival order.
+
+    Events, ``error`` frames, frames that broke the protocol, and the run attempts the frames
+    start and settle (:class:`RunAttempts`). Shared by the asyncio adapter and the Locust
+    worker's blocking client, which differ only in their clock (:meth:`_now`), in how they keep
+    an event (:meth:`_keep`) and in how an outcome resolves an attempt (:meth:`_settle`).
+    """
+
+    connection_id: str
+    #: ``error`` frames the server sent, and frames that broke the protocol.
+    errors: list[dict[str, Any]]
+    protocol_errors: list[str]
+    _target: WebSocketTarget
+    _events: list[Event]
+    _pending: RunAttempts[A]
+
+    def _handle(self, frame: str | bytes) -> None:
+        read = read_frame(
+            frame,
+            # Staging ids (pre-issued tokens) back to simulated ones: user_id and payload alike.
+            ids_in=self._target.simulated_ids_in,
+            seq=len(self._events),
+            connection_id=self.connection_id,
+            t=self._now(),
+        )
+        if read.problem is not None:
+            self.protocol_errors.append(read.problem)
+            return
+        if read.error_frame is not None:
+            self.errors.append(dict(read.error_frame))
+        if read.event is not None:
+            self._keep(read.event)
+            if read.event.type == "agent_started":
+                self._pending.start(read.event.run_id)
+        if read.settles is not None:
+            run_id, status, result, error = read.settles
+            self._settle(run_id, status, result=result, error=error)
+
+    def _now(self) -> float:
+        """The time stamped on a frame as it arrives."""
+        raise NotImplementedError
+
+    def _keep(self, event: Event) -> None:
+        """Record ``event`` (and tell whoever listens)."""
+        raise NotImplementedError
+
+    def _settle(
+        self,
+        run_id: object,
+        status: TurnStatus,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Resolve the attempt of ``run_id`` this outcome answers."""
+        raise NotImplementedError
+
+
 class _Attempt:
     """One turn waiting for its outcome; ``started`` once its ``agent_started`` arrived."""
 
@@ -226,7 +286,7 @@ class _Attempt:
         self.started = False
 
 
-class WebSocketSession:
+class WebSocketSession(FrameReader[_Attempt]):
     """One WebSocket connection of one simulated user.
 
     Frames name a run id only, and a retried run (``Turn.retry``) may have two attempts
@@ -287,29 +347,13 @@ class WebSocketSession:
             f"the terminal event of {run_id} (close code {code}: {reason or 'no reason given'})"
         )
 
-    def _handle(self, frame: str | bytes) -> None:
-        read = read_frame(
-            frame,
-            # Staging ids (pre-issued tokens) back to simulated ones: user_id and payload alike.
-            ids_in=self._target.simulated_ids_in,
-            seq=len(self._events),
-            connection_id=self.connection_id,
-            t=self._loop.time(),
-        )
-        if read.problem is not None:
-            self.protocol_errors.append(read.problem)
-            return
-        if read.error_frame is not None:
-            self.errors.append(dict(read.error_frame))
-        if read.event is not None:
-            self._events.append(read.event)
-            if self.on_event is not None:
-                self.on_event(read.event)
-            if read.event.type == "agent_started":
-                self._pending.start(read.event.run_id)
-        if read.settles is not None:
-            run_id, status, result, error = read.settles
-            self._settle(run_id, status, result=result, error=error)
+    def _now(self) -> float:
+        return self._loop.time()
+
+    def _keep(self, event: Event) -> None:
+        self._events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
 
     def _settle(
         self,
