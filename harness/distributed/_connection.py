@@ -121,7 +121,10 @@ class WireConnection(FrameReader[_Pending]):
             pass
         finally:
             for run_id, pending in self._pending.items():
-                self._settle_pending(pending, run_id, "cancelled", error=self._closed_reason())
+                self._resolve(
+                    pending,
+                    TurnOutcome(run_id=run_id, status="cancelled", error=self._closed_reason()),
+                )
 
     def _closed_reason(self) -> str:
         code = getattr(self._connection, "close_code", None)
@@ -136,31 +139,15 @@ class WireConnection(FrameReader[_Pending]):
     def _keep(self, event: Event) -> None:
         self._events.append(replace(event, step=self._next_step()))
 
-    def _settle(
-        self,
-        run_id: object,
-        status: TurnStatus,
-        *,
-        result: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None:
-        """Resolve the attempt of ``run_id`` this outcome answers (:class:`RunAttempts`)."""
-        pending = self._pending.answered(run_id, status, done=lambda a: a.outcome is not None)
-        if pending is not None and isinstance(run_id, str):
-            self._settle_pending(pending, run_id, status, result=result, error=error)
+    @staticmethod
+    def _answered(attempt: _Pending) -> bool:
+        return attempt.outcome is not None
 
     @staticmethod
-    def _settle_pending(
-        pending: _Pending,
-        run_id: str,
-        status: TurnStatus,
-        *,
-        result: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None:
-        if pending.outcome is None:  # the first terminal wins
-            pending.outcome = TurnOutcome(run_id=run_id, status=status, result=result, error=error)
-            pending.done.set()
+    def _resolve(attempt: _Pending, outcome: TurnOutcome) -> None:
+        if attempt.outcome is None:  # the first terminal wins
+            attempt.outcome = outcome
+            attempt.done.set()
 
     # ------------------------------------------------------------------ sending
     def run_turns(
@@ -196,7 +183,10 @@ class WireConnection(FrameReader[_Pending]):
         try:
             self._connection.send(chat_message(turn))
         except ConnectionClosed:
-            self._settle_pending(pending, turn.run_id, "cancelled", error=self._closed_reason())
+            self._resolve(
+                pending,
+                TurnOutcome(run_id=turn.run_id, status="cancelled", error=self._closed_reason()),
+            )
 
     def events(self) -> tuple[Event, ...]:
         """Every event this connection received, in arrival order."""

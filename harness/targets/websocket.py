@@ -272,7 +272,20 @@ class FrameReader(Generic[A]):
         result: dict[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
-        """Resolve the attempt of ``run_id`` this outcome answers."""
+        """Resolve the attempt of ``run_id`` this outcome answers (:class:`RunAttempts`)."""
+        attempt = self._pending.answered(run_id, status, done=self._answered)
+        if attempt is not None and isinstance(run_id, str):
+            outcome = TurnOutcome(run_id=run_id, status=status, result=result, error=error)
+            self._resolve(attempt, outcome)
+
+    @staticmethod
+    def _answered(attempt: A) -> bool:
+        """Whether ``attempt`` has its outcome already."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _resolve(attempt: A, outcome: TurnOutcome) -> None:
+        """Give ``attempt`` its outcome."""
         raise NotImplementedError
 
 
@@ -355,20 +368,13 @@ class WebSocketSession(FrameReader[_Attempt]):
         if self.on_event is not None:
             self.on_event(event)
 
-    def _settle(
-        self,
-        run_id: object,
-        status: TurnStatus,
-        *,
-        result: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None:
-        """Resolve the attempt of ``run_id`` this outcome answers (:class:`RunAttempts`)."""
-        attempt = self._pending.answered(run_id, status, done=lambda a: a.future.done())
-        if attempt is not None and isinstance(run_id, str):
-            attempt.future.set_result(
-                TurnOutcome(run_id=run_id, status=status, result=result, error=error)
-            )
+    @staticmethod
+    def _answered(attempt: _Attempt) -> bool:
+        return attempt.future.done()
+
+    @staticmethod
+    def _resolve(attempt: _Attempt, outcome: TurnOutcome) -> None:
+        attempt.future.set_result(outcome)
 
     async def run_turn(self, turn: Turn) -> TurnOutcome:
         future: asyncio.Future[TurnOutcome] = self._loop.create_future()
