@@ -273,7 +273,8 @@ def test_opaque_objects_are_skipped(index: TokenIndex) -> None:
 def _closure_in(module: str, held: object) -> Any:
     """A callback holding ``held`` in a closure cell, as if defined in ``module``."""
     namespace: dict[str, Any] = {"__name__": module}
-    exec("def make(held):\n    def on_event(event):\n        return held\n    return on_event\n", namespace)
+    source = "def make(held):\n    def on_event(event):\n        return held\n    return on_event\n"
+    exec(source, namespace)
     return namespace["make"](held)
 
 
