@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 
 from harness.errors import HarnessError
 from harness.model import Finding, RunResult
-from harness.reporting import docs_link
 from harness.targets import local_server as local_server
 
 __all__ = [
@@ -118,6 +117,8 @@ def format_finding(finding: Finding, *, replay: str = "") -> str:
     if finding.expected is not None or finding.actual is not None:
         lines.append(f"  - expected {finding.expected}")
         lines.append(f"  + actual   {finding.actual}")
+    from harness.reporting import docs_link  # jinja2 and rich: loaded only when a finding shows
+
     lines.append(f"  docs: {docs_link(finding.kind)}")
     command = finding.replay or replay
     if command:

@@ -5,8 +5,8 @@ Every in-process run is a pure function of (scenario, seed, strategy): see docs/
 
 from __future__ import annotations
 
-from ._hypothesis import HypothesisStrategy as HypothesisStrategy
-from ._hypothesis import schedules as schedules
+import typing as _typing
+
 from ._loop import DEFAULT_IO_GRACE as DEFAULT_IO_GRACE
 from ._loop import MAX_RECORDED_DECISIONS as MAX_RECORDED_DECISIONS
 from ._loop import DeadlockError as DeadlockError
@@ -44,3 +44,23 @@ __all__ = [
     "MAX_RECORDED_DECISIONS",
     "DEFAULT_IO_GRACE",
 ]
+
+
+_LAZY = ("HypothesisStrategy", "schedules")
+
+
+def __getattr__(name: str) -> _typing.Any:
+    # Hypothesis is imported when its strategy is asked for, not with the scheduler: the pytest
+    # plugin imports this package in every pytest process of every project that installs the
+    # harness, most of which never draw a schedule from Hypothesis.
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from harness.scheduling import _hypothesis
+
+    value = getattr(_hypothesis, name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -163,3 +163,22 @@ def test_importing_the_record_module_loads_no_runner_walker_or_detector() -> Non
     )
     loaded = set(eval(done.stdout))
     assert loaded <= {"harness", "harness.model", "harness.errors"}, loaded
+
+
+def test_the_pytest_plugin_loads_no_hypothesis_faker_jinja_or_rich() -> None:
+    # pytest loads the plugin in every test session of every project that installs the
+    # harness: what only a run, a report or a Hypothesis schedule needs waits until asked for.
+    code = (
+        "import sys, harness.pytest_plugin\n"
+        "print(sorted(m for m in ('hypothesis', 'faker', 'jinja2', 'rich') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert eval(done.stdout) == [], done.stdout
+    # ... and the names stay where they were.
+    code = "from harness.scheduling import HypothesisStrategy, schedules; print('ok')"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "ok"
