@@ -13,6 +13,7 @@ public face: it picks the loop, builds the Trace once and runs the detectors.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 import traceback
@@ -46,6 +47,7 @@ from harness.runner._checks import (
     check_session,
     short_repr,
 )
+from harness.runner._copies import TabCopies
 from harness.runner._lifecycle import ObserverListener, RunListener
 from harness.runner._recorder import Observation, TraceRecorder
 from harness.targets import TargetInfo
@@ -54,6 +56,8 @@ __all__ = ["RunProgress", "ScenarioDriver", "runs_of"]
 
 #: Called as ``progress(done_turns, total_turns)`` after each turn.
 RunProgress = Callable[[int, int], None]
+#: Seconds a remote tab waits, past the settle, for copies of runs its user's other tabs ended.
+COPY_WAIT = 1.0
 
 
 class ScenarioDriver:
@@ -113,6 +117,11 @@ class ScenarioDriver:
         # decides to close a tab; closing at once would blame the server for events the tab
         # simply closed too early to receive.
         self.settle = 0.0 if "live_roots" in info.capabilities else 0.25
+        # ... and a tab whose copy of a run another tab of its user ended has not come yet
+        # waits for it a little longer (the copy may be late, not lost; harness/runner/_copies).
+        self.copies = TabCopies() if self.settle else None
+        if self.copies is not None:
+            self.listeners.append(self.copies)
 
     def next_step(self) -> int:
         return next(self._steps)
@@ -319,6 +328,10 @@ class ScenarioDriver:
     async def close(self, session_id: str, session: Any) -> None:
         if self.settle:
             await asyncio.sleep(self.settle)
+        if self.copies is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(COPY_WAIT):
+                    await self.copies.caught_up(session_id)
         events: Sequence[Event] = ()
         bound = self.bounds.call_timeout
         # The user, not the session, names the call: crashes are grouped with ids blanked out,

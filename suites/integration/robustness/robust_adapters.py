@@ -266,3 +266,44 @@ class BurstReturnsNothing(_Patched):
             return []
 
         session.burst = burst  # type: ignore[method-assign]
+
+
+class _SiblingCopies(BlackBoxReference):
+    """The reference backend as a remote target, whose copy of a run reaches the user's other
+    tabs ``delay`` seconds after the tab that sent it (None: never)."""
+
+    delay: float | None = None
+
+    async def open_session(self, user: SimUser) -> ReferenceSession:
+        session = await super().open_session(user)
+        own: set[str] = set()  # runs sent on this tab
+        original_turn, original_receive = session.run_turn, session._receive
+        loop = asyncio.get_running_loop()
+
+        async def run_turn(turn: Turn) -> TurnOutcome:
+            own.add(turn.run_id)
+            return await original_turn(turn)
+
+        def receive(message: dict[str, Any]) -> None:
+            if message.get("run_id") in own:
+                original_receive(message)
+            elif self.delay is not None:
+                loop.call_later(self.delay, original_receive, message)
+
+        session.run_turn = run_turn  # type: ignore[method-assign]
+        session._receive = receive  # type: ignore[method-assign]
+        return session
+
+
+class LateSiblingCopies(_SiblingCopies):
+    """Correct, only late: each copy reaches the other tabs 0.8 s after the sending tab, as from
+    a server starved by a busy machine: past the 0.25 s a closing tab settles, within the 1 s it
+    then waits for copies it is owed."""
+
+    delay = 0.8
+
+
+class LostSiblingCopies(_SiblingCopies):
+    """The other tabs never get a copy of a run: a real ``event-missing``."""
+
+    delay = None
