@@ -63,16 +63,21 @@ def test_foreign_ids_in_turn_results_and_roots() -> None:
     assert len(findings) == 3
 
 
-def test_an_echo_answered_under_another_context_is_the_context_oracles_finding() -> None:
-    # The echo's identity fields name the context that ran the tool: A's ids there are a
-    # swapped context (context-mismatch), one cause, not also foreign data in the result, the
-    # tool_completed event and the terminal event's copy of the result.
+def _b_echoes_as_a() -> tuple[TraceBuilder, Trace, SimUser, SimUser]:
+    """B's echo answers with A's user id, run id and thread: the context that ran it was A's."""
     b = TraceBuilder(2)
     user_a, user_b = b.users
     tab_a, tab_b = b.open(user_a), b.open(user_b)
     run_a = b.run(tab_a)
     b.run(tab_b, (CallTool("echo"),), echo_as=(user_a.user_id, run_a, user_a.thread_ids[0]))
-    trace = b.build()
+    return b, b.build(), user_a, user_b
+
+
+def test_an_echo_answered_under_another_context_is_the_context_oracles_finding() -> None:
+    # The echo's identity fields name the context that ran the tool: A's ids there are a
+    # swapped context (context-mismatch), one cause, not also foreign data in the result, the
+    # tool_completed event and the terminal event's copy of the result.
+    b, trace, user_a, user_b = _b_echoes_as_a()
     assert _findings(b) == []
     (mismatch,) = run_detectors(trace, index=b.index(trace))
     assert mismatch.kind == "context-mismatch"
@@ -83,12 +88,7 @@ def test_an_echo_answered_under_another_context_is_the_context_oracles_finding()
 def test_an_echo_answer_without_its_outcome_is_still_foreign_data() -> None:
     # Only an answer the context oracle reads (the outcome's tool_results) is left to it: when
     # the outcome lost its result, A's ids in the terminal event are still reported here.
-    b = TraceBuilder(2)
-    user_a, user_b = b.users
-    tab_a, tab_b = b.open(user_a), b.open(user_b)
-    run_a = b.run(tab_a)
-    b.run(tab_b, (CallTool("echo"),), echo_as=(user_a.user_id, run_a, user_a.thread_ids[0]))
-    trace = b.build()
+    b, trace, user_a, user_b = _b_echoes_as_a()
     turns = tuple(
         replace(t, outcome=replace(t.outcome, result=None)) if t.user_id == user_b.user_id else t
         for t in trace.turns
