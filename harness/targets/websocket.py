@@ -223,7 +223,8 @@ class FrameReader(Generic[A]):
     Events, ``error`` frames, frames that broke the protocol, and the run attempts the frames
     start and settle (:class:`RunAttempts`). Shared by the asyncio adapter and the Locust
     worker's blocking client, which differ only in their clock (:meth:`_now`), in how they keep
-    an event (:meth:`_keep`) and in how an outcome resolves an attempt (:meth:`_settle`).
+    an event (:meth:`_keep`), and in how an attempt is seen answered (:meth:`_answered`) and
+    given its outcome (:meth:`_resolve`).
     """
 
     connection_id: str
