@@ -51,6 +51,12 @@ __all__ = [
     "CONTAINER_SET",
     "SCAN",
     "SKIP",
+    "SWEEP_APART",
+    "SWEEP_DICT",
+    "SWEEP_MAPPING",
+    "SWEEP_NONE",
+    "SWEEP_REFERENTS",
+    "SWEEP_WALK",
     "MAX_BUFFER_BYTES",
     "TypePlan",
     "buffer_text",
@@ -73,6 +79,17 @@ CONTAINER_FUNCTION = 7  # plain functions met as values: closure cells and defau
 CONTAINER_BUFFER = 8  # bytes, bytearray, array.array: contents scanned as text, never walked
 CONTAINER_CACHE = 9  # functools.lru_cache wrappers: the cached keys and results
 CONTAINER_THREAD_LOCAL = 10  # threading.local: the attributes the current thread sees
+
+# How the walker's sweep (``Walker.sweep``, a walk without paths) reads an object of the type.
+SWEEP_NONE = 0  # nothing to read inside (an unhashable C object)
+SWEEP_REFERENTS = 1  # what ``gc.get_referents`` gives: attributes, slots, items, keys, values
+SWEEP_APART = 2  # read as the walk does: a method's __self__, a function's state, a buffer
+SWEEP_WALK = 3  # read only by the walk: the sweep hands over (exceptions, caches, contexts...)
+SWEEP_DICT = 4  # the values of its ``__dict__`` (no slots), as the walk reads them
+# Keys and values of a dict (and its subclass's attributes): a dict whose keys are all
+# strings does not report them to the collector, so ``gc.get_referents`` alone would miss them.
+SWEEP_MAPPING = 5
+_HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC: the type's objects tell the collector what they hold
 
 _LRU_WRAPPER = type(functools.lru_cache(maxsize=None)(lambda: None))
 
@@ -175,6 +192,7 @@ class TypePlan:
         "has_dict",
         "mutable",
         "slots",
+        "sweep",
         "type_name",
     )
 
@@ -189,6 +207,7 @@ class TypePlan:
         extras: tuple[str, ...] = (),
         class_owners: tuple[type, ...] = (),
         descriptor: bool = False,
+        traversed: bool = True,
     ) -> None:
         self.type_name = type_name
         self.container = container
@@ -198,9 +217,27 @@ class TypePlan:
         self.extras = extras
         self.class_owners = class_owners
         self.descriptor = descriptor
+        self.sweep = _sweep_of(container, has_dict, bool(slots), bool(extras), traversed)
 
     def __repr__(self) -> str:
         return f"TypePlan({self.type_name}, container={self.container}, mutable={self.mutable})"
+
+
+def _sweep_of(container: int, has_dict: bool, slots: bool, extras: bool, traversed: bool) -> int:
+    if extras or container in (CONTAINER_CONTEXT, CONTAINER_CACHE, CONTAINER_THREAD_LOCAL):
+        return SWEEP_WALK
+    if container in (CONTAINER_METHOD, CONTAINER_FUNCTION, CONTAINER_BUFFER):
+        return SWEEP_APART
+    if container == CONTAINER_MAPPING:
+        return SWEEP_MAPPING
+    if container != CONTAINER_NONE:
+        return SWEEP_REFERENTS  # list, tuple, deque, set, frozenset, a mapping view
+    if has_dict and not slots:
+        return SWEEP_DICT  # attribute values only: names are code, not data, to the walk too
+    if not slots:
+        return SWEEP_NONE
+    # A C type with slots but no collector support reports no referents: walk it.
+    return SWEEP_REFERENTS if traversed else SWEEP_WALK
 
 
 #: Objects of these types are neither walked nor scanned.
@@ -372,6 +409,7 @@ def _compute(cls: type) -> TypePlan:
         extras=extras,
         class_owners=owners,
         descriptor=descriptor,
+        traversed=bool(cls.__flags__ & _HAVE_GC),
     )
 
 

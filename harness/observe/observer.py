@@ -160,6 +160,9 @@ class Observer:
         self._stored: dict[tuple[str, tuple[str, ...]], set[tuple[str, str]]] = {}
         self._positionless: dict[str, str] = {}
         self._sites_stored: set[str] = set()
+        # Owners whose sweep once found something to walk for: walked at once from then on.
+        self._walked_only: set[str] = set()
+        self._sweep_checkpoints = True
 
     # ------------------------------------------------------------------ lifecycle
     def session_opened(self, session_id: str, user_id: str, session: Any) -> None:
@@ -193,13 +196,19 @@ class Observer:
         roots = watched.session.roots()
         if not roots:
             return
+        if watched.user_id not in self._walked_only:
+            visited = self._walker.sweep(roots, owner=watched.user_id, active_runs=watched.active)
+            if visited is not None:  # nothing the walk would report: no paths to build
+                self._account(watched, roots, visited, truncated=False)
+                return
+            self._walked_only.add(watched.user_id)
         result = self._walker.walk(
             roots,
             owner=watched.user_id,
             active_runs=watched.active,
             known=self._known(watched),
         )
-        self._account(watched, roots, result)
+        self._account(watched, roots, result.visited, result.truncated)
         if result.values:
             walk = self._root_walk(watched, result)
             if walk.values:
@@ -223,10 +232,15 @@ class Observer:
         # One instant, no await in between: an object reachable from many users is entered
         # once, by the first walk that meets it (see Walker.walk, ``claimed``).
         claimed: dict[int, object] = {}
+        sessions: list[tuple[_Watched, Mapping[str, object]]] = []
         for watched in self._sessions.values():
             roots = watched.session.roots()
-            if not roots:
-                continue
+            if roots:
+                sessions.append((watched, roots))
+        if self._sweep_checkpoints and self._swept(sessions):
+            self.statistics.checkpoints += 1
+            return None
+        for watched, roots in sessions:
             held.append(roots)
             result = self._walker.walk(
                 roots,
@@ -236,7 +250,7 @@ class Observer:
                 claimed=claimed,
                 known=self._known(watched),
             )
-            self._account(watched, roots, result)
+            self._account(watched, roots, result.visited, result.truncated)
             # Several tabs of one user are one owner: merge by user, first tab wins the path.
             key = watched.user_id
             if key in results:
@@ -248,7 +262,12 @@ class Observer:
             if result.values:  # a RootWalk only for the rare walk that found something
                 walks.append(self._root_walk(watched, result))
         shared = shared_between(results, keep_alive=pins) if len(results) > 1 else ()
-        del held, pins, claimed  # the pins last one checkpoint: nothing of a user outlives it here
+        del (
+            held,
+            pins,
+            claimed,
+            sessions,
+        )  # the pins last one checkpoint: nothing of a user outlives it here
         self.statistics.checkpoints += 1
         kept = tuple(w for w in walks if w.values)
         if not kept and not shared:
@@ -355,10 +374,43 @@ class Observer:
     def _shared_walker(self) -> Walker:
         return Walker(self.index, opaque=self._opaque)
 
-    def _account(self, watched: _Watched, roots: Mapping[str, object], result: WalkResult) -> None:
+    def _swept(self, sessions: list[tuple[_Watched, Mapping[str, object]]]) -> bool:
+        """Sweep every session of a checkpoint (:meth:`Walker.sweep`): True when no walk would
+        report anything, so the checkpoint has nothing to record.
+
+        The sweeps share ``claimed`` and pin what they met, as the checkpoint's walks do: an
+        object two owners reach is a reason to walk. On the first checkpoint that needs its
+        walks, later ones walk at once (a leak found once is usually there again).
+        """
+        claimed: dict[int, object] = {}
+        pins: list[object] = []
+        counts: list[int] = []
+        sweep = self._walker.sweep
+        walked_only = self._walked_only
+        for watched, roots in sessions:
+            visited = None
+            if watched.user_id not in walked_only:
+                visited = sweep(
+                    roots,
+                    owner=watched.user_id,
+                    active_runs=watched.active,
+                    claimed=claimed,
+                    pins=pins,
+                )
+            if visited is None:
+                self._sweep_checkpoints = False
+                return False
+            counts.append(visited)
+        for (watched, roots), visited in zip(sessions, counts, strict=True):
+            self._account(watched, roots, visited, truncated=False)
+        return True
+
+    def _account(
+        self, watched: _Watched, roots: Mapping[str, object], visited: int, truncated: bool
+    ) -> None:
         self.statistics.walks += 1
-        self.statistics.objects_visited += result.visited
-        if result.truncated:
+        self.statistics.objects_visited += visited
+        if truncated:
             self.statistics.walks_truncated += 1
         known = self._watched  # most roots were watched by an earlier walk: no path built
         for name, obj in roots.items():

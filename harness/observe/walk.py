@@ -58,6 +58,11 @@ from harness.observe._walk_plans import (
     MAX_BUFFER_BYTES,
     SCAN,
     SKIP,
+    SWEEP_APART,
+    SWEEP_DICT,
+    SWEEP_MAPPING,
+    SWEEP_REFERENTS,
+    SWEEP_WALK,
     TypePlan,
     buffer_text,
     cached_results,
@@ -86,6 +91,18 @@ _ID_KINDS = frozenset({"user_id", "thread_id", "run_id", "canary"})  # fixed-sha
 _NOBODY = object()  # compared with string signatures: equal to none
 #: What the walker remembers of a string: False (no token) or (sole owner or None, run ids).
 _Hit = tuple[str | None, tuple[str, ...]] | Literal[False]
+
+
+def _inactive(runs: tuple[str, ...], active_runs: Container[str]) -> bool:
+    """Whether one of the run ids ``runs`` is not among ``active_runs``."""
+    for run_id in runs:  # noqa: SIM110 (a loop: no generator per call)
+        if run_id not in active_runs:
+            return True
+    return False
+
+
+#: The plan the sweep gives a class-level value: offered as it is, next level.
+_AS_VALUE = TypePlan(type_name="<class attribute>")
 
 
 class WalkResult:
@@ -159,6 +176,8 @@ class Walker:
         self._max_objects = max_objects
         self._max_depth = max_depth
         self._memo: dict[str, _Hit] = {}
+        # owner -> the classifier's verdict for "only this owner's tokens, no run id".
+        self._verdicts: dict[str | None, _Hit] = {}
         self._key_texts: dict[str, str] = {}  # str dict key -> how it appears in paths
         self._memo_size = -1
         self._classify: Callable[[str], _Hit] = self._classifier()
@@ -208,6 +227,153 @@ class Walker:
             return {}
         return self._walk(roots, wanted, None, None, ())[1]
 
+    def sweep(
+        self,
+        roots: Mapping[str, object],
+        *,
+        owner: str,
+        active_runs: Container[str] = (),
+        claimed: dict[int, object] | None = None,
+        pins: list[object] | None = None,
+    ) -> int | None:
+        """The quick look before a walk: how many objects a walk of ``roots`` would meet, or
+        None when :meth:`walk` has something to say.
+
+        A walk builds a path for every object it meets, because what it finds must be named.
+        Most walks of a correct target find nothing, so the sweep first goes over the same
+        objects without paths, a level at a time: instances' ``__dict__`` values, dicts' keys
+        and values, and the contents of sequences, sets, slotted objects and read-only views
+        with one ``gc.get_referents`` call per level (C code: no attribute lookup, nothing of
+        the target runs). It reads at least what the walk reads (the dict behind a read-only
+        view counts as an object of its own here), and answers None, so that the caller walks,
+        as soon as it meets:
+
+        * a string worth reporting about ``owner`` (another owner's token, a run id of the
+          owner that is not in ``active_runs``);
+        * an object the walk reads in its own way (exceptions, partials, contexts, caches,
+          thread-locals, a C type the collector cannot read), or a buffer carrying a token;
+        * with ``claimed`` (shared by the sweeps of one checkpoint): a mutable object another
+          owner's sweep met first, that is, a candidate for shared state;
+        * more objects or levels than the walk's budget.
+
+        ``pins`` receives every mutable object met (with ``claimed``), so that ids stay theirs
+        until the caller drops it. A number means the walk would report nothing for ``owner``
+        (``suites/unit/observe/test_sweep.py`` checks that on generated graphs).
+        """
+        classify = self._classifier()
+        memo_get = self._memo.get
+        plans_get = _PLANS.get
+        class_names = _CLASS_NAMES
+        # The classifier gives every string that carries only this owner's tokens and no run
+        # id the same verdict object: one identity test clears the owner's own strings.
+        mine = self._verdicts.setdefault(owner, (owner, ()))
+        seen = set(self._stop)
+        seen_add = seen.add
+        max_objects, max_depth = self._max_objects, self._max_depth
+        referents = gc.get_referents
+        count = 0
+        depth = 0
+        classes_done: set[type] = set()
+        children: list[Any] = list(roots.values())
+        was_enabled = gc.isenabled()
+        gc.disable()  # no collection (nor weakref callbacks) may change the graph mid-sweep
+        try:
+            while children:
+                if depth > max_depth:
+                    return None
+                plain: list[Any] = []
+                instances: list[Any] = []
+                mappings: list[Any] = []
+                special: list[tuple[Any, TypePlan]] = []
+                for child in children:
+                    kind = type(child)
+                    if kind is str:
+                        hit = memo_get(child)
+                        if hit is False or hit is mine:
+                            continue
+                        if hit is None:
+                            hit = classify(child)
+                            if hit is False or hit is mine:
+                                continue
+                        if hit[0] != owner or _inactive(hit[1], active_runs):
+                            return None
+                        continue
+                    plan = plans_get(kind) or plan_for(kind)
+                    if plan is SKIP:
+                        continue
+                    if plan is SCAN:  # a str subclass
+                        hit = classify(child)
+                        if hit and (hit[0] != owner or _inactive(hit[1], active_runs)):
+                            return None
+                        continue
+                    ident = id(child)
+                    if ident in seen:
+                        continue
+                    seen_add(ident)
+                    count += 1
+                    if plan.mutable and claimed is not None:
+                        if claimed.setdefault(ident, owner) != owner:
+                            return None  # met first by another owner at this checkpoint
+                        if pins is not None:
+                            pins.append(child)
+                    sweep = plan.sweep
+                    if sweep == SWEEP_DICT:
+                        instances.append(child)
+                    elif sweep == SWEEP_MAPPING:
+                        mappings.append(child)
+                        if plan.has_dict or plan.slots:
+                            plain.append(child)  # a dict subclass's own attributes
+                    elif sweep == SWEEP_REFERENTS:
+                        plain.append(child)
+                    elif sweep == SWEEP_WALK:
+                        return None
+                    elif sweep == SWEEP_APART:
+                        special.append((child, plan))
+                    for klass in plan.class_owners:
+                        namespace = klass.__dict__
+                        cached = class_names.get(klass)
+                        if cached is not None and cached[0] == len(namespace):
+                            names = cached[1]
+                        else:
+                            names = class_attribute_names(klass)
+                        if names and klass not in classes_done:
+                            classes_done.add(klass)
+                            for name in names:
+                                value = namespace.get(name)
+                                if not plan_for(type(value)).descriptor:
+                                    special.append((value, _AS_VALUE))
+                if count > max_objects:
+                    return None
+                children = referents(*plain) if plain else []
+                for obj in mappings:
+                    children.extend(dict.keys(obj))
+                    children.extend(dict.values(obj))
+                for obj in instances:
+                    try:
+                        attributes = object.__getattribute__(obj, "__dict__")
+                    except AttributeError:
+                        continue
+                    if type(attributes) is dict:
+                        children.extend(attributes.values())
+                for obj, plan in special:
+                    container = plan.container
+                    if plan is _AS_VALUE:
+                        children.append(obj)
+                    elif container == CONTAINER_METHOD:
+                        children.append(getattr(obj, "__self__", None))
+                    elif container == CONTAINER_FUNCTION:
+                        children.extend(value for _name, value in function_state(obj))
+                    elif container == CONTAINER_BUFFER:
+                        text = buffer_text(obj)
+                        hit = classify(text) if text else False
+                        if hit and (hit[0] != owner or _inactive(hit[1], active_runs)):
+                            return None
+                depth += 1
+        finally:
+            if was_enabled:
+                gc.enable()
+        return count
+
     # ------------------------------------------------------------------ the walk
 
     def _classifier(self) -> Callable[[str], _Hit]:
@@ -222,12 +388,13 @@ class Walker:
             return self._classify
         self._memo = {}
         self._memo_size = len(index)
+        self._verdicts.clear()
         memo = self._memo
         full = index.needs_full_scan
         scan = index.scan  # remembers its results: later scans of these values are cheap
         kind = index.kind
 
-        plain: dict[str | None, _Hit] = {}  # (owner, ()) once per owner, not per string
+        plain = self._verdicts  # (owner, ()) once per owner, not per string
 
         def classify(text: str) -> _Hit:
             hit = memo.get(text)

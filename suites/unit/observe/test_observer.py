@@ -121,3 +121,42 @@ def test_a_value_is_stored_once_per_owner_and_active_runs() -> None:
         ("engine.notes[1]", bob.canaries[0]),
         ("engine.notes[2]", bob.user_id),
     ]
+
+
+def test_clean_checkpoints_are_swept_and_a_found_leak_is_walked_from_then_on() -> None:
+    alice, bob = _users(2)
+    observer = _observer((alice, bob), {})
+    notes = [alice.canaries[0]]
+    observer.session_opened("s1", alice.user_id, Tab({"engine": Workspace(alice.user_id, notes)}))
+    observer.session_opened("s2", bob.user_id, Tab({"engine": Workspace(bob.user_id, [])}))
+    walker = observer._walker
+    walks: list[str] = []
+    sweeps: list[str] = []
+    walk, sweep = walker.walk, walker.sweep
+
+    def counted_walk(roots: Mapping[str, object], **options: Any) -> Any:
+        walks.append(str(options["owner"]))
+        return walk(roots, **options)
+
+    def counted_sweep(roots: Mapping[str, object], **options: Any) -> Any:
+        sweeps.append(str(options["owner"]))
+        return sweep(roots, **options)
+
+    walker.walk = counted_walk  # type: ignore[method-assign]
+    walker.sweep = counted_sweep  # type: ignore[method-assign]
+    # A correct pair of sessions: swept, nothing recorded, still counted as walks.
+    assert observer.checkpoint("clean") is None
+    assert (sweeps, walks) == ([alice.user_id, bob.user_id], [])
+    assert observer.statistics.walks == 2 and observer.statistics.checkpoints == 1
+    assert observer.statistics.objects_visited >= 4
+    # Bob's data lands in Alice's notes: her sweep hands over, and the walks report it.
+    notes.append(bob.canaries[0])
+    checkpoint = observer.checkpoint("leak")
+    assert checkpoint is not None
+    [found] = [walk for walk in checkpoint.walks if walk.owner == alice.user_id]
+    assert [value.value for value in found.values] == [bob.canaries[0]]
+    assert walks == [alice.user_id, bob.user_id]
+    # From then on, checkpoints walk at once.
+    sweeps.clear()
+    observer.checkpoint("after")
+    assert sweeps == [] and walks[-2:] == [alice.user_id, bob.user_id]
