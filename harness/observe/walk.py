@@ -263,7 +263,6 @@ class Walker:
         classify = self._classifier()
         memo_get = self._memo.get
         plans_get = _PLANS.get
-        class_names = _CLASS_NAMES
         # The classifier gives every string that carries only this owner's tokens and no run
         # id the same verdict object: one identity test clears the owner's own strings.
         mine = self._verdicts.setdefault(owner, (owner, ()))
@@ -330,14 +329,10 @@ class Walker:
                     elif sweep == SWEEP_APART:
                         special.append((child, plan))
                     for klass in plan.class_owners:
-                        namespace = klass.__dict__
-                        cached = class_names.get(klass)
-                        if cached is not None and cached[0] == len(namespace):
-                            names = cached[1]
-                        else:
-                            names = class_attribute_names(klass)
+                        names = class_attribute_names(klass)
                         if names and klass not in classes_done:
                             classes_done.add(klass)
+                            namespace = klass.__dict__
                             for name in names:
                                 value = namespace.get(name)
                                 if not plan_for(type(value)).descriptor:

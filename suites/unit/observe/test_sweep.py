@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.model import SimUser
 from harness.observe._walk_plans import (
     SWEEP_APART,
     SWEEP_DICT,
@@ -30,24 +29,9 @@ from harness.observe._walk_plans import (
 from harness.observe._walk_shared import shared_between
 from harness.observe.tokens import TokenIndex
 from harness.observe.walk import Walker
+from suites.unit.observe.users import A_CANARY, A_ID, A_RUN, B_CANARY, B_ID, B_RUN, make_user
 
-A_ID = "usr_aaaaaaaaaaaa"
-B_ID = "usr_bbbbbbbbbbbb"
-A_CANARY = "cnry_aaaaaaaaaaaaaaaa"
-B_CANARY = "cnry_bbbbbbbbbbbbbbbb"
-A_RUN = "run_aaaaaaaaaaaa"
 A_OLD_RUN = "run_aaaaaaaaaaa2"  # A's, not active in these walks
-B_RUN = "run_bbbbbbbbbbbb"
-
-
-def make_user(letter: str) -> SimUser:
-    return SimUser(
-        user_id=f"usr_{letter * 12}",
-        thread_ids=(f"thread_{letter * 12}",),
-        email=f"{letter}@example.org",
-        display_name=letter,
-        canaries=(f"cnry_{letter * 16}",),
-    )
 
 
 INDEX = TokenIndex.build(

@@ -16,28 +16,12 @@ from typing import Any, ClassVar
 import pytest
 
 from harness.errors import UsageError
-from harness.model import FoundObject, FoundValue, SimUser
+from harness.model import FoundObject, FoundValue
 from harness.observe import _walk_shared, walk
 from harness.observe._walk_shared import shared_between
 from harness.observe.tokens import TokenIndex
 from harness.observe.walk import MAX_VALUE_CHARS, Walker, WalkResult
-
-A_ID = "usr_aaaaaaaaaaaa"
-B_ID = "usr_bbbbbbbbbbbb"
-A_CANARY = "cnry_aaaaaaaaaaaaaaaa"
-B_CANARY = "cnry_bbbbbbbbbbbbbbbb"
-A_RUN = "run_aaaaaaaaaaaa"
-B_RUN = "run_bbbbbbbbbbbb"
-
-
-def make_user(letter: str) -> SimUser:
-    return SimUser(
-        user_id=f"usr_{letter * 12}",
-        thread_ids=(f"thread_{letter * 12}",),
-        email=f"{letter}@example.org",
-        display_name=letter,
-        canaries=(f"cnry_{letter * 16}",),
-    )
+from suites.unit.observe.users import A_CANARY, A_ID, A_RUN, B_CANARY, B_ID, B_RUN, make_user
 
 
 @pytest.fixture

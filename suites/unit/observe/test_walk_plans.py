@@ -13,7 +13,8 @@ from harness.observe._walk_plans import cached_results, plan_for, thread_local_a
 from harness.observe._walk_shared import shared_between
 from harness.observe.tokens import TokenIndex
 from harness.observe.walk import Walker
-from suites.unit.observe.test_walk import A_ID, B_CANARY, B_ID, B_RUN, Box, make_user, paths
+from suites.unit.observe.test_walk import Box, paths
+from suites.unit.observe.users import A_ID, B_CANARY, B_ID, B_RUN, make_user
 
 
 @pytest.fixture
