@@ -58,6 +58,10 @@ class Overlap(Generic[K, T]):
                 self._started.add(key)
                 self._runs[key] = self._pool.submit(job)
 
+    def started(self, key: K) -> bool:
+        """Whether a run of ``key`` was started (read or not)."""
+        return key in self._started
+
     def wait(self) -> None:
         """Wait until every run started so far has ended (whether it returned or raised).
 
