@@ -29,6 +29,7 @@ __all__ = ["MAX_AT_ONCE", "Overlap", "selected"]
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
+R = TypeVar("R")
 
 #: At most this many runs at once: they share the machine with the test worker itself and,
 #: under ``pytest -n``, with other workers.
@@ -88,6 +89,13 @@ class Overlap(Generic[K, T]):
                 "job first, and read each run once"
             ) from None
         return run.result()
+
+    def result_of(self, key: K, kind: type[R]) -> R:
+        """:meth:`result`, checked to be a ``kind``: for a pool whose runs give different types."""
+        result = self.result(key)
+        if not isinstance(result, kind):
+            raise TypeError(f"the run of {key!r} gave a {type(result).__name__}, not a {kind}")
+        return result
 
     def __enter__(self) -> Overlap[K, T]:
         return self

@@ -82,3 +82,11 @@ def test_selected_lists_the_chosen_tests_of_one_function(
     assert letter in [item.callspec.params["letter"] for item in chosen]
     assert all(item.module is request.module for item in chosen)
     assert selected(request, "no_such_test") == []
+
+
+def test_result_of_checks_the_type_of_a_run_that_gives_one_of_several() -> None:
+    with Overlap[str, object](1) as runs:
+        runs.start([("number", lambda: 1), ("word", lambda: "one")])
+        assert runs.result_of("number", int) == 1
+        with pytest.raises(TypeError, match="the run of 'word' gave a str, not a <class 'int'>"):
+            runs.result_of("word", int)

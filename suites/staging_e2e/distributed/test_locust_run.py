@@ -306,10 +306,7 @@ def run_of_this_test(
         if not runs.started(test.name)
     )
     runs.wait()
-    result = runs.result(request.node.name)
-    if not isinstance(result, kind):
-        raise TypeError(f"{request.node.name}: its run gave a {type(result).__name__}")
-    return result
+    return runs.result_of(request.node.name, kind)
 
 
 def test_a_correct_server_is_clean_and_the_master_writes_the_reports(
