@@ -10,16 +10,20 @@ the fix, instead of blaming the server with crash findings.
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from harness.errors import TargetError
+from harness.model import RunResult
 from harness.runner import run
 from harness.scenarios import build
 from harness.targets.websocket import WebSocketTarget
 from harness.testing import local_server
 from harness_backend.auth import mint_token
+from suites.overlap import Overlap, selected
 
 #: What a staging deployment's user ids might look like: nothing like the simulated ones.
 STAGING_IDS = [f"usr_5ta9{n:08x}" for n in range(1, 7)]
@@ -32,10 +36,55 @@ def _tokens_file(directory: Path, secret: str, count: int) -> Path:
     return path
 
 
-def test_pre_issued_tokens_map_back_and_a_correct_server_is_clean(tmp_path: Path) -> None:
+def clean_run(directory: Path) -> RunResult:
     with local_server() as (url, secret):
-        target = WebSocketTarget(url, tokens_file=_tokens_file(tmp_path, secret, 6))
-        result = run(target, build("golden_path", 0, 5, salt="tokens"), target_spec=url)
+        target = WebSocketTarget(url, tokens_file=_tokens_file(directory, secret, 6))
+        return run(target, build("golden_path", 0, 5, salt="tokens"), target_spec=url)
+
+
+def too_few_tokens_run(directory: Path) -> RunResult:
+    with local_server() as (url, secret):
+        target = WebSocketTarget(url, tokens_file=_tokens_file(directory, secret, 2))
+        return run(target, build("burst", 0, 4, salt="few"), target_spec=url)
+
+
+#: The runs that overlap: each has its own server and tokens file, and mostly waits.
+RUNS: dict[str, Callable[[Path], RunResult]] = {
+    "test_pre_issued_tokens_map_back_and_a_correct_server_is_clean": clean_run,
+    "test_too_few_pre_issued_tokens_stop_the_run": too_few_tokens_run,
+}
+
+
+@pytest.fixture(scope="module")
+def server_runs() -> Iterator[Overlap[str, RunResult]]:
+    """The runs of this module's tests in ``RUNS``, started together by the first that needs
+    one, each on its own server."""
+    with Overlap[str, RunResult](len(RUNS)) as runs:
+        yield runs
+
+
+def run_of_this_test(
+    request: pytest.FixtureRequest,
+    runs: Overlap[str, RunResult],
+    directories: pytest.TempPathFactory,
+) -> RunResult:
+    """This test's run (or the exception it raised), started with those of every selected test
+    of ``RUNS``; the first test waits for them all inside its own call (see ``Overlap.wait``)."""
+    runs.start(
+        (name, partial(job, directories.mktemp(name[:40])))
+        for name, job in RUNS.items()
+        if selected(request, name) and not runs.started(name)
+    )
+    runs.wait()
+    return runs.result(request.node.name)
+
+
+def test_pre_issued_tokens_map_back_and_a_correct_server_is_clean(
+    request: pytest.FixtureRequest,
+    server_runs: Overlap[str, RunResult],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    result = run_of_this_test(request, server_runs, tmp_path_factory)
     assert result.findings == (), [(f.kind, f.summary) for f in result.findings[:3]]
     echoes = [
         tool["result"]
@@ -65,11 +114,13 @@ def test_a_foreign_staging_id_stays_foreign_after_mapping(tmp_path: Path) -> Non
     }
 
 
-def test_too_few_pre_issued_tokens_stop_the_run(tmp_path: Path) -> None:
-    with local_server() as (url, secret):
-        target = WebSocketTarget(url, tokens_file=_tokens_file(tmp_path, secret, 2))
-        with pytest.raises(TargetError, match="2 pre-issued tokens are all in use"):
-            run(target, build("burst", 0, 4, salt="few"), target_spec=url)
+def test_too_few_pre_issued_tokens_stop_the_run(
+    request: pytest.FixtureRequest,
+    server_runs: Overlap[str, RunResult],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    with pytest.raises(TargetError, match="2 pre-issued tokens are all in use"):
+        run_of_this_test(request, server_runs, tmp_path_factory)
 
 
 def test_a_server_that_is_not_listening_stops_the_run() -> None:

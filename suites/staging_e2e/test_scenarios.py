@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from functools import partial
+
 import pytest
 
-from harness.pytest_plugin import RunScenario
-from harness.testing import assert_isolated
+from harness.model import RunResult
+from harness.pytest_plugin import HarnessSettings, HarnessTarget, report_dirname
+from harness.testing import assert_isolated, derive_seed
+from suites.overlap import Overlap, selected
 
 #: Every check below is relative to this number (every user, half of them), none needs more.
 #: At 20 users, as at 50, turns of many users are in flight on the server at once: a scenario's
@@ -27,11 +32,109 @@ SCENARIOS = (
     "retry",
     "resume",
 )
+#: Scenarios whose runs overlap, this many at once, on the one server: each run mostly waits
+#: on its planned work and listening tabs, and its users and tokens are its own. All eleven at
+#: once put 220 users' handshakes on the server in the same instant; three at a time overlap
+#: the waiting without stretching any plan past its scenario's margins. (With four, ``retry``,
+#: run alone right after them, once reported ``event-missing`` in four runs beside a CPU hog.)
+AT_ONCE = 3
+#: Scenarios that run alone, as every scenario used to. Their tabs are timed against each other
+#: (``retry`` closes and reopens tabs within a turn; ``resume`` reopens a run 0.6 s after it
+#: started, expecting it ended): beside two other runs on a loaded machine they reported
+#: ``event-missing`` (a tab judged open for a whole turn missed its last events) against the
+#: correct server, so overlapping them would make this module flaky.
+ALONE = frozenset({"retry", "resume"})
+#: The overlapping scenarios that take longest (about 3 s, 2 s and 1 s; the others well under
+#: 1 s) start first, so that the short ones fill the other slots meanwhile.
+LONGEST = ("tab_burst", "multi_tab", "reconnect")
+
+
+@pytest.fixture(scope="module")
+def scenario_runs() -> Iterator[Overlap[str, RunResult]]:
+    """The module's scenario runs, started together by the first test that needs one."""
+    with Overlap[str, RunResult](AT_ONCE) as runs:
+        yield runs
+
+
+def run_of_this_test(
+    request: pytest.FixtureRequest,
+    runs: Overlap[str, RunResult],
+    target: HarnessTarget,
+    settings: HarnessSettings,
+    name: str,
+) -> RunResult:
+    """This test's run, as ``run_scenario(name, users=USERS)`` would make it (this test's seed,
+    the session's strategy, the staging target). Unless the scenario runs ``ALONE``, the first
+    such test starts the runs of every selected test of this module (``ALONE`` ones excepted)
+    and waits for them all; the later ones find theirs done.
+
+    Records what ``run_scenario`` records in the test's ``user_properties`` and, with
+    ``--harness-report``, writes the test's report directory the same way.
+    """
+    from harness.runner import replay_command, run
+    from harness.scenarios import build
+
+    together = name not in ALONE
+    scenarios = {
+        key: build(key, derive_seed(settings.seed, item.nodeid), USERS)
+        for item in selected(request, "test_scenario_is_isolated_over_websockets")
+        for key in [str(item.callspec.params["name"])]
+        if key == name or (together and key not in ALONE)
+    }
+    runs.start(
+        (
+            key,
+            partial(
+                run, target.spec, scenario, strategy=settings.strategy, target_spec=target.spec
+            ),
+        )
+        for key, scenario in sorted(
+            scenarios.items(),
+            key=lambda job: LONGEST.index(job[0]) if job[0] in LONGEST else len(LONGEST),
+        )
+    )
+    # Every run ends inside this one test call (see Overlap.wait); the other tests read theirs.
+    runs.wait()
+    scenario = scenarios[name]
+    request.node.user_properties.extend(
+        [
+            ("scenario", scenario.name),
+            ("seed", str(scenario.seed)),
+            ("strategy", settings.strategy),
+            ("target", target.spec),
+            (
+                "replay",
+                replay_command(
+                    scenario, seed=scenario.seed, strategy=settings.strategy, target=target.spec
+                ),
+            ),
+        ]
+    )
+    result = runs.result(name)
+    hazards = sum(1 for finding in result.findings if finding.severity == "hazard")
+    request.node.user_properties.extend(
+        [
+            ("findings", str(len(result.findings))),
+            ("leaks", str(len(result.findings) - hazards)),
+            ("hazards", str(hazards)),
+        ]
+    )
+    if settings.report is not None:
+        from harness.reporting import write_reports
+
+        write_reports(settings.report / report_dirname(request.node.nodeid), [result])
+    return result
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_scenario_is_isolated_over_websockets(run_scenario: RunScenario, name: str) -> None:
-    result = run_scenario(name, users=USERS)
+def test_scenario_is_isolated_over_websockets(
+    request: pytest.FixtureRequest,
+    scenario_runs: Overlap[str, RunResult],
+    harness_target: HarnessTarget,
+    harness_settings: HarnessSettings,
+    name: str,
+) -> None:
+    result = run_of_this_test(request, scenario_runs, harness_target, harness_settings, name)
     assert len(result.trace.users) == USERS
     statuses = result.stats["statuses"]
     assert sum(statuses.values()) > 0, f"{name}: no turn ran over {result.target}"

@@ -420,8 +420,10 @@ async def test_more_turns_than_the_engine_limit_are_rejected(
     async with connect(server.url, additional_headers=headers) as websocket:
         thread_id = new_id("thread")
         runs = [new_id("run") for _ in range(3)]
+        # The first two turns hold both engines while the third is read: the three frames
+        # arrive back to back, so 0.4 s of planned work outlasts the reading many times over.
         for run_id in runs:
-            await websocket.send(chat(thread_id, run_id, echo_plan(pause=1.0)))
+            await websocket.send(chat(thread_id, run_id, echo_plan(pause=0.4)))
         frames: list[Frame] = []
         async with asyncio.timeout(TIMEOUT):
             while sum(frame["type"] in (*TERMINAL, "error") for frame in frames) < 3:
