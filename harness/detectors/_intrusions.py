@@ -114,6 +114,22 @@ def _crossings(
     return lines
 
 
+def _claimed_before(view: TraceView, record: TurnRecord, victim: str) -> bool:
+    """Whether an event of the victim's turns on the intruded thread arrived before the
+    intrusion was sent: proof that the target had the thread as the victim's by then."""
+    thread = record.turn.thread_id
+    runs = {
+        other.turn.run_id
+        for other in view.trace.turns
+        if other.user_id == victim and other.turn.thread_id == thread
+    }
+    return any(
+        view.step_of(event) < record.step and _on_thread(event, thread, runs)
+        for session in view.sessions_of(victim)
+        for event in session.events
+    )
+
+
 def judge_intrusions(
     agg: FindingAggregator, view: TraceView, index: TokenLookup, scan: CachedScan
 ) -> None:
@@ -128,6 +144,12 @@ def judge_intrusions(
             f"{thread}: {record.outcome.status}, not rejected"
         )
         crossed = _crossings(view, index, scan, record, victim)
+        if not crossed and not _claimed_before(view, record, victim):
+            # Nothing crossed, and the target had not started the victim's turn on that thread
+            # when the intrusion was sent (over the wire, under load, a later send can arrive
+            # first): to the target the intruder was the thread's first user, and running its
+            # turn is what a correct target does with a thread id it has not seen.
+            continue
         if crossed:
             shown = crossed[:MAX_CROSSINGS]
             more = len(crossed) - len(shown)

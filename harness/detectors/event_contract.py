@@ -136,6 +136,9 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
     # tool_results prove tools ran even when the target ignores our plan (a real LLM).
     emits_tools = "tools" in trace.capabilities
     tools = scripted and emits_tools
+    attempts: dict[tuple[str, str], list[TurnRecord]] = {}
+    for record in trace.turns:
+        attempts.setdefault((record.user_id, record.turn.run_id), []).append(record)
     for record in trace.turns:
         # A turn the target crashed on is a crash finding; its missing events say nothing more.
         # A turn refused, timed out or cancelled need not have run at all.
@@ -146,6 +149,14 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
         events = [e for e in view.turn_events(record) if e.type in EVENT_TYPES]
         types = [e.type for e in events]
         where = f"session {record.session_id} run {run_id}"
+        if _joined(record, attempts[(owner, run_id)]):
+            # A resume sent while another attempt of its run was running may join it (a
+            # correct target's choice, docs/targets.md "Retries and resumes"): it is owed
+            # that attempt's remaining events only, not its start nor its own plan's steps.
+            if not _TERMINALS & set(types):
+                lack = ["a terminal event (agent_completed or agent_error)"]
+                _lacking(agg, record, where, lack, types)
+            continue
         lacks: list[str] = []
         if "agent_started" not in types:
             lacks.append("agent_started")
@@ -191,19 +202,43 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
                 actual="no tool event",
             )
         if lacks:
-            agg.add(
-                "event-missing",
-                (owner,),
-                "missing on running session",
-                f"{where} ({record.outcome.status}): missing {', '.join(lacks)}",
-                pattern=", ".join(sorted({_event_type(lack) for lack in lacks})),
-                step=record.step,
-                headline=f"a {record.outcome.status} turn lacks {', '.join(lacks)}",
-                plural="{n} turns lack required events on the session that ran them",
-                expected="agent_started, one event per plan step, the terminal",
-                actual=f"got {', '.join(types) or 'nothing'}",
-            )
+            _lacking(agg, record, where, lacks, types)
         _other_tabs(agg, view, record, Counter(types))
+
+
+def _joined(record: TurnRecord, attempts: list[TurnRecord]) -> bool:
+    """A retried run id sent while an earlier attempt of it (one that was not refused) ran."""
+    if not record.turn.retry:
+        return False
+    return any(
+        other is not record
+        and other.outcome.status != "rejected"
+        and other.started_at < record.started_at
+        and (other.ended_at is None or other.ended_at >= record.started_at)
+        for other in attempts
+    )
+
+
+def _lacking(
+    agg: FindingAggregator,
+    record: TurnRecord,
+    where: str,
+    lacks: list[str],
+    types: list[str],
+) -> None:
+    got = ", ".join(types) or "nothing"
+    agg.add(
+        "event-missing",
+        (record.user_id,),
+        "missing on running session",
+        f"{where} ({record.outcome.status}): missing {', '.join(lacks)}",
+        pattern=", ".join(sorted({_event_type(lack) for lack in lacks})),
+        step=record.step,
+        headline=f"a {record.outcome.status} turn lacks {', '.join(lacks)}",
+        plural="{n} turns lack required events on the session that ran them",
+        expected="agent_started, one event per plan step, the terminal",
+        actual=f"got {got}",
+    )
 
 
 def _other_tabs(

@@ -210,8 +210,10 @@ def test_token_owners_signature_per_receiver() -> None:
 def _intrusion(
     b: TraceBuilder, status: TurnStatus, error: str | None
 ) -> tuple[Trace, SimUser, SimUser, str]:
-    """B sends a turn on A's thread; the record says how the target answered."""
+    """A runs a turn on its thread, then B sends one there; the record says how the target
+    answered B."""
     user_a, user_b = b.users
+    b.run(b.open(user_a))
     tab_b = b.open(user_b)
     run = b.run(tab_b, (Think("x"),), status="rejected", emit=False)
     trace = b.build()
@@ -229,13 +231,38 @@ def _intrusion(
     return replace(trace, turns=turns), user_a, user_b, thread
 
 
+def test_an_intrusion_sent_before_the_victims_turn_reached_the_target_is_not_judged() -> None:
+    # Over the wire a later send can arrive first: the target then saw the intruder as the
+    # thread's first user, and running its turn is correct. What crosses is still a leak.
+    b = TraceBuilder(2)
+    victim, intruder = b.users
+    probe = b.run(b.open(intruder), (Think("x"),))
+    mine = b.run(b.open(victim))
+    thread = victim.thread_ids[0]
+    turns = tuple(
+        replace(r, turn=replace(r.turn, thread_id=thread, victim=victim.user_id))
+        if r.turn.run_id == probe
+        else r
+        for r in b.build().turns
+    )
+    trace = replace(b.build(), turns=turns)
+    assert mine != probe
+    assert list(foreign_data.detect(trace, b.index(trace))) == []
+    tab = trace.turns[0].session_id
+    b.event(tab, "agent_thinking", probe, {"text": f"history: {victim.canaries[0]}"})
+    leaked = replace(b.build(), turns=turns)
+    found = [f for f in foreign_data.detect(leaked, b.index(leaked)) if "thread of" in f.summary]
+    assert [f.severity for f in found] == ["leak"]
+
+
 def test_a_refused_intrusion_may_name_the_thread_it_was_refused() -> None:
     b = TraceBuilder(2)
     trace, _, _, thread = _intrusion(
         b, "rejected", f"forbidden: thread_id={thread_of(b)!r} is not yours"
     )
     assert list(foreign_data.detect(trace, b.index(trace))) == []
-    assert thread in trace.turns[0].outcome.error  # type: ignore[operator]
+    intrusion = next(record for record in trace.turns if record.turn.victim is not None)
+    assert thread in intrusion.outcome.error  # type: ignore[operator]
 
 
 def test_an_accepted_intrusion_is_foreign_data_naming_both_users() -> None:

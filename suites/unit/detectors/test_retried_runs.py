@@ -106,3 +106,39 @@ def test_a_retry_after_its_first_attempt_is_not_two_runs_at_once() -> None:
     # Each attempt runs from its own agent_started to its own terminal: one at a time. (Read
     # from every event of the run id, the retry would span the first attempt: two at once.)
     assert list(limits.detect(trace, b.index(trace))) == []
+
+
+def _resumed(started_before_the_end: bool, *, terminal: bool = True) -> tuple[TraceBuilder, Trace]:
+    """Tab 1 runs a run; tab 2 resumes it and sees only its tail (the target joined it)."""
+    b = TraceBuilder(1)
+    (user,) = b.users
+    run = b.run(b.open(user), PLAN)
+    first = b.build().turns[0]
+    tab = b.open(user)
+    who, thread = user.user_id, user.thread_ids[0]
+    tail = [b.event(tab, "tool_completed", run, {"name": "echo"}, user_id=who, thread_id=thread)]
+    if terminal:
+        tail.append(b.event(tab, "agent_completed", run, {}, user_id=who, thread_id=thread))
+    b.run(tab, (Think("resume"),), emit=False, status="completed", retry_of=run)
+    trace = b.build()
+    sent = first.ended_at - 0.001 if started_before_the_end else first.ended_at + 0.001
+    end, (begun, ended) = tail[-1].t, (tail[0].step, tail[-1].step)
+    assert end is not None and begun is not None
+    resumed = replace(trace.turns[1], started_at=sent, ended_at=end, step=begun, ended_step=ended)
+    return b, replace(trace, turns=(first, resumed))
+
+
+def test_a_resume_sent_while_its_run_ran_may_join_it_and_see_only_its_tail() -> None:
+    # Over the wire, under load, a resume planned for after the run's end can arrive while it
+    # still runs: a target that joins it delivers the rest of that attempt, nothing else.
+    b, joined = _resumed(started_before_the_end=True)
+    assert _order(b, joined) == []
+    # Sent after the run ended, the same tail is a turn that lacks its start and its steps.
+    b, after = _resumed(started_before_the_end=False)
+    (finding,) = _order(b, after)
+    assert finding.kind == "event-missing"
+    assert "missing agent_started" in finding.evidence[0]
+    # A joined resume still needs the attempt's terminal.
+    b, cut = _resumed(started_before_the_end=True, terminal=False)
+    (finding,) = _order(b, cut)
+    assert "a terminal event (agent_completed or agent_error)" in finding.evidence[0]

@@ -215,6 +215,7 @@ def test_crossings_on_another_thread_or_before_the_intrusion_do_not_decide_it() 
 def test_the_named_thread_in_the_intruders_own_objects_is_not_foreign_data() -> None:
     b = TraceBuilder(2)
     victim, intruder = b.users
+    b.run(b.open(victim))
     probe = b.run(b.open(intruder), (Think("x"),))
     thread = victim.thread_ids[0]
     b.checkpoint([b.walk(intruder.user_id, {"engine.thread.thread_id": thread}, [probe])])
