@@ -244,10 +244,12 @@ class TraceView:
         self.turns_by_run: dict[str, TurnRecord] = {}
         # A run id sent by several turns (retries and resumes, ``Turn.retry``): how many.
         self._attempts: dict[str, int] = {}
+        self._starts: dict[str, list[TurnRecord]] = {}  # the turns of each retried run id
         for record in trace.turns:
             self.turns_by_run.setdefault(record.turn.run_id, record)
             run_id = record.turn.run_id
             self._attempts[run_id] = self._attempts.get(run_id, 0) + 1
+            self._starts.setdefault(run_id, []).append(record)
         self._events: dict[tuple[str, str], list[Event]] = {}
         for session in trace.sessions:
             for event in session.events:
@@ -294,14 +296,24 @@ class TraceView:
         return events
 
     def run_events_until(self, session_id: str, record: TurnRecord) -> list[Event]:
-        """Events of the run of ``record`` on ``session_id`` that arrived before the turn ended.
+        """Events of the run of ``record`` on ``session_id``, but a later attempt's.
 
-        For a run id that several turns sent, a later attempt's events are not this turn's; an
-        earlier attempt's are kept (a target may replay them to the tab that resumes the run).
+        For a run id that several turns sent, the events that arrived once the next attempt
+        was sent are not this turn's; an earlier attempt's are kept (a target may replay them
+        to the tab that resumes the run), and so are this attempt's copies that reach another
+        tab just after the turn ended on its own (over the wire, a copy can come a moment
+        after the original).
         """
         events = self.events_of(session_id, record.turn.run_id)
         if self.attempts(record.turn.run_id) > 1:
-            events = [e for e in events if _until(e, record)]
+            later = [
+                other
+                for other in self._starts[record.turn.run_id]
+                if other is not record and other.step > record.step
+            ]
+            if later:
+                following = min(later, key=lambda other: other.step)
+                events = [e for e in events if _before(e, following)]
         return events
 
     def step_of(self, event: Event) -> int:
@@ -340,8 +352,9 @@ def _within(event: Event, record: TurnRecord) -> bool:
     return record.started_at <= t <= record.ended_at
 
 
-def _until(event: Event, record: TurnRecord) -> bool:
-    """Did ``event`` arrive before the turn of ``record`` ended (by run-wide steps, else time)?"""
-    if event.step is not None and record.ended_step is not None:
-        return event.step <= record.ended_step
-    return event.t is None or event.t <= record.ended_at
+def _before(event: Event, record: TurnRecord) -> bool:
+    """Did ``event`` arrive before the turn of ``record`` was sent (by run-wide steps, else
+    time)?"""
+    if event.step is not None:
+        return event.step < record.step
+    return event.t is None or event.t < record.started_at

@@ -142,3 +142,25 @@ def test_a_resume_sent_while_its_run_ran_may_join_it_and_see_only_its_tail() -> 
     b, cut = _resumed(started_before_the_end=True, terminal=False)
     (finding,) = _order(b, cut)
     assert "a terminal event (agent_completed or agent_error)" in finding.evidence[0]
+
+
+def _copied_late(copies: bool) -> list[Finding]:
+    """Tab 1 runs a run that is later retried; tab 2, open throughout, gets its copies just
+    after the run ended on tab 1 (or none)."""
+    b = TraceBuilder(1)
+    (user,) = b.users
+    tab, other = b.open(user), b.open(user)
+    run = b.run(tab, PLAN)
+    if copies:
+        for event in list(b.build().sessions[0].events):
+            b.event(other, event.type, run, event.payload, user_id=user.user_id)
+    b.run(tab, PLAN, retry_of=run, also=[other])
+    return [f for f in _order(b) if "missed" in f.evidence[0]]
+
+
+def test_a_copy_that_reaches_another_tab_just_after_the_turn_ended_counts() -> None:
+    # Over the wire a copy can come a moment after the original; until the run is sent again,
+    # what reaches the other tab is still this attempt's.
+    assert _copied_late(copies=True) == []
+    (finding,) = _copied_late(copies=False)
+    assert "(open for the whole turn) missed" in finding.evidence[0]
