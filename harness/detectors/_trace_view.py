@@ -298,18 +298,20 @@ class TraceView:
     def run_events_until(self, session_id: str, record: TurnRecord) -> list[Event]:
         """Events of the run of ``record`` on ``session_id``, but a later attempt's.
 
-        For a run id that several turns sent, the events that arrived once the next attempt
-        was sent are not this turn's; an earlier attempt's are kept (a target may replay them
-        to the tab that resumes the run), and so are this attempt's copies that reach another
-        tab just after the turn ended on its own (over the wire, a copy can come a moment
-        after the original).
+        For a run id that several turns sent, the events that arrived once the next attempt (one
+        the target did not refuse) was sent are not this turn's; an earlier attempt's are kept
+        (a target may replay them to the tab that resumes the run), and so are this attempt's
+        copies that reach another tab just after the turn ended on its own (over the wire, a
+        copy can come a moment after the original).
         """
         events = self.events_of(session_id, record.turn.run_id)
         if self.attempts(record.turn.run_id) > 1:
             later = [
                 other
                 for other in self._starts[record.turn.run_id]
-                if other is not record and other.step > record.step
+                if other is not record
+                and other.step > record.step
+                and other.outcome.status != "rejected"  # refused: no event of its own
             ]
             if later:
                 following = min(later, key=lambda other: other.step)

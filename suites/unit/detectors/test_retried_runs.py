@@ -164,3 +164,16 @@ def test_a_copy_that_reaches_another_tab_just_after_the_turn_ended_counts() -> N
     assert _copied_late(copies=True) == []
     (finding,) = _copied_late(copies=False)
     assert "(open for the whole turn) missed" in finding.evidence[0]
+
+
+def test_a_refused_resend_does_not_take_the_copies_of_the_attempt_that_runs() -> None:
+    # Sent twice in one instant: the target runs the first and refuses the second. Every copy
+    # the other tab gets is the first's, however late.
+    b = TraceBuilder(1)
+    (user,) = b.users
+    tab, other = b.open(user), b.open(user)
+    run = b.run(tab, PLAN)
+    b.run(tab, PLAN, retry_of=run, status="rejected", emit=False)
+    for event in list(b.build().sessions[0].events):
+        b.event(other, event.type, run, event.payload, user_id=user.user_id)
+    assert [f for f in _order(b) if "missed" in f.evidence[0]] == []
