@@ -298,8 +298,9 @@ class TraceView:
     def run_events_until(self, session_id: str, record: TurnRecord) -> list[Event]:
         """Events of the run of ``record`` on ``session_id``, but a later attempt's.
 
-        For a run id that several turns sent, the events that arrived once the next attempt (one
-        the target did not refuse) was sent are not this turn's; an earlier attempt's are kept
+        For a run id that several turns sent, the events that arrived once the next attempt was
+        sent (one sent after this turn ended, and not refused) are not this turn's: a resend
+        while it ran was refused or joined it. An earlier attempt's events are kept
         (a target may replay them to the tab that resumes the run), and so are this attempt's
         copies that reach another tab just after the turn ended on its own (over the wire, a
         copy can come a moment after the original).
@@ -310,8 +311,8 @@ class TraceView:
                 other
                 for other in self._starts[record.turn.run_id]
                 if other is not record
-                and other.step > record.step
                 and other.outcome.status != "rejected"  # refused: no event of its own
+                and _sent_after(other, record)  # one sent meanwhile was refused or joined it
             ]
             if later:
                 following = min(later, key=lambda other: other.step)
@@ -352,6 +353,13 @@ def _within(event: Event, record: TurnRecord) -> bool:
         return record.step <= event.step <= record.ended_step
     t = event.t if event.t is not None else record.started_at
     return record.started_at <= t <= record.ended_at
+
+
+def _sent_after(later: TurnRecord, record: TurnRecord) -> bool:
+    """Was the turn of ``later`` sent after the turn of ``record`` ended (by steps, else time)?"""
+    if record.ended_step is not None:
+        return later.step > record.ended_step
+    return later.started_at >= record.ended_at
 
 
 def _before(event: Event, record: TurnRecord) -> bool:

@@ -177,3 +177,20 @@ def test_a_refused_resend_does_not_take_the_copies_of_the_attempt_that_runs() ->
     for event in list(b.build().sessions[0].events):
         b.event(other, event.type, run, event.payload, user_id=user.user_id)
     assert [f for f in _order(b) if "missed" in f.evidence[0]] == []
+
+
+def test_a_resume_that_joined_the_run_does_not_take_its_copies_either() -> None:
+    # Tab 1 runs the run; tab 3 resumes it while it runs (the target joins it); tab 2, open
+    # throughout, gets its copies just after the run ended on tab 1. They are the run's.
+    b = TraceBuilder(1)
+    (user,) = b.users
+    tab, other = b.open(user), b.open(user)
+    run = b.run(tab, PLAN)
+    for event in list(b.build().sessions[0].events):
+        b.event(other, event.type, run, event.payload, user_id=user.user_id)
+    b.run(b.open(user), PLAN, retry_of=run, emit=False, status="completed")
+    first, resume = b.build().turns
+    # The resume was sent while the first attempt ran, and ended with it.
+    joined = replace(resume, step=first.step + 1, started_at=first.started_at + 0.001)
+    trace = replace(b.build(), turns=(first, joined))
+    assert [f for f in _order(b, trace) if "missed" in f.evidence[0]] == []
