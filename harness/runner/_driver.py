@@ -346,6 +346,10 @@ class ScenarioDriver:
             self._crash(str(exc))
         except Exception as exc:
             self._crash(f"events() of {who} raised {short_repr(exc)}")
+        # The tab stops listening here: what arrives while it closes is not in its record, so
+        # it was not open then either. (Stamped after close(), a turn that ended during a slow
+        # close handshake looked like one the tab was open for, and its copies "missed".)
+        at, step = asyncio.get_running_loop().time(), self.next_step()
         try:
             closing = self._timed("close()", session.close)
             await bounded_call(f"close() of {who}", closing, bound)
@@ -353,7 +357,6 @@ class ScenarioDriver:
             self._crash(str(exc))
         except Exception as exc:
             self._crash(f"close() of {who} raised {short_repr(exc)}")
-        at, step = asyncio.get_running_loop().time(), self.next_step()
         for listener in reversed(self.listeners):  # the observer forgets before the record
             listener.session_closed(session_id, events, at, step)
 

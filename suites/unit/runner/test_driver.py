@@ -176,3 +176,31 @@ def test_a_refused_session_stops_the_run_with_a_target_error() -> None:
     with pytest.raises(TargetError, match="refused the credentials"):
         run_seeded(driver.drive(), strategy="fifo")
     assert target.stopped == 1  # stop() still ran
+
+
+class SlowClose(Tab):
+    """A tab whose close takes a while (a close handshake over a slow network)."""
+
+    async def close(self) -> None:
+        import asyncio
+
+        await asyncio.sleep(0.5)
+
+
+class SlowClosing(Tiny):
+    async def open_session(self, user: SimUser) -> Tab:
+        return SlowClose(user, broken=False)
+
+
+def test_a_tab_is_closed_from_the_moment_it_stops_listening() -> None:
+    # What arrives during close() is not in the tab's record, so the tab was not open then:
+    # a turn of another tab that ended meanwhile must not look like one it was open for.
+    driver, _ = _driver(SlowClosing())
+    run_seeded(driver.drive(), strategy="fifo")
+    trace = driver.recorder.trace(
+        strategy="fifo", schedule=None, observation=driver.observation(), deterministic=True
+    )
+    for session in trace.sessions:
+        last = max(t.ended_at for t in trace.turns if t.session_id == session.session_id)
+        assert session.closed_at is not None
+        assert session.closed_at < last + 0.5  # stamped before the half-second close
