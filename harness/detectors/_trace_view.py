@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 from harness.model import TERMINAL_EVENTS, Event, SessionRecord, Trace, TurnRecord
+from harness.observe import root_key
 
 __all__ = [
     "CachedScan",
@@ -211,14 +212,7 @@ def echo_locations(entries: object, path: str) -> frozenset[str]:
     )
 
 
-_ROOT_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SUBSCRIPT = re.compile(r"\[[^\]]*\]")
-
-
-def root_key(path: str) -> str:
-    """The first component of a walk path: ``engine`` for ``engine.context.user_id``."""
-    match = _ROOT_KEY.match(path)
-    return match.group(0) if match else ""
 
 
 def normalize(text: str, index: TokenLookup) -> str:

@@ -28,11 +28,11 @@ from harness.detectors._trace_view import (
     root_key,
 )
 from harness.model import Checkpoint, Finding, Trace, TurnRecord
+from harness.observe import CONTEXT_ROOTS
 
 __all__ = ["detect"]
 
 KIND = "context-mismatch"
-_CONTEXT_ROOTS = frozenset({"context", "agents"})
 
 
 def _echoes(view: TraceView, record: TurnRecord) -> Iterator[tuple[str, Any]]:
@@ -88,7 +88,7 @@ def _walk_mismatches(agg: FindingAggregator, trace: Trace, index: TokenLookup) -
                 continue
             owner, active = walk.owner, walk.active_runs[0]
             for found in walk.values:
-                if root_key(found.path) not in _CONTEXT_ROOTS:
+                if root_key(found.path) not in CONTEXT_ROOTS:
                     continue
                 for token, token_owner in scan(found.value):
                     kind = index.kind(token)

@@ -10,10 +10,21 @@ into the Trace as paths and values, never as live objects.
 from __future__ import annotations
 
 from harness.observe._heap import frozen_heap as frozen_heap
+from harness.observe._walk_paths import CONTEXT_ROOTS as CONTEXT_ROOTS
+from harness.observe._walk_paths import root_key as root_key
 from harness.observe._walk_plans import is_library_module as is_library_module
 from harness.observe.observer import Observer as Observer
 from harness.observe.tokens import TokenIndex as TokenIndex
 from harness.observe.walk import Walker as Walker
 from harness.observe.walk import WalkResult as WalkResult
 
-__all__ = ["Observer", "TokenIndex", "WalkResult", "Walker", "frozen_heap", "is_library_module"]
+__all__ = [
+    "CONTEXT_ROOTS",
+    "Observer",
+    "TokenIndex",
+    "WalkResult",
+    "Walker",
+    "frozen_heap",
+    "is_library_module",
+    "root_key",
+]

@@ -7,11 +7,27 @@ windows of :data:`MAX_VALUE_CHARS` characters around each token they carry.
 
 from __future__ import annotations
 
+import re
+
 from harness.model import FoundValue
 from harness.observe._walk_plans import SKIP, display_name, plan_for
 from harness.observe.tokens import TokenIndex
 
-__all__ = ["MAX_VALUE_CHARS", "found_values", "key_text", "stable_key"]
+__all__ = ["CONTEXT_ROOTS", "MAX_VALUE_CHARS", "found_values", "key_text", "root_key", "stable_key"]
+
+#: The root keys whose objects are the live context of a turn: the one place a run id of the
+#: owner that is not running means something (a stale context, ``context-mismatch``). Under any
+#: other root, a user's finished runs are history.
+CONTEXT_ROOTS = frozenset({"context", "agents"})
+_ROOT_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def root_key(path: str) -> str:
+    """The first component of a walk path or root name: ``engine`` for
+    ``engine.context.user_id``, ``context`` for ``context[run_ab12...]``."""
+    match = _ROOT_KEY.match(path)
+    return match.group(0) if match else ""
+
 
 #: A recorded string value is cut to this many characters, around the tokens it carries.
 MAX_VALUE_CHARS = 200

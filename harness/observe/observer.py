@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from harness.model import Checkpoint, FoundValue, RetentionRecord, RootWalk
+from harness.observe._walk_paths import CONTEXT_ROOTS
 from harness.observe._walk_shared import shared_between
 from harness.observe.tokens import TokenIndex
 from harness.observe.walk import Walker, WalkResult
@@ -71,6 +72,13 @@ _POSITIONLESS_LIMIT = 200_000  # paths remembered without their positions, clear
 def _positionless(path: str) -> str:
     """A path without list positions: a value that moved in a bounded history is not new."""
     return _POSITION.sub("[#]", path)
+
+
+def _stale_under(watched: _Watched) -> frozenset[str]:
+    """Where a run id of the user that is not running is worth a walk: the context roots, while
+    exactly one run is active on the tab (the context-mismatch oracle's question); nowhere
+    otherwise. (The walk, once it runs, still records them all.)"""
+    return CONTEXT_ROOTS if len(watched.active) == 1 else frozenset()
 
 
 class ObserverStatistics:
@@ -197,7 +205,12 @@ class Observer:
         if not roots:
             return
         if watched.user_id not in self._walked_only:
-            visited = self._walker.sweep(roots, owner=watched.user_id, active_runs=watched.active)
+            visited = self._walker.sweep(
+                roots,
+                owner=watched.user_id,
+                active_runs=watched.active,
+                stale_under=_stale_under(watched),
+            )
             if visited is not None:  # nothing the walk would report: no paths to build
                 self._account(watched, roots, visited, truncated=False)
                 return
@@ -396,6 +409,7 @@ class Observer:
                     active_runs=watched.active,
                     claimed=claimed,
                     pins=pins,
+                    stale_under=_stale_under(watched),
                 )
             if visited is None:
                 self._sweep_checkpoints = False

@@ -41,7 +41,13 @@ from typing import Any, Literal
 
 from harness.errors import UsageError
 from harness.model import FoundValue
-from harness.observe._walk_paths import MAX_VALUE_CHARS, found_values, key_text, stable_key
+from harness.observe._walk_paths import (
+    MAX_VALUE_CHARS,
+    found_values,
+    key_text,
+    root_key,
+    stable_key,
+)
 from harness.observe._walk_plans import (
     _CLASS_NAMES,
     _PLANS,
@@ -235,6 +241,7 @@ class Walker:
         active_runs: Container[str] = (),
         claimed: dict[int, object] | None = None,
         pins: list[object] | None = None,
+        stale_under: Container[str] | None = None,
     ) -> int | None:
         """The quick look before a walk: how many objects a walk of ``roots`` would meet, or
         None when :meth:`walk` has something to say.
@@ -256,6 +263,12 @@ class Walker:
           owner's sweep met first, that is, a candidate for shared state;
         * more objects or levels than the walk's budget.
 
+        ``stale_under``: the root keys (:func:`root_key` of a root's name) under which a run
+        id of the owner that is not running stops the sweep; under the other roots a user's
+        finished runs are history, which the caller does not judge. None: under every root.
+        Roots under those keys are swept first, so an object reachable from both is judged
+        as theirs.
+
         ``pins`` receives every mutable object met (with ``claimed``), so that ids stay theirs
         until the caller drops it. A number means the walk would report nothing for ``owner``
         (``suites/unit/observe/test_sweep.py`` checks that on generated graphs).
@@ -271,99 +284,111 @@ class Walker:
         max_objects, max_depth = self._max_objects, self._max_depth
         referents = gc.get_referents
         count = 0
-        depth = 0
         classes_done: set[type] = set()
-        children: list[Any] = list(roots.values())
+        phases: list[tuple[list[Any], bool]]
+        if stale_under is None:
+            phases = [(list(roots.values()), True)]
+        else:
+            phases = [
+                ([v for k, v in roots.items() if root_key(k) in stale_under], True),
+                ([v for k, v in roots.items() if root_key(k) not in stale_under], False),
+            ]
         was_enabled = gc.isenabled()
         gc.disable()  # no collection (nor weakref callbacks) may change the graph mid-sweep
         try:
-            while children:
-                if depth > max_depth:
-                    return None
-                plain: list[Any] = []
-                instances: list[Any] = []
-                mappings: list[Any] = []
-                special: list[tuple[Any, TypePlan]] = []
-                for child in children:
-                    kind = type(child)
-                    if kind is str:
-                        hit = memo_get(child)
-                        if hit is False or hit is mine:
-                            continue
-                        if hit is None:
-                            hit = classify(child)
+            for children, stale in phases:
+                depth = 0
+                while children:
+                    if depth > max_depth:
+                        return None
+                    plain: list[Any] = []
+                    instances: list[Any] = []
+                    mappings: list[Any] = []
+                    special: list[tuple[Any, TypePlan]] = []
+                    for child in children:
+                        kind = type(child)
+                        if kind is str:
+                            hit = memo_get(child)
                             if hit is False or hit is mine:
                                 continue
-                        if hit[0] != owner or _inactive(hit[1], active_runs):
+                            if hit is None:
+                                hit = classify(child)
+                                if hit is False or hit is mine:
+                                    continue
+                            if hit[0] != owner or (stale and _inactive(hit[1], active_runs)):
+                                return None
+                            continue
+                        plan = plans_get(kind) or plan_for(kind)
+                        if plan is SKIP:
+                            continue
+                        if plan is SCAN:  # a str subclass
+                            hit = classify(child)
+                            if hit and (
+                                hit[0] != owner or (stale and _inactive(hit[1], active_runs))
+                            ):
+                                return None
+                            continue
+                        ident = id(child)
+                        if ident in seen:
+                            continue
+                        seen_add(ident)
+                        count += 1
+                        if plan.mutable and claimed is not None:
+                            if claimed.setdefault(ident, owner) != owner:
+                                return None  # met first by another owner at this checkpoint
+                            if pins is not None:
+                                pins.append(child)
+                        sweep = plan.sweep
+                        if sweep == SWEEP_DICT:
+                            instances.append(child)
+                        elif sweep == SWEEP_MAPPING:
+                            mappings.append(child)
+                            if plan.has_dict or plan.slots:
+                                plain.append(child)  # a dict subclass's own attributes
+                        elif sweep == SWEEP_REFERENTS:
+                            plain.append(child)
+                        elif sweep == SWEEP_WALK:
                             return None
-                        continue
-                    plan = plans_get(kind) or plan_for(kind)
-                    if plan is SKIP:
-                        continue
-                    if plan is SCAN:  # a str subclass
-                        hit = classify(child)
-                        if hit and (hit[0] != owner or _inactive(hit[1], active_runs)):
-                            return None
-                        continue
-                    ident = id(child)
-                    if ident in seen:
-                        continue
-                    seen_add(ident)
-                    count += 1
-                    if plan.mutable and claimed is not None:
-                        if claimed.setdefault(ident, owner) != owner:
-                            return None  # met first by another owner at this checkpoint
-                        if pins is not None:
-                            pins.append(child)
-                    sweep = plan.sweep
-                    if sweep == SWEEP_DICT:
-                        instances.append(child)
-                    elif sweep == SWEEP_MAPPING:
-                        mappings.append(child)
-                        if plan.has_dict or plan.slots:
-                            plain.append(child)  # a dict subclass's own attributes
-                    elif sweep == SWEEP_REFERENTS:
-                        plain.append(child)
-                    elif sweep == SWEEP_WALK:
+                        elif sweep == SWEEP_APART:
+                            special.append((child, plan))
+                        for klass in plan.class_owners:
+                            names = class_attribute_names(klass)
+                            if names and klass not in classes_done:
+                                classes_done.add(klass)
+                                namespace = klass.__dict__
+                                for name in names:
+                                    value = namespace.get(name)
+                                    if not plan_for(type(value)).descriptor:
+                                        special.append((value, _AS_VALUE))
+                    if count > max_objects:
                         return None
-                    elif sweep == SWEEP_APART:
-                        special.append((child, plan))
-                    for klass in plan.class_owners:
-                        names = class_attribute_names(klass)
-                        if names and klass not in classes_done:
-                            classes_done.add(klass)
-                            namespace = klass.__dict__
-                            for name in names:
-                                value = namespace.get(name)
-                                if not plan_for(type(value)).descriptor:
-                                    special.append((value, _AS_VALUE))
-                if count > max_objects:
-                    return None
-                children = referents(*plain) if plain else []
-                for obj in mappings:
-                    children.extend(dict.keys(obj))
-                    children.extend(dict.values(obj))
-                for obj in instances:
-                    try:
-                        attributes = object.__getattribute__(obj, "__dict__")
-                    except AttributeError:
-                        continue
-                    if type(attributes) is dict:
-                        children.extend(attributes.values())
-                for obj, plan in special:
-                    container = plan.container
-                    if plan is _AS_VALUE:
-                        children.append(obj)
-                    elif container == CONTAINER_METHOD:
-                        children.append(getattr(obj, "__self__", None))
-                    elif container == CONTAINER_FUNCTION:
-                        children.extend(value for _name, value in function_state(obj))
-                    elif container == CONTAINER_BUFFER:
-                        text = buffer_text(obj)
-                        hit = classify(text) if text else False
-                        if hit and (hit[0] != owner or _inactive(hit[1], active_runs)):
-                            return None
-                depth += 1
+                    children = referents(*plain) if plain else []
+                    for obj in mappings:
+                        children.extend(dict.keys(obj))
+                        children.extend(dict.values(obj))
+                    for obj in instances:
+                        try:
+                            attributes = object.__getattribute__(obj, "__dict__")
+                        except AttributeError:
+                            continue
+                        if type(attributes) is dict:
+                            children.extend(attributes.values())
+                    for obj, plan in special:
+                        container = plan.container
+                        if plan is _AS_VALUE:
+                            children.append(obj)
+                        elif container == CONTAINER_METHOD:
+                            children.append(getattr(obj, "__self__", None))
+                        elif container == CONTAINER_FUNCTION:
+                            children.extend(value for _name, value in function_state(obj))
+                        elif container == CONTAINER_BUFFER:
+                            text = buffer_text(obj)
+                            hit = classify(text) if text else False
+                            if hit and (
+                                hit[0] != owner or (stale and _inactive(hit[1], active_runs))
+                            ):
+                                return None
+                    depth += 1
         finally:
             if was_enabled:
                 gc.enable()

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.observe import CONTEXT_ROOTS, root_key
 from harness.observe._walk_plans import (
     SWEEP_APART,
     SWEEP_DICT,
@@ -261,3 +262,46 @@ def test_a_checkpoint_sweep_never_passes_what_the_walks_find_shared(mine: Any, y
     ]
     if shared or any(walk.values for walk in walks.values()):
         assert None in answers
+
+
+# --------------------------------------------------------------------------- finished runs
+
+
+def test_a_finished_run_of_the_owner_matters_only_under_the_context_roots(
+    index: TokenIndex,
+) -> None:
+    history = [{"run_id": A_OLD_RUN, "note": A_CANARY}]
+    walker = Walker(index)
+    in_history = {"context": Box(run_id=A_RUN), "registry": Box(history=history)}
+    assert walk_values(walker, in_history) == [('registry.history[0]["run_id"]', A_OLD_RUN)]
+    assert sweep(walker, in_history) is None  # by default, anywhere
+    assert sweep(walker, in_history, stale_under=CONTEXT_ROOTS) is not None
+    # In the live context it is a stale context: the sweep hands over.
+    stale = {"context[run_aaaaaaaaaaaa]": Box(run_id=A_OLD_RUN), "registry": Box()}
+    assert sweep(walker, stale, stale_under=CONTEXT_ROOTS) is None
+    # Reachable from both, an object is judged as the context's, whatever the roots' order.
+    both = {"registry": Box(history=history), "agents": {"a": Box(history=history)}}
+    assert sweep(walker, both, stale_under=CONTEXT_ROOTS) is None
+    # Another user's data is never history.
+    foreign = {"context": Box(), "registry": Box(history=[B_RUN])}
+    assert sweep(walker, foreign, stale_under=CONTEXT_ROOTS) is None
+
+
+@REPRODUCIBLE
+@given(context=GRAPHS, registry=GRAPHS)
+def test_with_context_roots_a_sweep_never_passes_what_the_context_oracle_reads(
+    context: Any, registry: Any
+) -> None:
+    walker = Walker(INDEX)
+    roots = {"context": context, "registry": registry}
+    result = walker.walk(roots, owner=A_ID, active_runs=ACTIVE)
+    judged = []
+    for found in result.values:
+        tokens = INDEX.scan(found.value)
+        foreign = any(owner != A_ID for _token, owner in tokens)
+        stale = any(INDEX.kind(t) == "run_id" and t not in ACTIVE for t, _owner in tokens)
+        if foreign or (stale and root_key(found.path) in CONTEXT_ROOTS):
+            judged.append(found)
+    swept = walker.sweep(roots, owner=A_ID, active_runs=ACTIVE, stale_under=CONTEXT_ROOTS)
+    if judged:
+        assert swept is None, judged
