@@ -352,9 +352,11 @@ class Walker:
                         elif sweep == SWEEP_APART:
                             special.append((child, plan))
                         for klass in plan.class_owners:
+                            if klass in classes_done:
+                                continue
+                            classes_done.add(klass)
                             names = class_attribute_names(klass)
-                            if names and klass not in classes_done:
-                                classes_done.add(klass)
+                            if names:
                                 namespace = klass.__dict__
                                 for name in names:
                                     value = namespace.get(name)
