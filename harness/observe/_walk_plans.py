@@ -83,7 +83,8 @@ CONTAINER_THREAD_LOCAL = 10  # threading.local: the attributes the current threa
 # How the walker's sweep (``Walker.sweep``, a walk without paths) reads an object of the type.
 SWEEP_NONE = 0  # nothing to read inside (an unhashable C object)
 SWEEP_REFERENTS = 1  # what ``gc.get_referents`` gives: attributes, slots, items, keys, values
-SWEEP_APART = 2  # read as the walk does: a method's __self__, a function's state, a buffer
+SWEEP_APART = 2  # read as the walk does: a method's __self__, a function's state, a buffer,
+#                  what a read-only mapping view shows (the dict behind it is not shared by it)
 SWEEP_WALK = 3  # read only by the walk: the sweep hands over (exceptions, caches, contexts...)
 SWEEP_DICT = 4  # the values of its ``__dict__`` (no slots), as the walk reads them
 # Keys and values of a dict (and its subclass's attributes): a dict whose keys are all
@@ -226,12 +227,12 @@ class TypePlan:
 def _sweep_of(container: int, has_dict: bool, slots: bool, extras: bool, traversed: bool) -> int:
     if extras or container in (CONTAINER_CONTEXT, CONTAINER_CACHE, CONTAINER_THREAD_LOCAL):
         return SWEEP_WALK
-    if container in (CONTAINER_METHOD, CONTAINER_FUNCTION, CONTAINER_BUFFER):
+    if container in (CONTAINER_METHOD, CONTAINER_FUNCTION, CONTAINER_BUFFER, CONTAINER_PROXY):
         return SWEEP_APART
     if container == CONTAINER_MAPPING:
         return SWEEP_MAPPING
     if container != CONTAINER_NONE:
-        return SWEEP_REFERENTS  # list, tuple, deque, set, frozenset, a mapping view
+        return SWEEP_REFERENTS  # list, tuple, deque, set, frozenset
     if has_dict and not slots:
         return SWEEP_DICT  # attribute values only: names are code, not data, to the walk too
     if not slots:

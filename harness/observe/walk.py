@@ -249,11 +249,10 @@ class Walker:
         A walk builds a path for every object it meets, because what it finds must be named.
         Most walks of a correct target find nothing, so the sweep first goes over the same
         objects without paths, a level at a time: instances' ``__dict__`` values, dicts' keys
-        and values, and the contents of sequences, sets, slotted objects and read-only views
-        with one ``gc.get_referents`` call per level (C code: no attribute lookup, nothing of
-        the target runs). It reads at least what the walk reads (the dict behind a read-only
-        view counts as an object of its own here), and answers None, so that the caller walks,
-        as soon as it meets:
+        and values, what read-only views show, and the contents of sequences, sets and slotted
+        objects with one ``gc.get_referents`` call per level (C code: no attribute lookup,
+        nothing of the target runs). It reads at least what the walk reads, and answers None,
+        so that the caller walks, as soon as it meets:
 
         * a string worth reporting about ``owner`` (another owner's token, a run id of the
           owner that is not in ``active_runs``);
@@ -383,6 +382,15 @@ class Walker:
                             children.append(getattr(obj, "__self__", None))
                         elif container == CONTAINER_FUNCTION:
                             children.extend(value for _name, value in function_state(obj))
+                        elif container == CONTAINER_PROXY:
+                            # What the view shows, not the dict behind it: handed out read-only,
+                            # that dict is not shared through the view (the walk's rule).
+                            inner = referents(obj)
+                            if len(inner) == 1 and isinstance(inner[0], dict):
+                                children.extend(dict.keys(inner[0]))
+                                children.extend(dict.values(inner[0]))
+                            else:
+                                children.extend(inner)
                         elif container == CONTAINER_BUFFER:
                             text = buffer_text(obj)
                             hit = classify(text) if text else False

@@ -96,8 +96,9 @@ def test_a_clean_graph_is_swept_and_counted_like_the_walk(index: TokenIndex) -> 
     visited = walker.walk({"engine": engine}, owner=A_ID, active_runs=ACTIVE).visited
     swept = sweep(walker, {"engine": engine})
     assert swept is not None
-    # It meets every object the walk meets (plus, here, the dict behind the read-only view).
-    assert swept == visited + 1
+    # It meets the objects the walk meets: not the dict behind the read-only view, which the
+    # view does not hand out.
+    assert swept == visited
 
 
 @pytest.mark.parametrize(
@@ -148,7 +149,7 @@ def test_sweep_kinds_per_type() -> None:
     # A dict of string keys does not report its keys to the collector: read apart.
     assert plan_for(dict).sweep == SWEEP_MAPPING
     assert plan_for(collections.OrderedDict).sweep == SWEEP_MAPPING
-    assert plan_for(types.MappingProxyType).sweep == SWEEP_REFERENTS
+    assert plan_for(types.MappingProxyType).sweep == SWEEP_APART
     assert plan_for(types.FunctionType).sweep == SWEEP_APART
     assert plan_for(bytes).sweep == SWEEP_APART
     assert plan_for(ValueError).sweep == SWEEP_WALK
@@ -171,6 +172,22 @@ def test_an_object_met_first_by_another_owner_stops_a_checkpoint_sweep(
     assert any(pin is shared for pin in pins)  # met objects stay alive for the checkpoint
     # Alone (a walk at a tool event), the same graph is clean for B too.
     assert walker.sweep({"s": yours}, owner=B_ID) is not None
+
+
+def test_a_read_only_view_two_owners_hold_is_not_a_reason_to_walk(index: TokenIndex) -> None:
+    # A class-level registry of kinds, handed out through a read-only view: what the view shows
+    # is read, but the dict behind it is not shared through it (the walk's rule too).
+    kinds: dict[str, object] = {"scripted": Box}
+    view = types.MappingProxyType(kinds)
+    walker = Walker(index)
+    claimed: dict[int, object] = {}
+    assert walker.sweep({"e": Box(kinds=view)}, owner=A_ID, claimed=claimed) is not None
+    assert walker.sweep({"e": Box(kinds=view)}, owner=B_ID, claimed=claimed) is not None
+    # A list inside is writable by whoever holds the view: that one is shared.
+    kinds["tools"] = []
+    claimed = {}
+    assert walker.sweep({"e": Box(kinds=view)}, owner=A_ID, claimed=claimed) is not None
+    assert walker.sweep({"e": Box(kinds=view)}, owner=B_ID, claimed=claimed) is None
 
 
 def test_the_budget_hands_over_to_the_walk(index: TokenIndex) -> None:
