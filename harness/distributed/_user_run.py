@@ -207,11 +207,13 @@ def _close(journal: UserJournal, session_id: str, connection: Connection, settle
         time.sleep(settle)
     tab = journal.tabs[session_id]
     tab.events = connection.events()
+    # The tab stops listening here: what arrives while it closes is not in its record, so it
+    # was not open then either (as the asyncio driver stamps its tabs).
+    tab.closed, tab.closed_step = time.time(), journal.next_step()
     try:
         connection.close()
     except Exception as exc:
         journal.crashes.append(f"{session_id}: close() raised {exc!r}")
-    tab.closed, tab.closed_step = time.time(), journal.next_step()
     tab.connection = None  # keep the record, not the socket
 
 

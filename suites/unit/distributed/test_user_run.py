@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Sequence
 
 from harness.distributed import UserJournal, UserSlot, drive_user
@@ -185,3 +186,20 @@ def test_a_token_refused_after_the_handshake_is_the_user_s_fatal_error() -> None
     assert isinstance(journal.fatal, TargetAuthError)
     assert "refused the token of usr_0123456789ab" in str(journal.fatal)
     assert "HARNESS_JWT_SECRET" in str(journal.fatal)
+
+
+def test_a_tab_is_closed_from_the_moment_it_stops_listening() -> None:
+    # What arrives during close() is not in the tab's record, so the tab was not open then.
+    class SlowClose(Tab):
+        def close(self, timeout: float = 10.0) -> None:
+            time.sleep(0.3)
+            super().close(timeout)
+
+    journal = UserJournal(
+        slot(SessionPlan("s0000", USER.user_id, (turn(1),))), itertools.count().__next__
+    )
+    calls: list[tuple[str, int, float, str]] = []
+    began = time.time()
+    drive_user(journal, lambda _slot, cid: SlowClose(cid, calls), on_turn=None, settle=0.0)
+    (session,) = journal.record().sessions
+    assert session.closed_at is not None and session.closed_at < began + 0.3
