@@ -20,6 +20,7 @@ from typing import Protocol
 from harness.distributed._population import UserSlot
 from harness.errors import TargetAuthError, TargetError
 from harness.model import (
+    TERMINAL_EVENTS,
     Event,
     SessionPlan,
     SessionRecord,
@@ -34,6 +35,11 @@ __all__ = ["Connect", "Connection", "TurnListener", "UserJournal", "UserRecord",
 #: Seconds a tab waits before closing: events already sent may still be in flight (as the
 #: harness's own driver does over a network).
 SETTLE_SECONDS = 0.25
+#: Seconds a tab waits, past the settle, for its copies of runs its user's other tabs ended
+#: (as the harness's own driver does, ``harness.runner._copies``): late is not lost.
+COPY_WAIT_SECONDS = 1.0
+#: How often a waiting tab looks at what has arrived.
+_COPY_POLL = 0.02
 
 
 class Connection(Protocol):
@@ -182,6 +188,30 @@ def _drive_plan(
             _close(journal, reopened_id, connection, settle)
 
 
+def _terminals(events: Sequence[Event], run_id: str) -> int:
+    return sum(1 for e in events if e.run_id == run_id and e.type in TERMINAL_EVENTS)
+
+
+def _behind(journal: UserJournal, session_id: str, connection: Connection) -> bool:
+    """Whether a run that ended on another tab of the user, after this one opened, has more
+    terminal events there than here: a connection delivers in order, so the terminal copy
+    means the run's earlier copies are in too."""
+    opened = journal.tabs[session_id].opened_step
+    mine = connection.events()
+    for record in list(journal.turns):  # other tabs' threads append to it
+        other = journal.tabs.get(record.session_id)
+        if record.session_id == session_id or other is None or record.step < opened:
+            continue
+        theirs = other.events
+        if theirs is None:
+            live = other.connection
+            theirs = live.events() if live is not None else ()
+        run_id = record.turn.run_id
+        if _terminals(theirs, run_id) > _terminals(mine, run_id):
+            return True
+    return False
+
+
 def _sleep_until(moment: float) -> None:
     remaining = moment - time.monotonic()
     if remaining > 0:
@@ -205,6 +235,9 @@ def _open(journal: UserJournal, connect: Connect, session_id: str) -> Connection
 def _close(journal: UserJournal, session_id: str, connection: Connection, settle: float) -> None:
     if settle:
         time.sleep(settle)
+        deadline = time.monotonic() + COPY_WAIT_SECONDS
+        while _behind(journal, session_id, connection) and time.monotonic() < deadline:
+            time.sleep(_COPY_POLL)
     tab = journal.tabs[session_id]
     tab.events = connection.events()
     # The tab stops listening here: what arrives while it closes is not in its record, so it

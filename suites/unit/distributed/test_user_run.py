@@ -6,7 +6,9 @@ import itertools
 import time
 from collections.abc import Sequence
 
-from harness.distributed import UserJournal, UserSlot, drive_user
+import pytest
+
+from harness.distributed import UserJournal, UserSlot, _user_run, drive_user
 from harness.errors import TargetAuthError
 from harness.model import Event, SessionPlan, SimUser, Turn, TurnOutcome, TurnRecord, TurnStatus
 
@@ -203,3 +205,54 @@ def test_a_tab_is_closed_from_the_moment_it_stops_listening() -> None:
     drive_user(journal, lambda _slot, cid: SlowClose(cid, calls), on_turn=None, settle=0.0)
     (session,) = journal.record().sessions
     assert session.closed_at is not None and session.closed_at < began + 0.3
+
+
+def _with_a_late_copy(copy_after: float | None) -> tuple[UserJournal, float]:
+    """Tab s0000 runs a turn; tab s0001, open beside it, gets its copy of the terminal
+    ``copy_after`` seconds after opening (never, with None). Returns the journal and when the
+    copy arrived."""
+    opened = time.monotonic()
+    arrival = opened + copy_after if copy_after is not None else float("inf")
+    run_id = turn(1).run_id
+
+    class Beside(Tab):
+        def events(self) -> tuple[Event, ...]:
+            if self.connection_id.endswith("s0001") and time.monotonic() >= arrival:
+                copy = Event(
+                    type="agent_completed",
+                    run_id=run_id,
+                    thread_id=USER.thread_ids[0],
+                    user_id=USER.user_id,
+                    payload={},
+                    seq=0,
+                    connection_id=self.connection_id,
+                )
+                return (copy,)
+            return super().events()
+
+    plans = (  # s0001 opens first and stays until s0000's turn has ended
+        SessionPlan("s0000", USER.user_id, (turn(1),), opens_at=0.05),
+        SessionPlan("s0001", USER.user_id, (), keep_open=0.15),
+    )
+    journal = UserJournal(slot(*plans), itertools.count().__next__)
+    calls: list[tuple[str, int, float, str]] = []
+    drive_user(journal, lambda _slot, cid: Beside(cid, calls), on_turn=None, settle=0.05)
+    return journal, arrival
+
+
+def test_a_tab_waits_for_a_late_copy_of_a_run_its_other_tab_ended() -> None:
+    journal, arrival = _with_a_late_copy(0.4)
+    beside = next(s for s in journal.record().sessions if s.session_id == "s0001")
+    assert [e.type for e in beside.events] == ["agent_completed"]
+    assert beside.closed_at is not None and time.monotonic() >= arrival
+
+
+def test_a_copy_that_never_comes_is_waited_for_within_the_bound_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_user_run, "COPY_WAIT_SECONDS", 0.2)
+    began = time.monotonic()
+    journal, _ = _with_a_late_copy(None)
+    beside = next(s for s in journal.record().sessions if s.session_id == "s0001")
+    assert beside.events == ()  # missed, and the event contract will say so
+    assert time.monotonic() - began < 5.0  # the wait ended at its bound
