@@ -204,17 +204,11 @@ class Observer:
         roots = watched.session.roots()
         if not roots:
             return
-        if watched.user_id not in self._walked_only:
-            visited = self._walker.sweep(
-                roots,
-                owner=watched.user_id,
-                active_runs=watched.active,
-                stale_under=_stale_under(watched),
-            )
-            if visited is not None:  # nothing the walk would report: no paths to build
-                self._account(watched, roots, visited, truncated=False)
-                return
-            self._walked_only.add(watched.user_id)
+        visited = self._sweep(watched, roots)
+        if visited is not None:  # nothing the walk would report: no paths to build
+            self._account(watched, roots, visited, truncated=False)
+            return
+        self._walked_only.add(watched.user_id)
         result = self._walker.walk(
             roots,
             owner=watched.user_id,
@@ -238,9 +232,8 @@ class Observer:
         # the comparison is done: a roots() that builds fresh containers on each call
         # (``{"agents": dict(...)}``) lets them die as soon as the next session is asked, and
         # CPython hands their ids to the next user's fresh containers, which then look like
-        # one object reachable from two users (issue 12). ``held`` keeps every roots mapping,
-        # ``pins`` every mutable object met, for the duration of this checkpoint only.
-        held: list[Mapping[str, object]] = []
+        # one object reachable from two users (issue 12). ``sessions`` keeps every roots
+        # mapping, ``pins`` every mutable object met, for the duration of this checkpoint only.
         pins: dict[int, object] = {}
         # One instant, no await in between: an object reachable from many users is entered
         # once, by the first walk that meets it (see Walker.walk, ``claimed``).
@@ -254,7 +247,6 @@ class Observer:
             self.statistics.checkpoints += 1
             return None
         for watched, roots in sessions:
-            held.append(roots)
             result = self._walker.walk(
                 roots,
                 keep_alive=pins,
@@ -275,12 +267,8 @@ class Observer:
             if result.values:  # a RootWalk only for the rare walk that found something
                 walks.append(self._root_walk(watched, result))
         shared = shared_between(results, keep_alive=pins) if len(results) > 1 else ()
-        del (
-            held,
-            pins,
-            claimed,
-            sessions,
-        )  # the pins last one checkpoint: nothing of a user outlives it here
+        # The pins last one checkpoint: nothing of a user outlives it here.
+        del pins, claimed, sessions
         self.statistics.checkpoints += 1
         kept = tuple(w for w in walks if w.values)
         if not kept and not shared:
@@ -398,19 +386,8 @@ class Observer:
         claimed: dict[int, object] = {}
         pins: list[object] = []
         counts: list[int] = []
-        sweep = self._walker.sweep
-        walked_only = self._walked_only
         for watched, roots in sessions:
-            visited = None
-            if watched.user_id not in walked_only:
-                visited = sweep(
-                    roots,
-                    owner=watched.user_id,
-                    active_runs=watched.active,
-                    claimed=claimed,
-                    pins=pins,
-                    stale_under=_stale_under(watched),
-                )
+            visited = self._sweep(watched, roots, claimed=claimed, pins=pins)
             if visited is None:
                 self._sweep_checkpoints = False
                 return False
@@ -418,6 +395,26 @@ class Observer:
         for (watched, roots), visited in zip(sessions, counts, strict=True):
             self._account(watched, roots, visited, truncated=False)
         return True
+
+    def _sweep(
+        self,
+        watched: _Watched,
+        roots: Mapping[str, object],
+        claimed: dict[int, object] | None = None,
+        pins: list[object] | None = None,
+    ) -> int | None:
+        """:meth:`Walker.sweep` of one session: None when its walk has something to say, or
+        when its owner's walks skip the sweep since one found something."""
+        if watched.user_id in self._walked_only:
+            return None
+        return self._walker.sweep(
+            roots,
+            owner=watched.user_id,
+            active_runs=watched.active,
+            claimed=claimed,
+            pins=pins,
+            stale_under=_stale_under(watched),
+        )
 
     def _account(
         self, watched: _Watched, roots: Mapping[str, object], visited: int, truncated: bool
