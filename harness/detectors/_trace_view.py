@@ -236,14 +236,11 @@ class TraceView:
         for session in trace.sessions:
             self._by_user.setdefault(session.user_id, []).append(session)
         self.turns_by_run: dict[str, TurnRecord] = {}
-        # A run id sent by several turns (retries and resumes, ``Turn.retry``): how many.
-        self._attempts: dict[str, int] = {}
-        self._starts: dict[str, list[TurnRecord]] = {}  # the turns of each retried run id
+        # The turns that sent each run id: several for a retried or resumed run (``Turn.retry``).
+        self._sends: dict[str, list[TurnRecord]] = {}
         for record in trace.turns:
             self.turns_by_run.setdefault(record.turn.run_id, record)
-            run_id = record.turn.run_id
-            self._attempts[run_id] = self._attempts.get(run_id, 0) + 1
-            self._starts.setdefault(run_id, []).append(record)
+            self._sends.setdefault(record.turn.run_id, []).append(record)
         self._events: dict[tuple[str, str], list[Event]] = {}
         for session in trace.sessions:
             for event in session.events:
@@ -263,7 +260,11 @@ class TraceView:
 
     def attempts(self, run_id: str | None) -> int:
         """How many turns of the trace sent ``run_id`` (more than 1 for a retried run)."""
-        return self._attempts.get(run_id or "", 0)
+        return len(self.attempts_of(run_id))
+
+    def attempts_of(self, run_id: str | None) -> list[TurnRecord]:
+        """The turns that sent ``run_id``, in trace order."""
+        return self._sends.get(run_id or "", [])
 
     def sessions_of(self, user_id: str) -> list[SessionRecord]:
         """The sessions of one user, in trace order (per turn, not a scan of every session)."""
@@ -303,7 +304,7 @@ class TraceView:
         if self.attempts(record.turn.run_id) > 1:
             later = [
                 other
-                for other in self._starts[record.turn.run_id]
+                for other in self.attempts_of(record.turn.run_id)
                 if other is not record
                 and other.outcome.status != "rejected"  # refused: no event of its own
                 and _sent_after(other, record)  # one sent meanwhile was refused or joined it

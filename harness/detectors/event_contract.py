@@ -136,9 +136,6 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
     # tool_results prove tools ran even when the target ignores our plan (a real LLM).
     emits_tools = "tools" in trace.capabilities
     tools = scripted and emits_tools
-    attempts: dict[tuple[str, str], list[TurnRecord]] = {}
-    for record in trace.turns:
-        attempts.setdefault((record.user_id, record.turn.run_id), []).append(record)
     for record in trace.turns:
         # A turn the target crashed on is a crash finding; its missing events say nothing more.
         # A turn refused, timed out or cancelled need not have run at all.
@@ -149,7 +146,7 @@ def _missing(agg: FindingAggregator, view: TraceView) -> None:
         events = [e for e in view.turn_events(record) if e.type in EVENT_TYPES]
         types = [e.type for e in events]
         where = f"session {record.session_id} run {run_id}"
-        if _joined(record, attempts[(owner, run_id)]):
+        if _joined(record, view.attempts_of(run_id)):
             # A resume sent while another attempt of its run was running may join it (a
             # correct target's choice, docs/targets.md "Retries and resumes"): it is owed
             # that attempt's remaining events only, not its start nor its own plan's steps.
@@ -212,9 +209,9 @@ def _joined(record: TurnRecord, attempts: list[TurnRecord]) -> bool:
         return False
     return any(
         other is not record
+        and other.user_id == record.user_id
         and other.outcome.status != "rejected"
-        and other.started_at < record.started_at
-        and (other.ended_at is None or other.ended_at >= record.started_at)
+        and other.started_at < record.started_at <= other.ended_at
         for other in attempts
     )
 
