@@ -63,6 +63,7 @@ __all__ = [
     "cached_results",
     "thread_local_attributes",
     "class_attribute_names",
+    "class_values",
     "display_name",
     "function_state",
     "plan_for",
@@ -464,6 +465,20 @@ def class_attribute_names(cls: type) -> tuple[str, ...]:
     result = tuple(names)
     _CLASS_NAMES[cls] = (len(namespace), result)
     return result
+
+
+def class_values(cls: type) -> list[tuple[str, object]]:
+    """``(name, value)`` of the class-level attributes of ``cls`` a walk reads now: those of
+    :func:`class_attribute_names` whose value is neither skipped (``None``, a number) nor a
+    descriptor (a function set on the class later)."""
+    namespace = cls.__dict__
+    found: list[tuple[str, object]] = []
+    for name in class_attribute_names(cls):
+        value = namespace.get(name)
+        plan = plan_for(type(value))
+        if plan is not SKIP and not plan.descriptor:
+            found.append((name, value))
+    return found
 
 
 def _library_protocol_names(cls: type) -> frozenset[str]:

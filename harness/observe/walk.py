@@ -49,7 +49,6 @@ from harness.observe._walk_paths import (
     stable_key,
 )
 from harness.observe._walk_plans import (
-    _CLASS_NAMES,
     _PLANS,
     CONTAINER_BUFFER,
     CONTAINER_CACHE,
@@ -72,7 +71,7 @@ from harness.observe._walk_plans import (
     TypePlan,
     buffer_text,
     cached_results,
-    class_attribute_names,
+    class_values,
     display_name,
     function_state,
     plan_for,
@@ -105,10 +104,6 @@ def _inactive(runs: tuple[str, ...], active_runs: Container[str]) -> bool:
         if run_id not in active_runs:
             return True
     return False
-
-
-#: The plan the sweep gives a class-level value: offered as it is, next level.
-_AS_VALUE = TypePlan(type_name="<class attribute>")
 
 
 class WalkResult:
@@ -304,6 +299,7 @@ class Walker:
                     instances: list[Any] = []
                     mappings: list[Any] = []
                     special: list[tuple[Any, TypePlan]] = []
+                    class_level: list[Any] = []  # read at the next level, as the walk does
                     for child in children:
                         kind = type(child)
                         if kind is str:
@@ -351,19 +347,13 @@ class Walker:
                         elif sweep == SWEEP_APART:
                             special.append((child, plan))
                         for klass in plan.class_owners:
-                            if klass in classes_done:
-                                continue
-                            classes_done.add(klass)
-                            names = class_attribute_names(klass)
-                            if names:
-                                namespace = klass.__dict__
-                                for name in names:
-                                    value = namespace.get(name)
-                                    if not plan_for(type(value)).descriptor:
-                                        special.append((value, _AS_VALUE))
+                            if klass not in classes_done:
+                                classes_done.add(klass)
+                                class_level.extend(value for _, value in class_values(klass))
                     if count > max_objects:
                         return None
                     children = referents(*plain) if plain else []
+                    children.extend(class_level)
                     for obj in mappings:
                         children.extend(dict.keys(obj))
                         children.extend(dict.values(obj))
@@ -376,9 +366,7 @@ class Walker:
                             children.extend(attributes.values())
                     for obj, plan in special:
                         container = plan.container
-                        if plan is _AS_VALUE:
-                            children.append(obj)
-                        elif container == CONTAINER_METHOD:
+                        if container == CONTAINER_METHOD:
                             children.append(getattr(obj, "__self__", None))
                         elif container == CONTAINER_FUNCTION:
                             children.extend(value for _name, value in function_state(obj))
@@ -482,19 +470,11 @@ class Walker:
         key_texts = self._key_texts
         memo = self._memo
         append = queue.append
-        class_names = _CLASS_NAMES
 
         # With an owner, a string is reported when it carries another owner's token (its
-        # signature is not ``me``) or a run id of the owner that is not active (``wanted``).
+        # signature is not ``me``) or a run id of the owner that is not active (``_inactive``).
         # Without one, every string carrying a token is: ``me`` then equals no signature.
         me: object = owner if owner is not None else _NOBODY
-
-        def wanted(hit: tuple[str | None, tuple[str, ...]]) -> bool:
-            # Called for the owner's own strings that carry run ids only.
-            for run_id in hit[1]:  # noqa: SIM110 (a loop: no generator per call)
-                if run_id not in active_runs:
-                    return True
-            return False
 
         def report(where: str, text: str, holder: type | None = None, name: str = "") -> None:
             # A string worth reporting: a FoundValue unless the caller already holds it.
@@ -534,7 +514,7 @@ class Walker:
             plan = plans.get(kind) or plan_for(kind)
             if plan is SCAN:
                 hit = classify(obj)
-                if hit and (hit[0] != me or (hit[1] and wanted(hit))):
+                if hit and (hit[0] != me or (hit[1] and _inactive(hit[1], active_runs))):
                     report(path, obj)
             elif plan is not SKIP and id(obj) not in seen:
                 enqueue(obj, plan, path, depth)
@@ -568,7 +548,9 @@ class Walker:
                             hit = memo.get(key)
                             if hit is None:
                                 hit = classify(key)
-                            if hit and (hit[0] != me or (hit[1] and wanted(hit))):
+                            if hit and (
+                                hit[0] != me or (hit[1] and _inactive(hit[1], active_runs))
+                            ):
                                 where = f"{path}{{key {position}}}"
                                 report(where, key)
                         elif key_type not in _LEAVES:
@@ -581,7 +563,9 @@ class Walker:
                             hit = memo.get(value)
                             if hit is None:
                                 hit = classify(value)
-                            if not hit or (hit[0] == me and not (hit[1] and wanted(hit))):
+                            if not hit or (
+                                hit[0] == me and not (hit[1] and _inactive(hit[1], active_runs))
+                            ):
                                 continue
                         elif id(value) in seen:
                             continue
@@ -620,7 +604,7 @@ class Walker:
                 elif container == CONTAINER_BUFFER:
                     text = buffer_text(obj)
                     hit = classify(text) if text else False
-                    if hit and (hit[0] != me or (hit[1] and wanted(hit))):
+                    if hit and (hit[0] != me or (hit[1] and _inactive(hit[1], active_runs))):
                         report(path, text)
                     continue  # nothing else to read in a buffer
                 entries: tuple[tuple[Any, str, str, type | None], ...] = ()
@@ -648,7 +632,9 @@ class Walker:
                             hit = memo.get(value)
                             if hit is None:
                                 hit = classify(value)
-                            if hit and (hit[0] != me or (hit[1] and wanted(hit))):
+                            if hit and (
+                                hit[0] != me or (hit[1] and _inactive(hit[1], active_runs))
+                            ):
                                 report(f"{path}{opening}{name}{closing}", value, holder, name)
                             continue
                         ident = id(value)
@@ -682,7 +668,7 @@ class Walker:
                         hit = memo.get(value)
                         if hit is None:
                             hit = classify(value)
-                        if hit and (hit[0] != me or (hit[1] and wanted(hit))):
+                        if hit and (hit[0] != me or (hit[1] and _inactive(hit[1], active_runs))):
                             report(f"{path}.{name}", value, type(obj), name)
                     elif id(value) not in seen:
                         enqueue(value, value_plan, f"{path}.{name}", child)
@@ -694,17 +680,7 @@ class Walker:
                     if klass in classes_done:
                         continue
                     classes_done.add(klass)
-                    namespace = klass.__dict__
-                    cached = class_names.get(klass)
-                    if cached is not None and cached[0] == len(namespace):
-                        names = cached[1]
-                    else:
-                        names = class_attribute_names(klass)
-                    for name in names:
-                        value = namespace.get(name)
-                        kind = type(value)
-                        if kind in _LEAVES or plan_for(kind).descriptor:
-                            continue
+                    for name, value in class_values(klass):
                         offer(value, f"{display_name(klass)}.{name}", 1)
         finally:
             if was_enabled:
