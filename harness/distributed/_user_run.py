@@ -29,6 +29,7 @@ from harness.model import (
     TurnRecord,
     TurnStatus,
 )
+from harness.runner import owes_copies
 
 __all__ = ["Connect", "Connection", "TurnListener", "UserJournal", "UserRecord", "drive_user"]
 
@@ -188,28 +189,27 @@ def _drive_plan(
             _close(journal, reopened_id, connection, settle)
 
 
-def _terminals(events: Sequence[Event], run_id: str) -> int:
-    return sum(1 for e in events if e.run_id == run_id and e.type in TERMINAL_EVENTS)
-
-
 def _behind(journal: UserJournal, session_id: str, connection: Connection) -> bool:
-    """Whether a run that ended on another tab of the user, after this one opened, has more
-    terminal events there than here: a connection delivers in order, so the terminal copy
-    means the run's earlier copies are in too."""
+    """Whether this tab still owes a copy of a run its user's other tab ended
+    (:func:`harness.runner.owes_copies`)."""
+    received: dict[str, Sequence[Event]] = {session_id: connection.events()}
+
+    def terminals(tab_id: str, run_id: str) -> int:
+        events = received.get(tab_id)
+        if events is None:
+            tab = journal.tabs.get(tab_id)
+            if tab is None:
+                events = ()
+            elif tab.events is not None:
+                events = tab.events
+            else:  # still open: what it received so far
+                events = tab.connection.events() if tab.connection is not None else ()
+            received[tab_id] = events
+        return sum(1 for e in events if e.run_id == run_id and e.type in TERMINAL_EVENTS)
+
     opened = journal.tabs[session_id].opened_step
-    mine = connection.events()
-    for record in list(journal.turns):  # other tabs' threads append to it
-        other = journal.tabs.get(record.session_id)
-        if record.session_id == session_id or other is None or record.step < opened:
-            continue
-        theirs = other.events
-        if theirs is None:
-            live = other.connection
-            theirs = live.events() if live is not None else ()
-        run_id = record.turn.run_id
-        if _terminals(theirs, run_id) > _terminals(mine, run_id):
-            return True
-    return False
+    # Other tabs' threads append to the turns: read a copy.
+    return owes_copies(session_id, opened, list(journal.turns), terminals)
 
 
 def _sleep_until(moment: float) -> None:

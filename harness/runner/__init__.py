@@ -21,6 +21,7 @@ from harness.runner._bounds import DEFAULT_CONNECT_RATE as DEFAULT_CONNECT_RATE
 from harness.runner._bounds import AdapterCallTimeout as AdapterCallTimeout
 from harness.runner._bounds import Bounds as Bounds
 from harness.runner._bounds import sync_call as sync_call
+from harness.runner._copies import owes_copies as owes_copies
 from harness.runner._driver import RunProgress as RunProgress
 from harness.runner._run import derive_target_spec as derive_target_spec
 from harness.runner._run import estimate_steps as estimate_steps
@@ -43,6 +44,7 @@ __all__ = [
     "estimate_steps",
     "explore",
     "loop_span",
+    "owes_copies",
     "replay_command",
     "run",
     "run_async",

@@ -15,12 +15,34 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from harness.model import TERMINAL_EVENTS, Event, TurnRecord
 
-__all__ = ["TabCopies"]
+__all__ = ["TabCopies", "owes_copies"]
+
+
+def owes_copies(
+    session_id: str,
+    opened_step: int,
+    ended: Iterable[TurnRecord],
+    terminals: Callable[[str, str], int],
+) -> bool:
+    """Whether a run of ``ended`` (the turns the tab's user ended) that ended on another tab,
+    after this one opened at ``opened_step``, has more terminal events there than here.
+
+    ``terminals(session_id, run_id)`` counts the terminal events of a run a tab received. A
+    connection delivers in order, so the terminal copy means the run's earlier copies are in
+    too. Shared by the asyncio driver's tabs and the Locust worker's blocking ones.
+    """
+    for record in ended:
+        if record.session_id == session_id or record.step < opened_step:
+            continue
+        run_id = record.turn.run_id
+        if terminals(record.session_id, run_id) > terminals(session_id, run_id):
+            return True
+    return False
 
 
 class TabCopies:
@@ -67,19 +89,17 @@ class TabCopies:
 
     def behind(self, session_id: str) -> bool:
         """Whether a run that ended on another tab of the user, after this tab opened, has
-        more terminal events there than here."""
+        more terminal events there than here (:func:`owes_copies`)."""
         user = self._user.get(session_id)
         if user is None:
             return False
-        opened = self._opened[session_id]
-        mine = self._terminals[session_id]
-        for record in self._ended.get(user, ()):
-            if record.session_id == session_id or record.step < opened:
-                continue
-            run_id = record.turn.run_id
-            if self._terminals[record.session_id][run_id] > mine[run_id]:
-                return True
-        return False
+        counts = self._terminals
+        return owes_copies(
+            session_id,
+            self._opened[session_id],
+            self._ended.get(user, ()),
+            lambda tab, run_id: counts[tab][run_id],
+        )
 
     async def caught_up(self, session_id: str) -> None:
         """Return once :meth:`behind` is False for ``session_id`` (bound it with a timeout)."""
