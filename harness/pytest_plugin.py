@@ -47,6 +47,8 @@ __all__ = [
     "HarnessSettings",
     "HarnessTarget",
     "RunScenario",
+    "record_findings",
+    "record_run",
     "report_dirname",
     "settings_from_config",
 ]
@@ -361,7 +363,7 @@ def run_scenario(
         strategy: str | None = None,
         fault: str | None = None,
     ) -> RunResult:
-        from harness.runner import replay_command, run
+        from harness.runner import run
         from harness.scenarios import build
 
         chosen = strategy or harness_settings.strategy
@@ -377,18 +379,7 @@ def run_scenario(
                 harness_settings.users if users is None else users,
             )
         spec = harness_target.spec
-        replay = replay_command(
-            scenario, seed=scenario.seed, strategy=chosen, target=spec, fault=fault
-        )
-        node.user_properties.extend(
-            [
-                ("scenario", scenario.name),
-                ("seed", str(scenario.seed)),
-                ("strategy", chosen),
-                ("target", spec),
-                ("replay", replay),
-            ]
-        )
+        record_run(node, scenario, strategy=chosen, target=spec, fault=fault)
         result = run(
             harness_target.load(fault),
             scenario,
@@ -397,14 +388,7 @@ def run_scenario(
             target_spec=spec,
         )
         recorded.results.append(result)
-        hazards = sum(1 for finding in result.findings if finding.severity == "hazard")
-        node.user_properties.extend(
-            [
-                ("findings", str(len(result.findings))),
-                ("leaks", str(len(result.findings) - hazards)),
-                ("hazards", str(hazards)),
-            ]
-        )
+        record_findings(node, result)
         return result
 
     yield run_one
@@ -412,6 +396,40 @@ def run_scenario(
         from harness.reporting import write_reports
 
         write_reports(harness_settings.report / report_dirname(node.nodeid), recorded.results)
+
+
+def record_run(
+    node: pytest.Item, scenario: Scenario, *, strategy: str, target: str, fault: str | None = None
+) -> None:
+    """Record in ``node.user_properties`` what ``run_scenario`` records before a run: the
+    scenario, seed, strategy, target and replay command (so a crash keeps them)."""
+    from harness.runner import replay_command
+
+    replay = replay_command(
+        scenario, seed=scenario.seed, strategy=strategy, target=target, fault=fault
+    )
+    node.user_properties.extend(
+        [
+            ("scenario", scenario.name),
+            ("seed", str(scenario.seed)),
+            ("strategy", strategy),
+            ("target", target),
+            ("replay", replay),
+        ]
+    )
+
+
+def record_findings(node: pytest.Item, result: RunResult) -> None:
+    """Record in ``node.user_properties`` what ``run_scenario`` records after a run: how many
+    findings, leaks and hazards."""
+    hazards = sum(1 for finding in result.findings if finding.severity == "hazard")
+    node.user_properties.extend(
+        [
+            ("findings", str(len(result.findings))),
+            ("leaks", str(len(result.findings) - hazards)),
+            ("hazards", str(hazards)),
+        ]
+    )
 
 
 def report_dirname(nodeid: str) -> str:

@@ -8,7 +8,13 @@ from functools import partial
 import pytest
 
 from harness.model import RunResult
-from harness.pytest_plugin import HarnessSettings, HarnessTarget, report_dirname
+from harness.pytest_plugin import (
+    HarnessSettings,
+    HarnessTarget,
+    record_findings,
+    record_run,
+    report_dirname,
+)
 from harness.testing import assert_isolated, derive_seed
 from suites.overlap import Overlap, selected
 
@@ -64,10 +70,11 @@ def run_of_this_test(
     the session's strategy, the staging target). The first such test starts the runs of every
     selected test of this module and waits for them all; the later ones find theirs done.
 
-    Records what ``run_scenario`` records in the test's ``user_properties`` and, with
-    ``--harness-report``, writes the test's report directory the same way.
+    Records what ``run_scenario`` records in the test's ``user_properties`` (``record_run``,
+    ``record_findings``) and, with ``--harness-report``, writes the test's report directory
+    the same way.
     """
-    from harness.runner import replay_command, run
+    from harness.runner import run
     from harness.scenarios import build
 
     scenarios = {
@@ -90,29 +97,9 @@ def run_of_this_test(
     # Every run ends inside this one test call (see Overlap.wait); the other tests read theirs.
     runs.wait()
     scenario = scenarios[name]
-    request.node.user_properties.extend(
-        [
-            ("scenario", scenario.name),
-            ("seed", str(scenario.seed)),
-            ("strategy", settings.strategy),
-            ("target", target.spec),
-            (
-                "replay",
-                replay_command(
-                    scenario, seed=scenario.seed, strategy=settings.strategy, target=target.spec
-                ),
-            ),
-        ]
-    )
+    record_run(request.node, scenario, strategy=settings.strategy, target=target.spec)
     result = runs.result(name)
-    hazards = sum(1 for finding in result.findings if finding.severity == "hazard")
-    request.node.user_properties.extend(
-        [
-            ("findings", str(len(result.findings))),
-            ("leaks", str(len(result.findings) - hazards)),
-            ("hazards", str(hazards)),
-        ]
-    )
+    record_findings(request.node, result)
     if settings.report is not None:
         from harness.reporting import write_reports
 

@@ -107,6 +107,8 @@ def test_all_lists_the_public_names() -> None:
         "HarnessSettings",
         "HarnessTarget",
         "RunScenario",
+        "record_findings",
+        "record_run",
         "report_dirname",
         "settings_from_config",
     }
